@@ -1,0 +1,131 @@
+"""The API object: opens the store, hashes the accounts, routes requests.
+
+    api = AuthApi.open(Settings(db_path=":memory:"), clock=fake_clock)
+    resp = await api.handle(ApiRequest("POST", "login", body=b'{"username":"demo","password":"demo"}'))
+    resp.status, resp.json()["token_type"]     # (200, 'Bearer')
+    api.close()
+
+``handle`` is the whole API: the ASGI adapter, a test's in-memory transport
+and an in-page demo all drive it the same way. It never raises for a bad
+request; an unexpected failure answers 500 and is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from authapi.handlers import Clock, Handlers, Sleep, query_params
+from authapi.messages import ApiError, ApiRequest, ApiResponse, error_response
+from authapi.passwords import PasswordBook, PasswordChecker
+from authapi.ratelimit import FailureLimiter
+from authapi.sessions import Sessions
+from authapi.settings import Settings
+from authapi.sqlite_store import SqliteStore
+from authapi.store import Store
+from authapi.tokens import AccessTokens
+
+__all__ = ["AuthApi", "Settings"]
+
+log = logging.getLogger("authapi")
+
+Endpoint = Callable[[ApiRequest], Awaitable[ApiResponse]]
+#: Query parameters that would put a token in a URL (logs, history, Referer).
+TOKEN_PARAMS = frozenset({"access_token", "refresh_token"})
+
+
+class AuthApi:
+    """The reference auth API of contract section 3."""
+
+    def __init__(self, settings: Settings, store: Store, handlers: Handlers) -> None:
+        self.settings = settings
+        self.store = store
+        self.handlers = handlers
+        h = handlers
+        self._routes: dict[str, dict[str, Endpoint]] = {
+            "login": {"POST": h.login},
+            "refresh_token": {"POST": h.refresh_token},
+            "logout": {"POST": h.logout},
+            "me": {"GET": h.me},
+            "info": {"GET": h.info},
+            "slow": {"GET": h.slow},
+        }
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+        store: Store | None = None,
+        passwords: PasswordChecker | None = None,
+    ) -> AuthApi:
+        """Open the store (``settings.db_path`` unless ``store`` is given) and hash the users.
+
+        ``clock`` (seconds since the epoch) and ``sleep`` are the only ways
+        the API reads time, so tests can move it.
+        """
+        passwords = passwords or PasswordBook.from_users(settings.users)
+        store = store or SqliteStore.open(settings.store_path())
+        try:
+            access = AccessTokens(store.secret("access-token-hs256"), settings.access_ttl)
+            sessions = Sessions(
+                store,
+                access,
+                refresh_key=store.secret("refresh-chain"),
+                refresh_ttl=settings.refresh_ttl,
+                grace=settings.refresh_grace,
+            )
+        except BaseException:
+            store.close()
+            passwords.close()
+            raise
+        limiter = FailureLimiter(settings.max_failures, settings.failure_window)
+        return cls(settings, store, Handlers(settings, sessions, passwords, limiter, clock, sleep))
+
+    def _route(self, req: ApiRequest) -> Endpoint:
+        path = req.path.lstrip("/")
+        methods = self._routes.get(path)
+        if methods is None and path.startswith("status/") and "/" not in path[len("status/") :]:
+            code = path[len("status/") :]
+
+            async def status(r: ApiRequest) -> ApiResponse:
+                return await self.handlers.status(r, code)
+
+            methods = {"GET": status}
+        if methods is None:
+            raise ApiError(404, "not_found", f"No API endpoint at '{path}'.")
+        endpoint = methods.get(req.method.upper())
+        if endpoint is None:
+            allow = ", ".join(sorted(methods))
+            raise ApiError(405, "method_not_allowed", f"'{path}' answers {allow} only.", {"allow": allow})
+        return endpoint
+
+    async def handle(self, req: ApiRequest) -> ApiResponse:
+        """Answer one request (never raises for bad input).
+
+        >>> resp = await api.handle(ApiRequest("GET", "status/404"))  # doctest: +SKIP
+        >>> resp.status, resp.json()["error"]                          # doctest: +SKIP
+        (404, 'not_found')
+        """
+        try:
+            if TOKEN_PARAMS & {name.lower() for name in query_params(req)}:
+                raise ApiError(400, "token_in_url", "Tokens must not travel in a URL; send them in the body or header.")
+            if len(req.body) > self.settings.max_body:
+                raise ApiError(
+                    413, "payload_too_large", f"Request bodies are limited to {self.settings.max_body} bytes."
+                )
+            return await self._route(req)(req)
+        except ApiError as exc:
+            return exc.response()
+        except Exception:
+            log.exception("unexpected error answering %s %s", req.method, req.path)
+            return error_response(500, "internal_error", "The server failed to answer; see its log.")
+
+    def close(self) -> None:
+        """Release the store and the hashing threads."""
+        self.handlers.passwords.close()
+        self.store.close()

@@ -1,0 +1,189 @@
+"""The endpoints of contract section 3 (plus ``GET info``), framework-free.
+
+Each handler takes an :class:`~authapi.messages.ApiRequest` and returns an
+:class:`~authapi.messages.ApiResponse` or raises
+:class:`~authapi.messages.ApiError`; :class:`~authapi.app.AuthApi` routes to
+them. Input is checked strictly and answered 400 with a message that says
+what is wrong, because the caller is a program whose author reads it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl
+
+from authapi.messages import ApiError, ApiRequest, ApiResponse, json_response
+from authapi.passwords import PasswordChecker
+from authapi.ratelimit import FailureLimiter
+from authapi.sessions import SessionError, Sessions
+from authapi.settings import MAX_SLOW_MS, Settings
+
+log = logging.getLogger("authapi")
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[Any]]
+
+REALM = 'Bearer realm="api"'
+INVALID_TOKEN = 'Bearer realm="api", error="invalid_token"'
+MAX_NAME = 256
+MAX_PASSWORD = 1024
+MAX_TOKEN = 512
+_DIGITS = re.compile(r"[0-9]{1,3}")
+
+
+def query_params(req: ApiRequest) -> dict[str, str]:
+    """The query string as a dict (the last of repeated names wins)."""
+    return dict(parse_qsl(req.query, keep_blank_values=True))
+
+
+def json_body(req: ApiRequest) -> dict[str, Any]:
+    """The body as a JSON object, or a 400 that says why it is not one."""
+    if not req.body.strip():
+        raise ApiError(400, "bad_request", "The request body must be a JSON object; it is empty.")
+    try:
+        data = json.loads(req.body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ApiError(400, "bad_request", "The request body must be UTF-8 JSON.") from None
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, "bad_request", f"The request body is not valid JSON: {exc}.") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", f"The request body must be a JSON object, not {type(data).__name__}.")
+    return data
+
+
+def text_field(data: dict[str, Any], name: str, max_len: int) -> str:
+    """``data[name]`` as a non-empty string of at most ``max_len`` characters, or a 400."""
+    if name not in data:
+        raise ApiError(400, "bad_request", f"Missing field '{name}'.")
+    value = data[name]
+    if not isinstance(value, str):
+        raise ApiError(400, "bad_request", f"Field '{name}' must be a string.")
+    if not value:
+        raise ApiError(400, "bad_request", f"Field '{name}' must not be empty.")
+    if len(value) > max_len:
+        raise ApiError(400, "bad_request", f"Field '{name}' is longer than {max_len} characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, "bad_request", f"Field '{name}' is not valid Unicode text.") from None
+    return value
+
+
+def bearer_token(req: ApiRequest) -> str | None:
+    """The token of an ``Authorization: Bearer`` header; ``None`` when there is none.
+
+    A Bearer header with nothing after it counts as a presented (bad) token.
+    """
+    scheme, _, token = req.headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip()
+
+
+class Handlers:
+    """The endpoint functions, sharing the API's parts."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: Sessions,
+        passwords: PasswordChecker,
+        limiter: FailureLimiter,
+        clock: Clock,
+        sleep: Sleep,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.passwords = passwords
+        self.limiter = limiter
+        self.clock = clock
+        self.sleep = sleep
+
+    async def login(self, req: ApiRequest) -> ApiResponse:
+        data = json_body(req)
+        username = text_field(data, "username", MAX_NAME)
+        password = text_field(data, "password", MAX_PASSWORD)
+        keys = [f"user:{username}", f"addr:{req.client}"]
+        now = self.clock()
+        wait = self.limiter.retry_after(keys, now)
+        if wait:
+            raise ApiError(
+                429,
+                "too_many_requests",
+                f"Too many failed sign-ins; try again in {wait} s.",
+                {"retry-after": str(wait)},
+            )
+        ticket = self.limiter.begin(keys, now)
+        if not await self.passwords.check(username, password):
+            log.info("login failed for %r from %s", username, req.client)
+            raise ApiError(401, "invalid_credentials", "Wrong username or password.", {"www-authenticate": REALM})
+        self.limiter.forgive(ticket)
+        return json_response(200, self.sessions.start(username, self.clock()).body())
+
+    async def refresh_token(self, req: ApiRequest) -> ApiResponse:
+        token = text_field(json_body(req), "refresh_token", MAX_TOKEN)
+        try:
+            grant = self.sessions.refresh(token, self.clock())
+        except SessionError as exc:
+            log.info("refresh refused: %s", exc.reason)
+            raise ApiError(
+                401,
+                "invalid_token",
+                "The refresh token is unknown, expired or revoked.",
+                {"www-authenticate": INVALID_TOKEN},
+            ) from None
+        return json_response(200, grant.body())
+
+    async def logout(self, req: ApiRequest) -> ApiResponse:
+        token = text_field(json_body(req), "refresh_token", MAX_TOKEN)
+        # Same answer whether the token was known: logout tells nothing.
+        self.sessions.end(token, self.clock())
+        return ApiResponse(204, {"cache-control": "no-store"})
+
+    async def me(self, req: ApiRequest) -> ApiResponse:
+        token = bearer_token(req)
+        if token is None:
+            raise ApiError(401, "unauthorized", "Sign in first: no Bearer token was sent.", {"www-authenticate": REALM})
+        try:
+            claims = self.sessions.check_access(token, self.clock())
+        except SessionError:
+            raise ApiError(
+                401,
+                "invalid_token",
+                "The access token is invalid or expired.",
+                {"www-authenticate": INVALID_TOKEN},
+            ) from None
+        return json_response(200, {"username": claims["sub"], "demo": self.settings.is_demo})
+
+    async def info(self, req: ApiRequest) -> ApiResponse:
+        """Unauthenticated facts for the login view (an addition to the contract)."""
+        if not self.settings.is_demo:
+            return json_response(200, {"demo": False})
+        name, password = self.settings.users[0]
+        return json_response(200, {"demo": True, "demo_user": name, "demo_password": password})
+
+    async def status(self, req: ApiRequest, code_text: str) -> ApiResponse:
+        code = int(code_text) if _DIGITS.fullmatch(code_text) else -1
+        if not 400 <= code <= 599:
+            raise ApiError(400, "bad_request", f"status wants a code in 400..599, not {code_text!r}.")
+        try:
+            word = HTTPStatus(code).name.lower()
+        except ValueError:
+            word = "error"
+        # RFC 9110 15.5.2: a 401 always names its scheme.
+        headers = {"www-authenticate": REALM} if code == 401 else None
+        raise ApiError(code, word, f"Status {code}, as requested.", headers)
+
+    async def slow(self, req: ApiRequest) -> ApiResponse:
+        raw = query_params(req).get("ms")
+        if raw is None or not raw.isdigit() or not raw.isascii():
+            raise ApiError(400, "bad_request", "slow wants ?ms=N with N a whole number of milliseconds.")
+        # Huge digit strings are capped before int() (which refuses >4300 digits).
+        ms = MAX_SLOW_MS if len(raw) > 6 else min(int(raw), MAX_SLOW_MS)
+        await self.sleep(ms / 1000)
+        return json_response(200, {"slept_ms": ms})

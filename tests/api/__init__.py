@@ -1,0 +1,1 @@
+"""Tests of the reference auth API (authapi/ and its serve.py mount)."""

@@ -1,0 +1,227 @@
+"""Fixtures for the auth API tests: a fake clock, an in-process API, a real server process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+
+from authapi.app import AuthApi, Settings
+from authapi.messages import ApiRequest, ApiResponse
+from authapi.passwords import PasswordBook
+
+ROOT = Path(__file__).resolve().parents[2]
+USERS = [("demo", "demo"), ("alice", "wonderland")]
+T0 = 1_800_000_000.0
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class FakeClock:
+    """A clock tests move by hand: ``clock.advance(10)``."""
+
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class FakeSleep:
+    """Records what the API asked to sleep, and returns at once."""
+
+    calls: list[float] = field(default_factory=list)
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+class SharedBook(PasswordBook):
+    """The test users, hashed once per session with a cheap argon2 setting.
+
+    The real cost (argon2-cffi defaults, ~0.13 s a check) is what serve.py
+    runs and the process tests use; here hashing is not what is tested, and
+    the rate-limit tests make dozens of checks.
+    """
+
+    def close(self) -> None:  # shared: closed once, at the end of the session
+        pass
+
+
+@pytest.fixture(scope="session")
+def password_book() -> Iterator[SharedBook]:
+    book = PasswordBook.from_users(USERS, PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    shared = SharedBook(book._hashes, book._dummy, book._hasher, workers=2)
+    book.close()
+    yield shared
+    PasswordBook.close(shared)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def fake_sleep() -> FakeSleep:
+    return FakeSleep()
+
+
+class Client:
+    """Calls ``api.handle`` the way the client's in-memory transport does."""
+
+    def __init__(self, api: AuthApi) -> None:
+        self.api = api
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        query: str = "",
+        client: str = "10.0.0.1",
+    ) -> ApiResponse:
+        data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        return await self.api.handle(ApiRequest(method, path, query, headers or {}, data, client))
+
+    async def login(self, username: str = "demo", password: str = "demo", client: str = "10.0.0.1") -> ApiResponse:
+        return await self.call("POST", "login", {"username": username, "password": password}, client=client)
+
+    async def refresh(self, token: str) -> ApiResponse:
+        return await self.call("POST", "refresh_token", {"refresh_token": token})
+
+    async def me(self, access_token: str) -> ApiResponse:
+        return await self.call("GET", "me", headers={"authorization": f"Bearer {access_token}"})
+
+
+def make_api(tmp_path: Path, book: PasswordBook, clock: FakeClock, sleep: FakeSleep, **overrides: Any) -> AuthApi:
+    settings = Settings(
+        **{
+            "access_ttl": 20,
+            "refresh_ttl": 3600,
+            "refresh_grace": 10,
+            "users": USERS,
+            "is_demo": True,
+            "db_path": tmp_path / "tokens.sqlite3",
+            **overrides,
+        }
+    )
+    return AuthApi.open(settings, clock=clock, sleep=sleep, passwords=book)
+
+
+@pytest.fixture
+def api(tmp_path: Path, password_book: SharedBook, clock: FakeClock, fake_sleep: FakeSleep) -> Iterator[AuthApi]:
+    api = make_api(tmp_path, password_book, clock, fake_sleep)
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def client(api: AuthApi) -> Client:
+    return Client(api)
+
+
+# --- the real server process ---------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    """A running ``serve.py``; ``url`` ends with ``/api/v1/``."""
+
+    proc: subprocess.Popen[str]
+    base: str
+    db: Path
+    args: list[str]
+    output: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Keep reading its output so a chatty server never blocks on a full pipe.
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+
+    @property
+    def api(self) -> str:
+        return self.base + "api/v1/"
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 5.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout)
+
+
+def start_server(db: Path, *extra: str, timeout: float = 30.0) -> Server:
+    """Start ``serve.py --port 0 --db DB`` and wait for its ``Serving on`` line."""
+    args = [sys.executable, str(ROOT / "serve.py"), "--port", "0", "--db", str(db), *extra]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if line.startswith("Serving on "):
+            return Server(proc, line.split()[-1], db, args, seen)
+    proc.kill()
+    proc.wait()
+    raise RuntimeError("serve.py did not start:\n" + "".join(seen))
+
+
+@pytest.fixture
+def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Start servers on demand (each test gets its own); all are stopped at the end."""
+    started: list[Server] = []
+
+    def start(*extra: str, db: Path | None = None) -> Server:
+        path = db or tmp_path_factory.mktemp("db") / "tokens.sqlite3"
+        server = start_server(path, *extra)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        if server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server shared by the tests that leave no lasting mark (no failed logins beyond a few)."""
+    srv = start_server(tmp_path_factory.mktemp("shared") / "tokens.sqlite3", "--access-ttl", "30")
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def http(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.api, timeout=10) as c:
+        yield c

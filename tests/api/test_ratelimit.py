@@ -1,0 +1,48 @@
+"""The failed sign-in limiter: sliding window, per key, exact under concurrency."""
+
+from __future__ import annotations
+
+from authapi.ratelimit import FailureLimiter
+
+
+def test_tenth_failure_blocks_the_eleventh_attempt() -> None:
+    lim = FailureLimiter(10, 60)
+    for i in range(9):
+        lim.begin(["k"], now=float(i))
+    assert lim.retry_after(["k"], now=9.0) == 0
+    lim.begin(["k"], now=9.0)
+    assert lim.retry_after(["k"], now=9.0) == 51
+
+
+def test_window_slides_one_failure_at_a_time() -> None:
+    lim = FailureLimiter(3, 60)
+    for t in (0.0, 10.0, 20.0):
+        lim.begin(["k"], now=t)
+    assert lim.retry_after(["k"], now=59.9) == 1  # rounds up, never 0 while blocked
+    assert lim.retry_after(["k"], now=60.0) == 0
+    lim.begin(["k"], now=60.0)
+    assert lim.retry_after(["k"], now=60.0) == 10
+
+
+def test_the_longest_wait_of_all_keys_is_reported() -> None:
+    lim = FailureLimiter(1, 60)
+    lim.begin(["user:a"], now=0.0)
+    lim.begin(["addr:x"], now=30.0)
+    assert lim.retry_after(["user:a", "addr:x"], now=31.0) == 59
+    assert lim.retry_after(["user:a", "addr:y"], now=31.0) == 29
+
+
+def test_forgiven_attempts_do_not_count() -> None:
+    lim = FailureLimiter(2, 60)
+    lim.forgive(lim.begin(["k"], now=1.0))
+    lim.begin(["k"], now=2.0)
+    assert lim.retry_after(["k"], now=3.0) == 0
+
+
+def test_memory_is_bounded_by_max_keys() -> None:
+    lim = FailureLimiter(10, 60, max_keys=100)
+    for i in range(1000):
+        lim.begin([f"user:{i}"], now=float(i))
+    assert len(lim._failures) <= 101
+    # The newest keys are the ones kept.
+    assert "user:999" in lim._failures
