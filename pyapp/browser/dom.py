@@ -1,0 +1,80 @@
+"""Render ``pyapp.ui`` trees into the page, and update named parts of them.
+
+Text goes in as text nodes and attributes through ``setAttribute``; nothing
+reaches ``innerHTML``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from js import document  # type: ignore[import-not-found]
+from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
+
+from pyapp.ui import El
+
+
+class DomScreen:
+    """The ``Screen`` seam over one root element (``#app``)."""
+
+    def __init__(self, root: Any) -> None:
+        self.root = root
+        self.refs: dict[str, Any] = {}
+        self._proxies: list[Any] = []
+
+    def show(self, tree: El) -> None:
+        old = self._proxies
+        self._proxies, self.refs = [], {}
+        self.root.replaceChildren(self._build(tree))
+        for p in old:
+            p.destroy()
+
+    def append(self, ref: str, tree: El | str, limit: int | None = None) -> None:
+        node = self.refs.get(ref)
+        if node is None:
+            return
+        node.appendChild(self._build(tree))
+        while limit is not None and node.childElementCount > limit:
+            node.firstElementChild.remove()
+
+    def set_text(self, ref: str, text: str) -> None:
+        node = self.refs.get(ref)
+        if node is not None and node.textContent != text:
+            node.textContent = text
+
+    def set_attr(self, ref: str, name: str, value: str | bool | None) -> None:
+        node = self.refs.get(ref)
+        if node is None:
+            return
+        if value is None or value is False:
+            node.removeAttribute(name)
+        else:
+            node.setAttribute(name, "" if value is True else str(value))
+
+    def value(self, ref: str) -> str:
+        node = self.refs.get(ref)
+        return str(node.value) if node is not None else ""
+
+    def focus(self, ref: str) -> None:
+        node = self.refs.get(ref)
+        if node is not None:
+            node.focus()
+
+    def set_title(self, title: str) -> None:
+        document.title = title
+
+    def _build(self, tree: El | str) -> Any:
+        if isinstance(tree, str):
+            return document.createTextNode(tree)
+        node = document.createElement(tree.tag)
+        for k, v in tree.attrs.items():
+            node.setAttribute(k, v)
+        for event, handler in tree.on.items():
+            proxy = create_proxy(handler)
+            self._proxies.append(proxy)
+            node.addEventListener(event, proxy)
+        for child in tree.children:
+            node.appendChild(self._build(child))
+        if tree.ref:
+            self.refs[tree.ref] = node
+        return node

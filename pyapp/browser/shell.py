@@ -1,0 +1,77 @@
+"""Boot the app in the page: build the browser adapters and hand them to ``App``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from js import document, history, location, window  # type: ignore[import-not-found]
+from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
+from pyscript import fetch  # type: ignore[import-not-found]
+
+from pyapp.app import App
+from pyapp.browser.dom import DomScreen
+from pyapp.browser.toasts import DomToasts
+from pyapp.config import Config
+
+log = logging.getLogger("pyapp")
+
+
+class BrowserLocation:
+    """The ``Location`` seam over ``window.location`` and ``history``."""
+
+    def get_hash(self) -> str:
+        return str(location.hash)
+
+    def go(self, hash_: str) -> None:
+        location.hash = hash_
+
+    def replace(self, hash_: str) -> None:
+        history.replaceState(history.state, "", hash_)
+
+
+async def load_config() -> tuple[Config, list[str]]:
+    try:
+        resp = await fetch("config.json", cache="no-cache")
+        if not resp.ok:
+            return Config(), [f"config.json answered {resp.status}; using defaults"]
+        return Config.from_json(await resp.text())
+    except Exception as exc:  # network failure: the app still routes
+        return Config(), [f"config.json could not be loaded ({exc}); using defaults"]
+
+
+def patch_http() -> None:
+    """Make ``urllib``/``requests``-style code work in the page, against our origin."""
+    try:
+        import pyodide_http  # type: ignore[import-not-found]
+
+        pyodide_http.patch_all()
+    except ImportError as exc:  # the wheel is unpacked at boot; say so if it is missing
+        log.error("pyodide-http unavailable: %s", exc)
+
+
+async def start() -> App:
+    patch_http()
+    config, problems = await load_config()
+    for problem in problems:
+        window.console.warn(problem)
+    root = document.getElementById("app")
+    app = App(
+        config,
+        DomScreen(root),
+        BrowserLocation(),
+        DomToasts(document.getElementById("toasts")),
+        signed_in=lambda: False,
+    )
+    window.addEventListener("hashchange", create_proxy(lambda _e: app.render()))
+    app.render()
+    _reveal(root)
+    return app
+
+
+def _reveal(root: Any) -> None:
+    boot = document.getElementById("boot")
+    if boot is not None:
+        boot.remove()
+    root.hidden = False
+    document.documentElement.dataset.appState = "ready"

@@ -1,0 +1,95 @@
+"""Client config (contract section 8): ``config.json`` next to ``index.html``.
+
+    cfg, problems = Config.from_json('{"timeoutMs": 5000}')
+    assert cfg.timeout_ms == 5000 and problems == []
+
+A bad file never stops the app: each bad field falls back to its default and
+is reported in ``problems`` (the shell logs them and shows one toast).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+DemoApi = bool | Literal["auto"]
+
+
+@dataclass(frozen=True)
+class Config:
+    api_base: str = "api/v1"
+    refresh_window_seconds: float = 1800
+    timeout_ms: int = 10000
+    lang: str = "auto"
+    demo_api: DemoApi = "auto"
+
+    @classmethod
+    def from_json(cls, text: str) -> tuple[Config, list[str]]:
+        """Parse ``config.json`` text; returns the config and what was wrong with it."""
+        try:
+            data = json.loads(text)
+        except (ValueError, TypeError) as exc:
+            return cls(), [f"config.json is not valid JSON ({exc}); using defaults"]
+        if not isinstance(data, dict):
+            return cls(), ["config.json must hold a JSON object; using defaults"]
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> tuple[Config, list[str]]:
+        cfg, problems = cls(), []
+
+        def bad(key: str, why: str) -> None:
+            problems.append(f"config.json: {key} {why}; using {getattr(cls(), _FIELDS[key])!r}")
+
+        if "apiBase" in data:
+            v = data["apiBase"]
+            if isinstance(v, str) and _is_same_origin_path(v):
+                cfg = replace(cfg, api_base=v.strip("/") or ".")
+            else:
+                bad("apiBase", "must be a path on this origin (no scheme, no //host)")
+        if "refreshWindowSeconds" in data:
+            v = data["refreshWindowSeconds"]
+            if _is_number(v) and v >= 0:
+                cfg = replace(cfg, refresh_window_seconds=float(v))
+            else:
+                bad("refreshWindowSeconds", "must be a number >= 0")
+        if "timeoutMs" in data:
+            v = data["timeoutMs"]
+            if _is_number(v) and v > 0:
+                cfg = replace(cfg, timeout_ms=int(v))
+            else:
+                bad("timeoutMs", "must be a number > 0")
+        if "lang" in data:
+            v = data["lang"]
+            if isinstance(v, str) and v.strip():
+                cfg = replace(cfg, lang=v.strip())
+            else:
+                bad("lang", 'must be "auto" or a language tag')
+        if "demoApi" in data:
+            v = data["demoApi"]
+            if v is True or v is False or v == "auto":
+                cfg = replace(cfg, demo_api=v)
+            else:
+                bad("demoApi", 'must be true, false or "auto"')
+        return cfg, problems
+
+
+_FIELDS = {
+    "apiBase": "api_base",
+    "refreshWindowSeconds": "refresh_window_seconds",
+    "timeoutMs": "timeout_ms",
+    "lang": "lang",
+    "demoApi": "demo_api",
+}
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_same_origin_path(v: str) -> bool:
+    # Every request the page makes goes to the origin that served it.
+    s = v.strip()
+    return bool(s) and ":" not in s and not s.startswith("//") and "\\" not in s and s.isprintable()

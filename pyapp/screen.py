@@ -1,0 +1,36 @@
+"""Seams between the app and the page, as protocols (the browser shell implements them).
+
+Tests implement them with plain objects; see ``tests/unit/fakes.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pyapp.ui import El
+
+
+class Screen(Protocol):
+    """The part of the page a view owns (``#app``)."""
+
+    def show(self, tree: El) -> None: ...
+    def append(self, ref: str, tree: El | str, limit: int | None = None) -> None: ...
+    def set_text(self, ref: str, text: str) -> None: ...
+    def set_attr(self, ref: str, name: str, value: str | bool | None) -> None: ...
+    def value(self, ref: str) -> str: ...
+    def focus(self, ref: str) -> None: ...
+    def set_title(self, title: str) -> None: ...
+
+
+class Location(Protocol):
+    """``location.hash`` and history, for hash routing."""
+
+    def get_hash(self) -> str: ...
+    def go(self, hash_: str) -> None: ...  # a new history entry (fires hashchange)
+    def replace(self, hash_: str) -> None: ...  # same entry, no hashchange
+
+
+class Toasts(Protocol):
+    """Error messages shown to the user (``role="alert"``)."""
+
+    def show(self, text: str) -> None: ...

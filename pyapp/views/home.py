@@ -1,0 +1,41 @@
+"""Home: who is signed in (from ``GET me``) and a way to sign out."""
+
+from __future__ import annotations
+
+from pyapp.ui import El, h
+from pyapp.views import View
+
+
+class HomeView(View):
+    name = "home"
+    title = "Home"
+
+    def body(self) -> list[El]:
+        return [
+            h(
+                "div",
+                {"class": "card"},
+                self.heading("Home"),
+                h("p", {}, "Signed in as ", h("strong", {"data-testid": "whoami"}, "…", ref="whoami"), "."),
+                h(
+                    "div",
+                    {"class": "buttons"},
+                    h("a", {"href": "#/playground"}, "Open the playground"),
+                    h(
+                        "button",
+                        {"type": "button", "data-testid": "logout"},
+                        "Sign out",
+                        on={"click": lambda _e: self.app.sign_out()},
+                    ),
+                ),
+            )
+        ]
+
+    def mounted(self) -> None:
+        if self.app.api is not None:
+            self.app.spawn(self.load_me())
+
+    async def load_me(self) -> None:
+        me = await self.app.call("GET", "me")
+        if isinstance(me, dict) and me.get("username"):
+            self.app.screen.set_text("whoami", str(me["username"]))

@@ -1,0 +1,116 @@
+"""The sign-in view: labelled fields, Enter submits, a clear message on failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyapp.ui import El, h
+from pyapp.views import View
+
+
+class LoginView(View):
+    name = "login"
+    title = "Sign in"
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self.busy = False
+
+    def body(self) -> list[El]:
+        return [
+            h(
+                "div",
+                {"class": "card"},
+                self.heading("Sign in"),
+                h(
+                    "form",
+                    {"class": "login", "data-testid": "login-form", "novalidate": True},
+                    h(
+                        "label",
+                        {"for": "login-username"},
+                        "Username",
+                        h(
+                            "input",
+                            {
+                                "id": "login-username",
+                                "name": "username",
+                                "data-testid": "login-username",
+                                "autocomplete": "username",
+                                "required": True,
+                                "autocapitalize": "none",
+                                "spellcheck": "false",
+                            },
+                            ref="username",
+                        ),
+                    ),
+                    h(
+                        "label",
+                        {"for": "login-password"},
+                        "Password",
+                        h(
+                            "input",
+                            {
+                                "id": "login-password",
+                                "name": "password",
+                                "type": "password",
+                                "data-testid": "login-password",
+                                "autocomplete": "current-password",
+                                "required": True,
+                            },
+                            ref="password",
+                        ),
+                    ),
+                    h("p", {"class": "form-error", "role": "alert", "aria-live": "assertive"}, ref="error"),
+                    h(
+                        "button",
+                        {"type": "submit", "class": "primary", "data-testid": "login-submit"},
+                        "Sign in",
+                        ref="submit",
+                    ),
+                    on={"submit": self.on_submit},
+                ),
+                h("p", {"class": "hint"}, ref="demo-hint"),
+            )
+        ]
+
+    def mounted(self) -> None:
+        self.app.screen.focus("username")
+        if self.app.api is not None:
+            self.app.spawn(self.show_demo_hint())
+
+    async def show_demo_hint(self) -> None:
+        info = await self.app.api.server_info()
+        if info.get("demo"):
+            user = str(info.get("demo_user", "demo"))
+            self.app.screen.set_text("demo-hint", f"Demo account: {user} / {user}")
+
+    def on_submit(self, event: Any) -> None:
+        event.preventDefault()
+        if self.busy:
+            return
+        username = self.app.screen.value("username").strip()
+        password = self.app.screen.value("password")
+        if not username or not password:
+            self.show_error("Enter your username and password.")
+            self.app.screen.focus("username" if not username else "password")
+            return
+        self.app.spawn(self.submit(username, password))
+
+    async def submit(self, username: str, password: str) -> None:
+        self.set_busy(True)
+        try:
+            error = await self.app.sign_in(username, password)
+        finally:
+            self.set_busy(False)
+        if error:
+            self.show_error(error)
+            self.app.screen.focus("password")
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.app.screen.set_attr("submit", "disabled", busy)
+        self.app.screen.set_attr("submit", "aria-busy", "true" if busy else None)
+        self.app.screen.set_text("submit", "Signing in…" if busy else "Sign in")
+
+    def show_error(self, text: str) -> None:
+        self.app.screen.set_text("error", text)

@@ -1,0 +1,121 @@
+"""The seed's ``#/axios`` demo page: buttons that call the API and the session, live.
+
+Contract section 7 names its hooks: ``session-expires-at``, ``refresh-count``,
+``call-me``, ``call-burst``, ``status-<code>``, ``call-slow``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from pyapp.ui import El, h
+from pyapp.views import View
+
+SEED_STATUSES = (400, 401, 403, 404, 405, 408, 500, 501, 502, 503, 504, 505)
+
+
+class PlaygroundView(View):
+    name = "playground"
+    title = "Playground"
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self._ticker: asyncio.Task[Any] | None = None
+
+    def body(self) -> list[El]:
+        timeout_ms = self.app.config.timeout_ms
+        return [
+            h(
+                "div",
+                {"class": "card"},
+                self.heading("Playground"),
+                h(
+                    "p",
+                    {"class": "hint"},
+                    "Each button calls the API through the session client: watch the token refresh "
+                    "while you are active and the session end when you are idle.",
+                ),
+                h(
+                    "dl",
+                    {"class": "facts"},
+                    h("dt", {}, "Access token expires at (ms)"),
+                    h("dd", {"data-testid": "session-expires-at"}, "", ref="expires-at"),
+                    h("dt", {}, "Expires in"),
+                    h("dd", {"data-testid": "session-countdown", "aria-live": "off"}, "", ref="countdown"),
+                    h("dt", {}, "Refreshes so far"),
+                    h("dd", {"data-testid": "refresh-count"}, "0", ref="refresh-count"),
+                    h("dt", {}, "Cookies seen by the page"),
+                    h("dd", {"data-testid": "cookies"}, "", ref="cookies"),
+                ),
+                h(
+                    "div",
+                    {"class": "buttons", "role": "group", "aria-label": "Calls"},
+                    self.button("call-me", "GET me", lambda: self.app.call("GET", "me")),
+                    self.button("call-burst", "10 × GET me at once", self.burst),
+                    self.button(
+                        "call-slow",
+                        f"GET slow ({timeout_ms + 2000} ms, times out)",
+                        lambda: self.app.call("GET", "slow", params={"ms": str(timeout_ms + 2000)}),
+                    ),
+                ),
+                h(
+                    "div",
+                    {"class": "buttons", "role": "group", "aria-label": "Error statuses"},
+                    *[self.status_button(code) for code in SEED_STATUSES],
+                ),
+                h("h2", {}, "Requests"),
+                h("ol", {"class": "log", "data-testid": "request-log", "aria-live": "polite"}, ref="log"),
+            )
+        ]
+
+    def button(self, testid: str, label: str, action: Any) -> El:
+        return h(
+            "button",
+            {"type": "button", "data-testid": testid},
+            label,
+            on={"click": lambda _e: self.app.spawn(action())},
+        )
+
+    def status_button(self, code: int) -> El:
+        return self.button(f"status-{code}", str(code), lambda: self.app.call("GET", f"status/{code}"))
+
+    async def burst(self) -> None:
+        await asyncio.gather(*(self.app.call("GET", "me") for _ in range(10)))
+
+    def mounted(self) -> None:
+        self.app.request_listeners.append(self.log_request)
+        self.update()
+        self._ticker = self.app.spawn(self.tick())
+
+    def unmount(self) -> None:
+        if self.log_request in self.app.request_listeners:
+            self.app.request_listeners.remove(self.log_request)
+        if self._ticker is not None:
+            self._ticker.cancel()
+
+    async def tick(self) -> None:
+        while True:
+            self.update()
+            await asyncio.sleep(0.25)
+
+    def update(self) -> None:
+        info = self.app.session_info()
+        expires = info.get("expires_at_ms")
+        screen = self.app.screen
+        screen.set_text("expires-at", str(int(expires)) if expires else "")
+        now = self.app.now_ms()
+        screen.set_text("countdown", f"{max(0.0, (expires - now) / 1000):.1f} s" if expires else "no session")
+        screen.set_text("refresh-count", str(info.get("refresh_count", 0)))
+        screen.set_text("cookies", "; ".join(f"{k}={_short(v)}" for k, v in info.get("cookies", {}).items()) or "none")
+
+    def log_request(self, method: str, path: str, outcome: str, ok: bool) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        self.app.screen.append(
+            "log", h("li", {"class": "good" if ok else "bad"}, f"{stamp} {method} {path} → {outcome}"), limit=200
+        )
+
+
+def _short(value: str) -> str:
+    return value if len(value) <= 24 else value[:10] + "…" + value[-8:]

@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""Dev server: the single-page app, its vendored runtime and the reference auth API.
+
+    python3 serve.py --port 0 --access-ttl 4
+    Serving on http://127.0.0.1:41234/
+
+Layout of what it serves (all relative, so the app works under any base path):
+
+    /                   web/           (index.html, pyscript.toml, main.py, app.css)
+    /pyapp.zip          pyapp/         zipped on the fly, unpacked by PyScript into the page
+    /static/...         static/        (static/vendor/ is the pinned runtime, see tools/vendor.py)
+    /config.json        client config from the flags (contract section 8)
+    /api/v1/...         authapi        (contract section 3)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import io
+import json
+import mimetypes
+import signal
+import socket
+import sys
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+WEB = ROOT / "web"
+STATIC = ROOT / "static"
+PYAPP = ROOT / "pyapp"
+
+mimetypes.add_type("text/javascript", ".mjs")
+mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("application/wasm", ".wasm")
+mimetypes.add_type("text/plain", ".toml")
+mimetypes.add_type("text/x-python", ".py")
+
+# What the page may do: scripts from us only, no inline script, no framing,
+# requests only to our own origin. Pyodide compiles WebAssembly
+# ('wasm-unsafe-eval'); PyScript 0.7.31 builds its plugin hooks with
+# `Function(...)` at boot ('unsafe-eval', checked: boot fails without it) and
+# runs helpers from blob: URLs.
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval' blob:",
+        "worker-src 'self' blob:",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line of contract section 2."""
+    p = argparse.ArgumentParser(description="Serve the app and its reference auth API.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    p.add_argument("--access-ttl", type=int, default=20, help="access token lifetime, s")
+    p.add_argument("--refresh-ttl", type=int, default=604800, help="absolute refresh family lifetime, s")
+    p.add_argument("--refresh-window", type=int, default=1800, help="client refresh window, s")
+    p.add_argument("--refresh-grace", type=int, default=10, help="grace for a spent refresh token, s")
+    p.add_argument("--timeout-ms", type=int, default=10000, help="client request timeout, ms")
+    p.add_argument("--db", type=Path, default=None, help="SQLite token store (default: per-user data folder)")
+    p.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD", help="account (repeatable)")
+    p.add_argument(
+        "--cors-origin", action="append", default=[], metavar="ORIGIN", help="allow this origin (CORS; repeatable)"
+    )
+    args = p.parse_args(argv)
+    for name in ("access_ttl", "refresh_ttl", "timeout_ms"):
+        if getattr(args, name) <= 0:
+            p.error(f"--{name.replace('_', '-')} must be a positive number")
+    for name in ("refresh_window", "refresh_grace"):
+        if getattr(args, name) < 0:
+            p.error(f"--{name.replace('_', '-')} must not be negative")
+    if not 0 <= args.port <= 65535:
+        p.error("--port must be 0..65535")
+    users = []
+    for spec in args.user or ["demo:demo"]:
+        name, sep, password = spec.partition(":")
+        if not sep or not name or not password:
+            p.error(f"--user wants NAME:PASSWORD, got {spec!r}")
+        users.append((name, password))
+    args.users = users
+    args.is_demo = not args.user
+    return args
+
+
+def client_config(args: argparse.Namespace) -> dict[str, Any]:
+    """``/config.json``: contract section 8 with the flags applied."""
+    return {
+        "apiBase": "api/v1",
+        "refreshWindowSeconds": args.refresh_window,
+        "timeoutMs": args.timeout_ms,
+        "lang": "auto",
+        "demoApi": False,
+    }
+
+
+def zip_package(folder: Path) -> bytes:
+    """The ``pyapp`` package as a zip, for PyScript's ``[files]`` to unpack.
+
+    Entries are sorted and dated 1980 so the bytes (and so the ETag) change
+    only when a file does.
+    """
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*.py")):
+            if "__pycache__" in path.parts:
+                continue
+            info = zipfile.ZipInfo(str(path.relative_to(folder.parent)), date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, path.read_bytes())
+    return buf.getvalue()
+
+
+def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The ASGI app and the auth API object (closed at shutdown)."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.gzip import GZipMiddleware
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+    from authapi.app import AuthApi, Settings
+    from authapi.asgi import asgi_app
+
+    api = AuthApi.open(
+        Settings(
+            access_ttl=args.access_ttl,
+            refresh_ttl=args.refresh_ttl,
+            refresh_grace=args.refresh_grace,
+            users=args.users,
+            is_demo=args.is_demo,
+            db_path=args.db,
+        )
+    )
+    config_body = json.dumps(client_config(args)).encode()
+
+    class CachedStatic(StaticFiles):
+        """Static files with the cache policy of their kind.
+
+        The vendored runtime lives under versioned folder names, so it may be
+        cached for a year; the app's own files are revalidated (ETag) on
+        every load so an edit shows at once.
+        """
+
+        def file_response(self, full_path: Any, stat_result: Any, scope: Scope, status_code: int = 200) -> Response:
+            resp = super().file_response(full_path, stat_result, scope, status_code)
+            if "/vendor/" in str(full_path).replace("\\", "/"):
+                resp.headers["cache-control"] = "public, max-age=31536000, immutable"
+            else:
+                resp.headers["cache-control"] = "no-cache"
+            return resp
+
+    async def config_json(request: Request) -> Response:
+        return Response(config_body, media_type="application/json", headers={"cache-control": "no-cache"})
+
+    async def pyapp_zip(request: Request) -> Response:
+        body = await asyncio.to_thread(zip_package, PYAPP)
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        headers = {"cache-control": "no-cache", "etag": etag}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="application/zip", headers=headers)
+
+    async def api_not_found(request: Request) -> Response:
+        return JSONResponse({"error": "not_found", "message": "No such API path."}, status_code=404)
+
+    class SecurityHeaders:
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await self.app(scope, receive, send)
+                return
+
+            async def send_with_headers(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    names = {k.lower() for k, _ in message.get("headers", [])}
+                    extra = [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+                    message["headers"] = list(message.get("headers", [])) + extra
+                await send(message)
+
+            await self.app(scope, receive, send_with_headers)
+
+    middleware = [Middleware(SecurityHeaders), Middleware(GZipMiddleware, minimum_size=1024)]
+    if args.cors_origin:
+        from starlette.middleware.cors import CORSMiddleware
+
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=args.cors_origin,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type"],
+            )
+        )
+    routes = [
+        Route("/config.json", config_json),
+        Route("/pyapp.zip", pyapp_zip),
+        Mount("/api/v1", app=asgi_app(api)),
+        Route("/api/{rest:path}", api_not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Mount("/static", app=CachedStatic(directory=STATIC, check_dir=False)),
+        Mount("/", app=CachedStatic(directory=WEB, html=True)),
+    ]
+    return Starlette(routes=routes, middleware=middleware), api
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    import uvicorn
+
+    app, api = build_app(args)
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        print(f"serve.py: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    port = sock.getsockname()[1]
+    shown_host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                print(f"Serving on http://{shown_host}:{port}/", flush=True)
+
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=1,
+        lifespan="off",
+        server_header=False,
+    )
+    server = Server(config)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        api.close()
+    return 0
+
+
+if __name__ == "__main__":
+    # SIGTERM behaves like Ctrl-C: uvicorn drains for at most 1 s, then we exit 0.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    sys.exit(main())

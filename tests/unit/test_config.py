@@ -1,0 +1,74 @@
+import json
+
+import pytest
+
+from pyapp.config import Config
+
+FIELDS = {
+    "apiBase": "api_base",
+    "refreshWindowSeconds": "refresh_window_seconds",
+    "timeoutMs": "timeout_ms",
+    "lang": "lang",
+    "demoApi": "demo_api",
+}
+
+
+def test_contract_defaults():
+    cfg, problems = Config.from_json(
+        '{"apiBase": "api/v1", "refreshWindowSeconds": 1800, "timeoutMs": 10000, "lang": "auto", "demoApi": "auto"}'
+    )
+    assert problems == []
+    assert cfg == Config()
+    assert (cfg.api_base, cfg.refresh_window_seconds, cfg.timeout_ms, cfg.lang, cfg.demo_api) == (
+        "api/v1",
+        1800,
+        10000,
+        "auto",
+        "auto",
+    )
+
+
+def test_values_are_applied():
+    cfg, problems = Config.from_json(
+        json.dumps(
+            {"apiBase": "/api/v2/", "refreshWindowSeconds": 4, "timeoutMs": 1500, "lang": "zh-CN", "demoApi": False}
+        )
+    )
+    assert problems == []
+    assert cfg == Config(api_base="api/v2", refresh_window_seconds=4, timeout_ms=1500, lang="zh-CN", demo_api=False)
+
+
+@pytest.mark.parametrize("text", ["", "{", "null", "[1]", '"x"', "{'a': 1}"])
+def test_malformed_file_falls_back_to_defaults_with_a_reason(text):
+    cfg, problems = Config.from_json(text)
+    assert cfg == Config()
+    assert len(problems) == 1 and "config.json" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("apiBase", "https://evil.example/api"),
+        ("apiBase", "//evil.example/api"),
+        ("apiBase", 3),
+        ("refreshWindowSeconds", -1),
+        ("refreshWindowSeconds", "1800"),
+        ("refreshWindowSeconds", True),
+        ("timeoutMs", 0),
+        ("timeoutMs", None),
+        ("lang", ""),
+        ("demoApi", "yes"),
+    ],
+)
+def test_each_bad_field_keeps_its_default_and_the_rest(key, value):
+    other = {"lang": "en"} if key != "lang" else {"timeoutMs": 1234}
+    cfg, problems = Config.from_dict({key: value, **other})
+    assert len(problems) == 1 and key in problems[0]
+    assert getattr(cfg, FIELDS[key]) == getattr(Config(), FIELDS[key])
+    good = next(iter(other))
+    assert getattr(cfg, FIELDS[good]) == other[good]
+
+
+def test_unknown_keys_are_ignored():
+    cfg, problems = Config.from_json('{"somethingNew": 1}')
+    assert cfg == Config() and problems == []

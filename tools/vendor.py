@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Put the pinned browser runtime into ``static/vendor/`` so the page needs no CDN.
+
+    npm ci && python3 tools/vendor.py
+
+Sources, all pinned:
+- PyScript core and Pyodide from ``node_modules`` (``package-lock.json``);
+- the ``micropip`` and ``pyodide-http`` wheels from PyPI, hash-checked
+  against ``tools/wheels.txt``.
+
+Pyodide's ``pyodide-lock.json`` names its own builds of those two wheels,
+with their sha256; ``loadPackage`` checks that hash, so the lock entries are
+rewritten for the PyPI files we ship. Folder names carry the versions, which
+lets the server cache them for a year.
+
+Idempotent: a folder already complete (its ``.stamp`` matches) is left alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE = ROOT / "node_modules"
+VENDOR = ROOT / "static" / "vendor"
+WHEELS = ROOT / "tools" / "wheels.txt"
+PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"]
+
+
+class VendorError(Exception):
+    pass
+
+
+def npm_version(package: str) -> str:
+    manifest = NODE / package / "package.json"
+    if not manifest.exists():
+        raise VendorError(f"{package} is not installed: run `npm ci` first")
+    return str(json.loads(manifest.read_text())["version"])
+
+
+def pinned_wheels() -> dict[str, tuple[str, str]]:
+    """``{"micropip": ("0.11.1", "<sha256>"), ...}`` from tools/wheels.txt."""
+    out = {}
+    for line in WHEELS.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        req, _, hash_part = line.partition("--hash=sha256:")
+        name, _, version = req.strip().partition("==")
+        out[name.strip()] = (version.strip(), hash_part.strip())
+    return out
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def download_wheels(dest: Path) -> dict[str, Path]:
+    """Fetch the pinned wheels with pip (hash-checked), reusing a local copy."""
+    wheels = pinned_wheels()
+    found: dict[str, Path] = {}
+    cache = ROOT / ".cache" / "wheels"
+    cache.mkdir(parents=True, exist_ok=True)
+    for name, (version, digest) in wheels.items():
+        stem = name.replace("-", "_")
+        cached = [p for p in cache.glob(f"{stem}-{version}-*.whl") if sha256(p) == digest]
+        if not cached:
+            with tempfile.TemporaryDirectory() as tmp:
+                req = Path(tmp) / "req.txt"
+                req.write_text(f"{name}=={version} --hash=sha256:{digest}\n")
+                cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:"]
+                # micropip 0.11 declares Python >= 3.12: ask for the page's Python, not ours.
+                cmd += ["--python-version", "3.14", "--require-hashes", "-r", str(req), "-d", tmp]
+                subprocess.run(cmd, check=True)
+                for whl in Path(tmp).glob("*.whl"):
+                    shutil.copy2(whl, cache / whl.name)
+            cached = [p for p in cache.glob(f"{stem}-{version}-*.whl") if sha256(p) == digest]
+        if not cached:
+            raise VendorError(f"could not get {name}=={version} with the pinned hash")
+        found[name] = cached[0]
+    return found
+
+
+def vendor_pyodide(version: str) -> Path:
+    dest = VENDOR / f"pyodide-{version}"
+    stamp = dest / ".stamp"
+    wheels = download_wheels(dest)
+    want = json.dumps({"pyodide": version, "wheels": {n: sha256(p) for n, p in wheels.items()}}, sort_keys=True)
+    if stamp.exists() and stamp.read_text() == want:
+        return dest
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    src = NODE / "pyodide"
+    for name in PYODIDE_FILES:
+        shutil.copy2(src / name, tmp / name)
+    lock = json.loads((src / "pyodide-lock.json").read_text())
+    for name, path in wheels.items():
+        entry = lock["packages"].get(name)
+        if entry is None:
+            raise VendorError(f"{name} is not in pyodide-lock.json of pyodide {version}")
+        shutil.copy2(path, tmp / path.name)
+        entry["file_name"] = path.name
+        entry["sha256"] = sha256(path)
+        entry["version"] = pinned_wheels()[name][0]
+    (tmp / "pyodide-lock.json").write_text(json.dumps(lock, separators=(",", ":")))
+    (tmp / ".stamp").write_text(want)
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+    return dest
+
+
+def vendor_pyscript(version: str) -> Path:
+    dest = VENDOR / f"pyscript-{version}"
+    if (dest / ".stamp").exists() and (dest / ".stamp").read_text() == version:
+        return dest
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(NODE / "@pyscript" / "core" / "dist", tmp, ignore=shutil.ignore_patterns("*.map"))
+    (tmp / ".stamp").write_text(version)
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+    return dest
+
+
+def main() -> int:
+    try:
+        py = vendor_pyodide(npm_version("pyodide"))
+        ps = vendor_pyscript(npm_version("@pyscript/core"))
+    except (VendorError, subprocess.CalledProcessError) as exc:
+        print(f"vendor: {exc}", file=sys.stderr)
+        return 1
+    # Stale versions would be served forever under their immutable names: drop them.
+    for old in VENDOR.iterdir():
+        if old not in (py, ps) and old.is_dir():
+            shutil.rmtree(old)
+    print(f"vendor: {py.relative_to(ROOT)} and {ps.relative_to(ROOT)} ready")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
