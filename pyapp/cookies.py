@@ -1,0 +1,245 @@
+"""The session as ``document.cookie`` holds it: parse, serialize, and an in-memory jar.
+
+The four cookies of contract section 4 are the only place a token lives::
+
+    session = Session.from_header("access_token=eyJ...; utilTime=1700000020000; ...")
+    for line in grant_assignments(grant, received_ms=now, path="/app/", secure=True):
+        jar.write(line)                 # the browser jar assigns document.cookie = line
+
+Reading never raises: garbage (a ``utilTime`` of ``"abc"``, duplicates,
+stray ``;``, a name without ``=``, bad percent-escapes, huge values) reads
+as "no such cookie", and the policy then sees no session or an expired one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import quote, unquote
+
+ACCESS_TOKEN = "access_token"
+REFRESH_TOKEN = "refresh_token"
+UTIL_TIME = "utilTime"
+EXPIRES_IN = "expires_in"
+SESSION_COOKIES = (ACCESS_TOKEN, REFRESH_TOKEN, UTIL_TIME, EXPIRES_IN)
+
+#: Browsers refuse cookies over 4 KiB, so a longer value was not set by us.
+MAX_VALUE = 4096
+# RFC 6750 b64token: what may follow "Bearer " without breaking the header.
+_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_MS = re.compile(r"[0-9]{1,16}(\.[0-9]{1,6})?")
+# Characters RFC 6265 allows in a cookie value, minus "%" (our escape).
+_SAFE = "!#$&'()*+-./:<=>?@[]^_`{|}~"
+
+
+def parse_cookie_header(header: str) -> dict[str, str]:
+    """``document.cookie`` text as a dict; the first of duplicate names wins.
+
+    Browsers list the cookie with the longest matching ``Path`` first, which
+    is ours when an older one lingers at ``/``.
+
+    >>> parse_cookie_header("a=1; ;junk; a=2; b=%E4%BD%A0")
+    {'a': '1', 'b': '你'}
+    """
+    out: dict[str, str] = {}
+    if not isinstance(header, str):
+        return out
+    for part in header.split(";"):
+        name, eq, value = part.partition("=")
+        name, value = name.strip(), value.strip()
+        if not eq or not name or name in out or len(value) > MAX_VALUE:
+            continue
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        out[name] = unquote(value, errors="replace")
+    return out
+
+
+def assignment(name: str, value: str, *, path: str = "/", max_age: int | None = None, secure: bool = False) -> str:
+    """One ``document.cookie = ...`` string (Set-Cookie syntax); ``Max-Age`` is in seconds.
+
+    >>> assignment("utilTime", "1700000020000", path="/app/", max_age=20)
+    'utilTime=1700000020000; Path=/app/; Max-Age=20; SameSite=Strict'
+    """
+    parts = [f"{name}={quote(value, safe=_SAFE)}", f"Path={path}"]
+    if max_age is not None:
+        parts.append(f"Max-Age={max(0, int(max_age))}")
+    parts.append("SameSite=Strict")
+    if secure:
+        parts.append("Secure")
+    return "; ".join(parts)
+
+
+def clear_assignments(*, path: str = "/", secure: bool = False) -> list[str]:
+    """The assignments that delete the four session cookies (``Max-Age=0``, same ``Path``)."""
+    return [assignment(name, "", path=path, max_age=0, secure=secure) for name in SESSION_COOKIES]
+
+
+def _token(value: object) -> str | None:
+    return value if isinstance(value, str) and len(value) <= MAX_VALUE and _TOKEN.fullmatch(value) else None
+
+
+def _ms(value: str | None) -> int | None:
+    if value is None or not _MS.fullmatch(value.strip()):
+        return None
+    number = float(value)
+    return int(number) if math.isfinite(number) else None
+
+
+@dataclass(frozen=True)
+class Session:
+    """What the cookies say right now; unusable parts read as ``None``.
+
+    ``access_token`` is ``None`` when absent or not a valid bearer token;
+    ``util_time_ms`` when absent, negative, non-numeric or non-finite.
+
+    >>> s = Session.from_header("access_token=abc; utilTime=2000; refresh_token=r")
+    >>> s.expired(now_ms=1000), s.remaining_ms(now_ms=1500)
+    (False, 500)
+    """
+
+    access_token: str | None = None
+    refresh_token: str | None = None
+    util_time_ms: int | None = None
+    expires_in: int | None = None
+
+    @classmethod
+    def from_cookies(cls, cookies: Mapping[str, str]) -> Session:
+        expires_in = _ms(cookies.get(EXPIRES_IN))
+        return cls(
+            access_token=_token(cookies.get(ACCESS_TOKEN)),
+            refresh_token=_token(cookies.get(REFRESH_TOKEN)),
+            util_time_ms=_ms(cookies.get(UTIL_TIME)),
+            expires_in=expires_in,
+        )
+
+    @classmethod
+    def from_header(cls, header: str) -> Session:
+        return cls.from_cookies(parse_cookie_header(header))
+
+    @property
+    def is_empty(self) -> bool:
+        """No token at all: nobody is signed in (or the cookies are garbage)."""
+        return self.access_token is None and self.refresh_token is None
+
+    def expired(self, now_ms: float) -> bool:
+        """True unless ``utilTime`` is known and still ahead (an unknown expiry is no expiry to trust)."""
+        return self.util_time_ms is None or now_ms >= self.util_time_ms
+
+    def remaining_ms(self, now_ms: float) -> int:
+        return 0 if self.util_time_ms is None else max(0, int(self.util_time_ms - now_ms))
+
+    def replaced(self, seen: Session) -> bool:
+        """True when a refresh (here or in another tab) has written new tokens since ``seen``."""
+        if self.access_token is None or self.refresh_token is None:
+            return False  # a refresh writes both; anything less replaced nothing
+        return (self.access_token, self.util_time_ms, self.refresh_token) != (
+            seen.access_token,
+            seen.util_time_ms,
+            seen.refresh_token,
+        )
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """A ``login`` / ``refresh_token`` answer (contract section 3), checked."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    refresh_expires_in: int | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> TokenGrant | None:
+        """The grant in ``data``, or ``None`` when any field is missing or wrong.
+
+        >>> TokenGrant.from_json({"access_token": "a", "refresh_token": "r", "expires_in": 20}).expires_in
+        20
+        """
+        if not isinstance(data, dict):
+            return None
+        access, refresh = _token(data.get("access_token")), _token(data.get("refresh_token"))
+        expires_in, refresh_in = data.get("expires_in"), data.get("refresh_expires_in")
+        if access is None or refresh is None or not isinstance(expires_in, int) or not _positive_int(expires_in):
+            return None
+        return cls(access, refresh, expires_in, refresh_in if _positive_int(refresh_in) else None)
+
+    def session(self, received_ms: int) -> Session:
+        """The session these tokens make: ``utilTime`` = receive time + ``expires_in`` s."""
+        return Session(self.access_token, self.refresh_token, received_ms + self.expires_in * 1000, self.expires_in)
+
+
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def grant_assignments(grant: TokenGrant, *, received_ms: int, path: str = "/", secure: bool = False) -> list[str]:
+    """The four cookie assignments for ``grant`` (lifetimes of contract section 4)."""
+    util_time = received_ms + grant.expires_in * 1000
+    live = grant.expires_in  # access_token, utilTime and expires_in vanish at utilTime
+    return [
+        assignment(ACCESS_TOKEN, grant.access_token, path=path, max_age=live, secure=secure),
+        assignment(UTIL_TIME, str(util_time), path=path, max_age=live, secure=secure),
+        assignment(EXPIRES_IN, str(grant.expires_in), path=path, max_age=live, secure=secure),
+        # No refresh_expires_in: a session cookie, gone when the browser closes.
+        assignment(REFRESH_TOKEN, grant.refresh_token, path=path, max_age=grant.refresh_expires_in, secure=secure),
+    ]
+
+
+class CookieJar(Protocol):
+    """Where the cookies live: ``document.cookie`` in the page, :class:`MemoryCookieJar` in tests."""
+
+    def read(self) -> str:
+        """The whole cookie header, ``"a=1; b=2"``."""
+        ...
+
+    def write(self, assignment: str) -> None:
+        """Apply one Set-Cookie-style assignment, as ``document.cookie = assignment`` does."""
+        ...
+
+
+class MemoryCookieJar:
+    """A cookie jar that honours ``Max-Age`` against an injected clock (ms).
+
+    >>> now = [0]
+    >>> jar = MemoryCookieJar(lambda: now[0])
+    >>> jar.write("a=1; Path=/; Max-Age=20")
+    >>> now[0] = 20_000
+    >>> jar.read()
+    ''
+    """
+
+    def __init__(self, clock_ms: Callable[[], float]) -> None:
+        self._clock_ms = clock_ms
+        # (name, path) -> (raw value, expiry in ms or None for a session cookie)
+        self._cookies: dict[tuple[str, str], tuple[str, float | None]] = {}
+        self.assignments: list[str] = []  # every write, for tests to inspect attributes
+
+    def write(self, assignment: str) -> None:
+        self.assignments.append(assignment)
+        first, *attributes = assignment.split(";")
+        name, eq, value = first.partition("=")
+        name = name.strip()
+        if not eq or not name:
+            return
+        path, expires_at = "/", None
+        for attribute in attributes:
+            key, _, arg = attribute.strip().partition("=")
+            if key.lower() == "path" and arg.startswith("/"):
+                path = arg
+            elif key.lower() == "max-age" and re.fullmatch(r"-?[0-9]+", arg.strip()):
+                expires_at = self._clock_ms() + int(arg) * 1000
+        if expires_at is not None and expires_at <= self._clock_ms():
+            self._cookies.pop((name, path), None)
+        else:
+            self._cookies[(name, path)] = (value.strip(), expires_at)
+
+    def read(self) -> str:
+        now = self._clock_ms()
+        live = [(key, v) for key, (v, exp) in self._cookies.items() if exp is None or now < exp]
+        self._cookies = {key: (v, exp) for key, (v, exp) in self._cookies.items() if exp is None or now < exp}
+        live.sort(key=lambda item: -len(item[0][1]))  # longest Path first, as browsers list them
+        return "; ".join(f"{name}={value}" for (name, _), value in live)

@@ -1,0 +1,92 @@
+"""Every way a call can fail, as one tree (the only errors the client raises)::
+
+    ApiError                    .request, .response (None when nothing answered)
+    ├── HttpStatusError         an answer with status >= 400          .status
+    │   └── UnauthorizedError   a 401 that ended no session (bad credentials at login)
+    ├── NetworkError            no answer: offline, DNS, reset, server down
+    │   └── RequestTimeout      no answer within timeoutMs (R6)
+    ├── SessionExpired          the session ended (R2, R3, R4, refresh refused)   .reason
+    └── RefreshFailed           a refresh that failed without ending the session  .kind
+
+``RefreshFailed.kind`` is ``"network"``, ``"timeout"`` or ``"server"`` (a 5xx
+or an unreadable answer): a blip, so the session is kept while its token is
+valid. A refresh refused with 400/401 is ``SessionExpired("refresh_rejected")``.
+One function, :func:`pyapp.messages.toast_text`, turns any of them into text::
+
+    try:
+        await api.get("me")
+    except SessionExpired:
+        ...                     # on_session_end has already fired
+    except ApiError as exc:
+        show(toast_text(exc, lang))
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from pyapp.transport import Request, Response
+
+#: Why a session ended, as ``on_session_end(reason)`` receives it.
+EndReason = Literal["expired", "unauthorized", "refresh_rejected", "logout", "elsewhere"]
+RefreshKind = Literal["network", "timeout", "server"]
+
+
+class ApiError(Exception):
+    """Base of every client error; carries what was sent and what came back."""
+
+    def __init__(self, message: str, *, request: Request | None = None, response: Response | None = None) -> None:
+        super().__init__(message)
+        self.request = request
+        self.response = response
+
+
+class HttpStatusError(ApiError):
+    """The server answered with an error status."""
+
+    def __init__(self, status: int, *, request: Request | None = None, response: Response | None = None) -> None:
+        path = request.path if request is not None else "?"
+        super().__init__(f"HTTP {status} from {path}", request=request, response=response)
+        self.status = status
+
+
+class UnauthorizedError(HttpStatusError):
+    """A 401 that is about the credentials, not the session (``login``)."""
+
+    def __init__(self, *, request: Request | None = None, response: Response | None = None) -> None:
+        super().__init__(401, request=request, response=response)
+
+
+class NetworkError(ApiError):
+    """Nothing answered (the request may or may not have reached the server)."""
+
+
+class RequestTimeout(NetworkError):
+    """No answer within the request's ``timeout_ms`` (R6); the request was abandoned."""
+
+
+class SessionExpired(ApiError):
+    """The session ended; cookies are cleared and ``on_session_end`` has fired."""
+
+    def __init__(
+        self, reason: EndReason, *, request: Request | None = None, response: Response | None = None
+    ) -> None:
+        super().__init__(f"session ended: {reason}", request=request, response=response)
+        self.reason: EndReason = reason
+
+
+class RefreshFailed(ApiError):
+    """A refresh failed by a blip (network, timeout, 5xx); the session is kept while valid."""
+
+    def __init__(
+        self,
+        kind: RefreshKind,
+        *,
+        cause: ApiError | None = None,
+        request: Request | None = None,
+        response: Response | None = None,
+    ) -> None:
+        super().__init__(f"refresh failed: {kind}", request=request, response=response)
+        self.kind: RefreshKind = kind
+        self.cause = cause

@@ -1,0 +1,169 @@
+"""The session policy: what happens next, decided from ``now`` and one event (sans-I/O).
+
+Theory of operation
+-------------------
+A session is four cookies (contract section 4); :class:`~pyapp.cookies.Session`
+is a snapshot of them. Everything that decides the session's fate lives
+here, and nothing here reads a clock, a cookie or the network: the caller
+(:mod:`pyapp.flow`, driven by the async client or the urllib handler) passes
+``now_ms``, the snapshot and the event, and performs the action it gets back.
+
+The seed's three rules, exact (contract section 6):
+
+* R1: a success while the token has at most ``refresh_window_ms`` left starts
+  one refresh; ``login``, ``refresh_token`` and ``logout`` never do. One refresh
+  at a time; a request made meanwhile waits and goes out with the new token.
+* R2/R3: an expired token is never sent; the session ends instead.
+* R4: a 401 on anything but ``login``: with a refresh token, refresh once and
+  retry once; a second 401, or no refresh token, ends the session.
+
+And two things the seed could not tell apart: a refresh *refused* (400/401:
+the session is over) and a refresh that *failed* (network, timeout, 5xx: a
+blip; the session lives on while its token does, and the error is shown).
+An optional idle warning ("stay signed in?") fires ``idle_warning_ms``
+before expiry, so the app can offer an explicit refresh.
+
+Each method below is one event; its rows are tried top to bottom.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Literal
+
+from pyapp.cookies import Session
+from pyapp.errors import RefreshKind
+
+Call = Literal["login", "refresh", "logout", "api"]
+#: The calls that carry credentials in their body and never trigger a refresh (R1).
+AUTH_CALLS: frozenset[Call] = frozenset({"login", "refresh", "logout"})
+_AUTH_PATHS: dict[str, Call] = {"login": "login", "refresh_token": "refresh", "logout": "logout"}
+
+
+class Action(enum.Enum):
+    SEND_WITH_TOKEN = "send with the access token"
+    SEND_ANONYMOUS = "send without a token"
+    WAIT = "wait for the refresh in flight, then decide again"
+    REFRESH_FIRST = "refresh, then send (or retry) the request"
+    REFRESH = "send the refresh request now"
+    START_REFRESH = "accept the answer and start a refresh in the background"
+    ACCEPT = "accept the answer as it is"
+    FAIL = "raise the error status to the caller"
+    END_SESSION = "end the session"
+    KEEP_SESSION = "keep the session; report the error"
+    WARN_IDLE = "ask the user whether to stay signed in"
+    NOTHING = "nothing to do yet"
+
+
+def call_kind(path: str) -> Call:
+    """Which kind of call a path (relative to the API base) is.
+
+    >>> call_kind("refresh_token"), call_kind("/login/"), call_kind("me?x=1")
+    ('refresh', 'login', 'api')
+    """
+    return _AUTH_PATHS.get(path.partition("?")[0].strip("/"), "api")
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    """The rules, parametrised by the client config.
+
+    >>> policy = SessionPolicy(refresh_window_ms=1_800_000)
+    >>> policy.before_send(0, Session(), "api", refreshing=False)
+    <Action.SEND_ANONYMOUS: 'send without a token'>
+    """
+
+    refresh_window_ms: int = 1_800_000
+    idle_warning_ms: int = 0  # 0: no idle warning
+
+    @classmethod
+    def from_seconds(cls, refresh_window_seconds: float = 1800, idle_warning_seconds: float = 0) -> SessionPolicy:
+        return cls(int(refresh_window_seconds * 1000), int(idle_warning_seconds * 1000))
+
+    def before_send(self, now_ms: float, session: Session, call: Call, *, refreshing: bool) -> Action:
+        """A request is about to go out."""
+        if call in AUTH_CALLS:
+            return Action.SEND_ANONYMOUS  # R1: their credentials are in the body
+        if session.is_empty:
+            return Action.SEND_ANONYMOUS  # signed out: the server decides
+        if refreshing:
+            return Action.WAIT  # R1: go out with the new token
+        if session.expired(now_ms):
+            return Action.END_SESSION  # R3 (an unreadable utilTime counts as expired)
+        if session.access_token is None:
+            return Action.REFRESH_FIRST  # live utilTime, garbage token: R4 without the wasted 401
+        return Action.SEND_WITH_TOKEN
+
+    def after_response(
+        self,
+        now_ms: float,
+        status: int,
+        call: Call,
+        *,
+        sent: Session,
+        current: Session,
+        refreshing: bool,
+        retried: bool,
+    ) -> Action:
+        """An answer arrived for a request sent with ``sent``; the cookies now hold ``current``."""
+        if status == 401:
+            if call == "login":
+                return Action.FAIL  # bad credentials, not a session matter
+            if retried:
+                return Action.END_SESSION  # R4: the second 401; no loop
+            if current.refresh_token is not None:
+                return Action.REFRESH_FIRST  # R4: refresh once, retry once
+            return Action.END_SESSION  # R4: nothing to refresh with
+        if status >= 400:
+            return Action.FAIL
+        if call in AUTH_CALLS or sent.access_token is None:
+            return Action.ACCEPT  # R1: auth calls and anonymous calls never refresh
+        if refreshing or current.replaced(sent):
+            return Action.ACCEPT  # R1 single flight: a refresh is running or already done
+        if current.refresh_token is None or current.expired(now_ms):
+            return Action.ACCEPT  # nothing to refresh with; the watchdog ends it (R2)
+        if current.remaining_ms(now_ms) <= self.refresh_window_ms:
+            return Action.START_REFRESH  # R1
+        return Action.ACCEPT
+
+    def refresh_turn(self, seen: Session, current: Session) -> Action:
+        """The refresh lock is ours; ``seen`` is what made us want a refresh."""
+        if current.replaced(seen):
+            return Action.ACCEPT  # another request or tab refreshed while we waited
+        if current.refresh_token is None:
+            return Action.END_SESSION  # the session ended while we waited
+        return Action.REFRESH
+
+    def after_refresh(self, status: int | None, *, timed_out: bool = False) -> tuple[Action, RefreshKind | None]:
+        """The refresh call answered ``status`` (``None``: nothing answered)."""
+        if status is None:
+            return Action.KEEP_SESSION, "timeout" if timed_out else "network"  # a blip
+        if 200 <= status < 300:
+            return Action.ACCEPT, None
+        if status in (400, 401):
+            return Action.END_SESSION, None  # R1: the server refused the session
+        return Action.KEEP_SESSION, "server"  # 5xx and the unexpected: a blip
+
+    def on_tick(self, now_ms: float, session: Session, *, seen: bool, refreshing: bool, warned: bool) -> Action:
+        """The watchdog looks (timer, ``visibilitychange``, ``focus``). ``seen``: this page
+        saw a session since the last one ended; ``warned``: the idle warning fired for it."""
+        if refreshing:
+            return Action.NOTHING  # the refresh decides; look again after it
+        if session.is_empty:
+            return Action.END_SESSION if seen else Action.NOTHING  # R7: signed out in another tab
+        if session.expired(now_ms):
+            return Action.END_SESSION  # R2, at the moment of expiry
+        if self.idle_warning_ms and not warned and session.remaining_ms(now_ms) <= self.idle_warning_ms:
+            return Action.WARN_IDLE
+        return Action.NOTHING
+
+    def deadline_ms(self, session: Session, *, warned: bool) -> int | None:
+        """When :meth:`on_tick` may next answer something else; ``None``: no session to watch."""
+        if session.is_empty:
+            return None
+        if session.util_time_ms is None:
+            return 0  # unreadable expiry: look now
+        if self.idle_warning_ms and not warned:
+            return max(0, session.util_time_ms - self.idle_warning_ms)
+        return session.util_time_ms

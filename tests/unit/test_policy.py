@@ -1,0 +1,168 @@
+"""The policy table, row by row (contract section 6, R1-R4), with no clock but the one passed in."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyapp.cookies import Session
+from pyapp.policy import Action, SessionPolicy, call_kind
+
+NOW = 1_000_000
+WINDOW = 30_000
+policy = SessionPolicy(refresh_window_ms=WINDOW)
+
+LIVE = Session("tok", "ref", NOW + 60_000, 60)  # outside the window
+NEAR = Session("tok", "ref", NOW + 10_000, 60)  # inside the window
+EXPIRED = Session("tok", "ref", NOW, 60)  # expires exactly now: "on or after" utilTime
+NO_UTIL = Session("tok", "ref", None, None)
+GARBLED_TOKEN = Session(None, "ref", NOW + 60_000, 60)
+ACCESS_ONLY = Session("tok", None, NOW + 10_000, 60)
+EMPTY = Session()
+
+
+@pytest.mark.parametrize(
+    ("session", "call", "refreshing", "expected"),
+    [
+        (EXPIRED, "login", False, Action.SEND_ANONYMOUS),  # R1: auth calls carry no bearer
+        (LIVE, "refresh", True, Action.SEND_ANONYMOUS),
+        (LIVE, "logout", False, Action.SEND_ANONYMOUS),
+        (EMPTY, "api", False, Action.SEND_ANONYMOUS),  # signed out
+        (EMPTY, "api", True, Action.SEND_ANONYMOUS),
+        (LIVE, "api", True, Action.WAIT),  # R1: wait for the refresh in flight
+        (EXPIRED, "api", True, Action.WAIT),  # the refresh may still replace it
+        (EXPIRED, "api", False, Action.END_SESSION),  # R3
+        (NO_UTIL, "api", False, Action.END_SESSION),  # R3: an unknown expiry is not trusted
+        (GARBLED_TOKEN, "api", False, Action.REFRESH_FIRST),
+        (LIVE, "api", False, Action.SEND_WITH_TOKEN),
+        (NEAR, "api", False, Action.SEND_WITH_TOKEN),
+    ],
+)
+def test_before_send_row(session: Session, call: str, refreshing: bool, expected: Action) -> None:
+    assert policy.before_send(NOW, session, call, refreshing=refreshing) is expected  # type: ignore[arg-type]
+
+
+NEWER = Session("tok2", "ref2", NOW + 60_000, 60)
+
+
+@pytest.mark.parametrize(
+    ("status", "call", "sent", "current", "refreshing", "retried", "expected"),
+    [
+        (401, "login", EMPTY, EMPTY, False, False, Action.FAIL),  # bad credentials
+        (401, "api", LIVE, LIVE, False, True, Action.END_SESSION),  # R4: second 401, no loop
+        (401, "api", LIVE, LIVE, False, False, Action.REFRESH_FIRST),  # R4: refresh once
+        (401, "api", LIVE, NEWER, False, False, Action.REFRESH_FIRST),  # (refresh_turn then skips it)
+        (401, "api", ACCESS_ONLY, ACCESS_ONLY, False, False, Action.END_SESSION),  # nothing to refresh with
+        (401, "api", EMPTY, EMPTY, False, False, Action.END_SESSION),
+        (404, "api", NEAR, NEAR, False, False, Action.FAIL),
+        (500, "api", NEAR, NEAR, False, False, Action.FAIL),
+        (200, "login", EMPTY, NEAR, False, False, Action.ACCEPT),  # R1: auth calls never refresh
+        (200, "refresh", NEAR, NEAR, False, False, Action.ACCEPT),
+        (204, "logout", NEAR, NEAR, False, False, Action.ACCEPT),
+        (200, "api", EMPTY, EMPTY, False, False, Action.ACCEPT),  # anonymous
+        (200, "api", NEAR, NEAR, True, False, Action.ACCEPT),  # single flight: one is running
+        (200, "api", NEAR, NEWER, False, False, Action.ACCEPT),  # single flight: already done
+        (200, "api", ACCESS_ONLY, ACCESS_ONLY, False, False, Action.ACCEPT),  # no refresh token
+        (200, "api", NEAR, NEAR, False, False, Action.START_REFRESH),  # R1
+        (200, "api", NEAR, NEAR, False, True, Action.START_REFRESH),
+        (200, "api", LIVE, LIVE, False, False, Action.ACCEPT),  # R1: outside the window
+    ],
+)
+def test_after_response_row(
+    status: int, call: str, sent: Session, current: Session, refreshing: bool, retried: bool, expected: Action
+) -> None:
+    got = policy.after_response(
+        NOW, status, call, sent=sent, current=current, refreshing=refreshing, retried=retried  # type: ignore[arg-type]
+    )
+    assert got is expected
+
+
+def test_refresh_window_boundary_is_inclusive() -> None:
+    at_edge = Session("tok", "ref", NOW + WINDOW, 60)
+    past_edge = Session("tok", "ref", NOW + WINDOW + 1, 60)
+    row = dict(sent=at_edge, current=at_edge, refreshing=False, retried=False)
+    assert policy.after_response(NOW, 200, "api", **row) is Action.START_REFRESH  # type: ignore[arg-type]
+    row = dict(sent=past_edge, current=past_edge, refreshing=False, retried=False)
+    assert policy.after_response(NOW, 200, "api", **row) is Action.ACCEPT  # type: ignore[arg-type]
+
+
+def test_refresh_window_comes_from_seconds() -> None:
+    assert SessionPolicy.from_seconds(1800).refresh_window_ms == 1_800_000
+    assert SessionPolicy().refresh_window_ms == 1_800_000  # the seed's 30 minutes by default
+
+
+@pytest.mark.parametrize(
+    ("seen", "current", "expected"),
+    [
+        (LIVE, NEWER, Action.ACCEPT),  # another request or tab refreshed while we waited
+        (LIVE, EMPTY, Action.END_SESSION),  # signed out while we waited
+        (LIVE, ACCESS_ONLY, Action.END_SESSION),
+        (LIVE, LIVE, Action.REFRESH),
+    ],
+)
+def test_refresh_turn_row(seen: Session, current: Session, expected: Action) -> None:
+    assert policy.refresh_turn(seen, current) is expected
+
+
+@pytest.mark.parametrize(
+    ("status", "timed_out", "expected"),
+    [
+        (200, False, (Action.ACCEPT, None)),
+        (400, False, (Action.END_SESSION, None)),  # refused: the session is over
+        (401, False, (Action.END_SESSION, None)),
+        (500, False, (Action.KEEP_SESSION, "server")),  # a blip: keep the session
+        (503, False, (Action.KEEP_SESSION, "server")),
+        (429, False, (Action.KEEP_SESSION, "server")),
+        (None, False, (Action.KEEP_SESSION, "network")),
+        (None, True, (Action.KEEP_SESSION, "timeout")),
+    ],
+)
+def test_after_refresh_row(status: int | None, timed_out: bool, expected: tuple[Action, str | None]) -> None:
+    assert policy.after_refresh(status, timed_out=timed_out) == expected
+
+
+WARNING = SessionPolicy(refresh_window_ms=WINDOW, idle_warning_ms=15_000)
+
+
+@pytest.mark.parametrize(
+    ("pol", "session", "seen", "refreshing", "warned", "expected"),
+    [
+        (policy, EXPIRED, True, True, False, Action.NOTHING),  # the refresh decides
+        (policy, EMPTY, True, False, False, Action.END_SESSION),  # R7: signed out elsewhere
+        (policy, EMPTY, False, False, False, Action.NOTHING),  # never signed in
+        (policy, EXPIRED, False, False, False, Action.END_SESSION),  # R2
+        (policy, NO_UTIL, True, False, False, Action.END_SESSION),
+        (policy, NEAR, True, False, False, Action.NOTHING),  # no idle warning configured
+        (WARNING, NEAR, True, False, False, Action.WARN_IDLE),
+        (WARNING, NEAR, True, False, True, Action.NOTHING),  # warned once per token
+        (WARNING, LIVE, True, False, False, Action.NOTHING),
+    ],
+)
+def test_on_tick_row(
+    pol: SessionPolicy, session: Session, seen: bool, refreshing: bool, warned: bool, expected: Action
+) -> None:
+    assert pol.on_tick(NOW, session, seen=seen, refreshing=refreshing, warned=warned) is expected
+
+
+def test_deadline_is_expiry_or_the_idle_warning_before_it() -> None:
+    assert policy.deadline_ms(LIVE, warned=False) == LIVE.util_time_ms
+    assert WARNING.deadline_ms(LIVE, warned=False) == NOW + 60_000 - 15_000
+    assert WARNING.deadline_ms(LIVE, warned=True) == LIVE.util_time_ms
+    assert policy.deadline_ms(EMPTY, warned=False) is None
+    assert policy.deadline_ms(NO_UTIL, warned=False) == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("login", "login"),
+        ("/login", "login"),
+        ("refresh_token", "refresh"),
+        ("logout/", "logout"),
+        ("me", "api"),
+        ("status/401", "api"),
+        ("login_history", "api"),
+        ("me?login", "api"),
+    ],
+)
+def test_call_kind(path: str, kind: str) -> None:
+    assert call_kind(path) == kind
