@@ -137,7 +137,8 @@ def test_unreadable_util_time_reads_as_expired(util: str) -> None:
 
 def test_access_token_without_util_time_is_expired() -> None:
     session = Session.from_header("access_token=tok")
-    assert session.expired(now_ms=0) and not session.is_empty
+    assert session.expired(now_ms=0)
+    assert not session.is_empty
 
 
 @pytest.mark.parametrize("token", ["has space", "crlf\r\nx-evil: 1", "semi", "", "a=b=c", "你"])

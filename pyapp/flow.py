@@ -1,0 +1,296 @@
+"""The request lifecycle, written once, as generators (like httpx's ``Auth.auth_flow``).
+
+A flow yields commands and receives their results; a refresh is just another
+request it yields. Two drivers run these flows: the async
+:class:`~pyapp.client.ApiClient` and the synchronous
+:class:`~pyapp.urllib_handler.SessionHandler`. The decisions come from
+:class:`~pyapp.policy.SessionPolicy`; the cookies, read through
+:class:`SessionContext`, are the only state that matters::
+
+    flow = request_flow(ctx, Request.build("GET", "me"))
+    command = next(flow)            # Send(request with "authorization: Bearer ...")
+    command = flow.send(response)   # StopIteration(response), or a Refresh, or ...
+
+Commands and what the driver sends back:
+
+    Send(request, intercept)  -> Response, or the NetworkError it raised
+    Refresh(seen)             -> the Session after the one shared refresh (or its error, thrown in)
+    StartRefresh(seen)        -> None; the shared refresh runs in the background
+    Wait()                    -> None, once the refresh in flight is over
+    Acquire() / Release()     -> None; the cross-tab refresh lock
+    EndSession(reason)        -> None; cookies cleared, logout sent, hooks fired
+    Refreshed(session)        -> None; on_refresh hooks fired
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pyapp.cookies import (
+    SESSION_COOKIES,
+    CookieJar,
+    Session,
+    TokenGrant,
+    clear_assignments,
+    grant_assignments,
+    parse_cookie_header,
+)
+from pyapp.errors import (
+    ApiError,
+    EndReason,
+    HttpStatusError,
+    RefreshFailed,
+    RequestTimeout,
+    SessionExpired,
+    UnauthorizedError,
+)
+from pyapp.policy import Action, SessionPolicy, call_kind
+from pyapp.transport import Request, Response
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Send:
+    request: Request
+    intercept: bool = True  # False: bypass the user's interceptors (refresh, logout)
+
+
+@dataclass(frozen=True)
+class Refresh:
+    seen: Session
+
+
+@dataclass(frozen=True)
+class StartRefresh:
+    seen: Session
+
+
+@dataclass(frozen=True)
+class Wait:
+    pass
+
+
+@dataclass(frozen=True)
+class Acquire:
+    pass
+
+
+@dataclass(frozen=True)
+class Release:
+    pass
+
+
+@dataclass(frozen=True)
+class EndSession:
+    reason: EndReason
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    session: Session
+
+
+Command = Send | Refresh | StartRefresh | Wait | Acquire | Release | EndSession | Refreshed
+Flow = Generator[Command, Any, T]
+
+
+@dataclass
+class Hooks:
+    """What the app plugs in (STYLE #5). Interceptors may return a replacement or ``None``.
+
+    >>> api.hooks.request.append(lambda req: req.headers.update({"x-app": "demo"}))   # doctest: +SKIP
+    >>> api.hooks.on_session_end.append(lambda reason: router.to_login())            # doctest: +SKIP
+    """
+
+    request: list[Callable[[Request], Any]] = field(default_factory=list)
+    response: list[Callable[[Response], Any]] = field(default_factory=list)
+    on_session_end: list[Callable[[EndReason], Any]] = field(default_factory=list)
+    on_refresh: list[Callable[[Session], Any]] = field(default_factory=list)
+    on_error: list[Callable[[ApiError], Any]] = field(default_factory=list)
+    on_idle_warning: list[Callable[[int], Any]] = field(default_factory=list)
+
+
+class SessionContext:
+    """The cookies and the clock, as the flows see them. No token is kept here.
+
+    ``seen`` says this page has seen a session since the last one ended, so a
+    session that vanishes (another tab signed out) is announced once.
+    """
+
+    def __init__(
+        self,
+        jar: CookieJar,
+        clock_ms: Callable[[], float],
+        policy: SessionPolicy,
+        *,
+        timeout_ms: int = 10000,
+        cookie_path: str = "/",
+        secure: bool = False,
+        refreshing: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.jar, self.clock_ms, self.policy = jar, clock_ms, policy
+        self.timeout_ms, self.cookie_path, self.secure = timeout_ms, cookie_path, secure
+        self.refreshing = refreshing
+        self.seen = False
+        self.warned_for: int | None = None  # the utilTime the idle warning fired for
+
+    def now(self) -> int:
+        return int(self.clock_ms())
+
+    def read(self) -> Session:
+        return Session.from_header(self.jar.read())
+
+    def observe(self) -> Session:
+        session = self.read()
+        self.seen = self.seen or not session.is_empty
+        return session
+
+    def store(self, grant: TokenGrant) -> Session:
+        received = self.now()
+        for line in grant_assignments(grant, received_ms=received, path=self.cookie_path, secure=self.secure):
+            self.jar.write(line)
+        self.seen = True
+        return grant.session(received)
+
+    def end(self) -> tuple[bool, str | None]:
+        """Clear the cookies; returns (announce the end?, refresh token to log out or None)."""
+        before = self.read()
+        if any(name in parse_cookie_header(self.jar.read()) for name in SESSION_COOKIES):
+            for line in clear_assignments(path=self.cookie_path, secure=self.secure):
+                self.jar.write(line)
+        announce = self.seen or not before.is_empty
+        self.seen = False
+        return announce, before.refresh_token
+
+
+def _authorized(request: Request, token: str | None) -> Request:
+    headers = dict(request.headers)
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
+    return dataclasses.replace(request, headers=headers)
+
+
+def _status_error(request: Request, response: Response) -> HttpStatusError:
+    if response.status == 401:
+        return UnauthorizedError(request=request, response=response)
+    return HttpStatusError(response.status, request=request, response=response)
+
+
+def request_flow(ctx: SessionContext, request: Request) -> Flow[Response]:
+    """One API call under R1-R4: returns the response or raises an :class:`ApiError`."""
+    call = call_kind(request.path)
+    retried = waited = False
+    while True:
+        sent = ctx.observe()
+        action = ctx.policy.before_send(ctx.now(), sent, call, refreshing=ctx.refreshing() and not waited)
+        if action is Action.WAIT:
+            yield Wait()
+            waited = True
+            continue
+        if action is Action.END_SESSION:
+            yield EndSession("expired")
+            raise SessionExpired("expired", request=request)
+        if action is Action.REFRESH_FIRST and not retried:
+            yield Refresh(sent)
+            retried = True
+            continue
+        if action is Action.REFRESH_FIRST:
+            yield EndSession("unauthorized")  # a refresh left no usable token: no second round
+            raise SessionExpired("unauthorized", request=request)
+        prepared = _authorized(request, sent.access_token if action is Action.SEND_WITH_TOKEN else None)
+        reply: Response | ApiError = yield Send(prepared)
+        if isinstance(reply, ApiError):
+            raise reply
+        action = ctx.policy.after_response(
+            ctx.now(), reply.status, call, sent=sent, current=ctx.read(), refreshing=ctx.refreshing(), retried=retried
+        )
+        if action is Action.ACCEPT:
+            return reply
+        if action is Action.START_REFRESH:
+            yield StartRefresh(sent)
+            return reply
+        if action is Action.REFRESH_FIRST:
+            yield Refresh(sent)
+            retried = True
+            continue
+        if action is Action.END_SESSION:
+            yield EndSession("unauthorized")
+            raise SessionExpired("unauthorized", request=prepared, response=reply)
+        raise _status_error(prepared, reply)
+
+
+def refresh_flow(ctx: SessionContext, seen: Session) -> Flow[Session]:
+    """One refresh, under the lock. Returns the session to use; raises
+    :class:`SessionExpired` (refused) or :class:`RefreshFailed` (a blip)."""
+    yield Acquire()
+    current = ctx.observe()
+    turn = ctx.policy.refresh_turn(seen, current)
+    if turn is not Action.REFRESH or current.refresh_token is None:
+        yield Release()
+        if turn is Action.ACCEPT:
+            return current  # someone refreshed while we waited for the lock
+        reason: EndReason = "elsewhere" if current.is_empty else "unauthorized"
+        yield EndSession(reason)
+        raise SessionExpired(reason)
+    request = Request.build(
+        "POST", "refresh_token", json={"refresh_token": current.refresh_token}, timeout_ms=ctx.timeout_ms
+    )
+    reply = yield Send(request, intercept=False)
+    response = reply if isinstance(reply, Response) else None
+    action, kind = ctx.policy.after_refresh(
+        None if response is None else response.status, timed_out=isinstance(reply, RequestTimeout)
+    )
+    grant = _grant(response) if action is Action.ACCEPT else None
+    if action is Action.ACCEPT and grant is None:
+        action, kind = Action.KEEP_SESSION, "server"  # a 2xx we cannot read is the server's fault
+    if grant is not None:
+        if ctx.read().refresh_token != current.refresh_token:
+            # Signed out (or in again) while the refresh was in flight: do not
+            # resurrect; retire the family the server just extended.
+            yield Release()
+            yield from logout_flow(ctx, grant.refresh_token)
+            raise SessionExpired("elsewhere", request=request, response=response)
+        session = ctx.store(grant)
+        yield Release()
+        yield Refreshed(session)
+        return session
+    yield Release()
+    if action is Action.END_SESSION:
+        yield EndSession("refresh_rejected")
+        raise SessionExpired("refresh_rejected", request=request, response=response)
+    cause = reply if isinstance(reply, ApiError) else None
+    raise RefreshFailed(kind or "server", cause=cause, request=request, response=response)
+
+
+def _grant(response: Response | None) -> TokenGrant | None:
+    try:
+        return TokenGrant.from_json(response.json()) if response is not None else None
+    except ValueError:
+        return None
+
+
+def login_flow(ctx: SessionContext, username: str, password: str) -> Flow[Session]:
+    """Sign in: on success the cookies hold the new session, which is returned."""
+    request = Request.build(
+        "POST", "login", json={"username": username, "password": password}, timeout_ms=ctx.timeout_ms
+    )
+    reply = yield Send(request)
+    if isinstance(reply, ApiError):
+        raise reply
+    if reply.status >= 400:
+        raise _status_error(request, reply)
+    grant = _grant(reply)
+    if grant is None:
+        raise ApiError("login answered without usable tokens", request=request, response=reply)
+    ctx.warned_for = None
+    return ctx.store(grant)
+
+
+def logout_flow(ctx: SessionContext, refresh_token: str) -> Flow[None]:
+    """Tell the server to revoke the family; best effort, the answer does not matter."""
+    request = Request.build("POST", "logout", json={"refresh_token": refresh_token}, timeout_ms=ctx.timeout_ms)
+    yield Send(request, intercept=False)

@@ -1,0 +1,146 @@
+"""The transport seam: how one request becomes one response (or a NetworkError).
+
+The client never touches the network itself. In the page a ``fetch``
+transport (``pyapp.browser``, with an AbortController for the timeout) does
+it; in tests and in the static demo :class:`InMemoryTransport` hands the
+request straight to the reference API's ``handle``::
+
+    api = AuthApi.open(Settings(db_path=":memory:"))
+    transport = InMemoryTransport(api.handle)
+    response = await transport.send(Request("GET", "status/404", timeout_ms=1000))
+    response.status      # 404
+
+Paths are relative to the API base (``"me"``, ``"slow?ms=50"``); the
+transport knows where the base is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pyapp.errors import NetworkError, RequestTimeout
+
+
+@dataclass
+class Request:
+    """One call, before it goes out. Header names are lower-case.
+
+    >>> Request.build("POST", "login", json={"username": "demo"}).headers["content-type"]
+    'application/json'
+    """
+
+    method: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    timeout_ms: int | None = None
+
+    @classmethod
+    def build(
+        cls,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+        timeout_ms: int | None = None,
+    ) -> Request:
+        out = {"accept": "application/json"}
+        if json is not None:
+            body = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":")).encode()
+            out["content-type"] = "application/json"
+        out.update({k.lower(): v for k, v in (headers or {}).items()})
+        return cls(method.upper(), path.lstrip("/"), out, body, timeout_ms)
+
+
+@dataclass
+class Response:
+    """One answer. Header names are lower-case."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def ok(self) -> bool:
+        return self.status < 400
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON; ``None`` for an empty body. Raises ``ValueError`` if it is not JSON."""
+        return jsonlib.loads(self.body) if self.body else None
+
+
+class Transport(Protocol):
+    """Sends one request; raises :class:`~pyapp.errors.NetworkError` or
+    :class:`~pyapp.errors.RequestTimeout` (after ``request.timeout_ms``) when nothing answers.
+    Any status, 4xx and 5xx included, is a :class:`Response`, never an exception."""
+
+    async def send(self, request: Request) -> Response: ...
+
+
+class HandlerResponse(Protocol):
+    """What an API handler answers (``authapi.messages.ApiResponse`` has this shape)."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def body(self) -> bytes: ...
+
+
+Handler = Callable[[Any], Awaitable[HandlerResponse]]
+
+
+@dataclass(frozen=True)
+class _HandlerRequest:
+    # Same fields as authapi.messages.ApiRequest: the page may run the demo
+    # API without shipping authapi's own module of that name.
+    method: str
+    path: str
+    query: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    client: str = "local"
+
+
+class InMemoryTransport:
+    """A transport that calls an async API handler in-process (``AuthApi.handle``).
+
+    ``offline = True`` simulates a dead network; ``sent`` records every request.
+
+    >>> transport = InMemoryTransport(api.handle)       # doctest: +SKIP
+    >>> transport.offline = True                        # next sends raise NetworkError
+    """
+
+    def __init__(self, handler: Handler, *, client: str = "local") -> None:
+        self._handler = handler
+        self._client = client
+        self.offline = False
+        self.sent: list[Request] = []
+
+    async def send(self, request: Request) -> Response:
+        self.sent.append(request)
+        if self.offline:
+            raise NetworkError("the network is down (simulated)", request=request)
+        path, _, query = request.path.partition("?")
+        call = _HandlerRequest(request.method, path, query, dict(request.headers), request.body, self._client)
+        timeout = None if request.timeout_ms is None else request.timeout_ms / 1000
+        try:
+            answer = await asyncio.wait_for(self._handler(call), timeout)
+        except TimeoutError:
+            raise RequestTimeout(f"no answer within {request.timeout_ms} ms", request=request) from None
+        except OSError as exc:
+            raise NetworkError(str(exc), request=request) from exc
+        return Response(answer.status, {k.lower(): v for k, v in answer.headers.items()}, bytes(answer.body))
