@@ -69,9 +69,7 @@ class RequestTimeout(NetworkError):
 class SessionExpired(ApiError):
     """The session ended; cookies are cleared and ``on_session_end`` has fired."""
 
-    def __init__(
-        self, reason: EndReason, *, request: Request | None = None, response: Response | None = None
-    ) -> None:
+    def __init__(self, reason: EndReason, *, request: Request | None = None, response: Response | None = None) -> None:
         super().__init__(f"session ended: {reason}", request=request, response=response)
         self.reason: EndReason = reason
 

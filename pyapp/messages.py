@@ -1,10 +1,12 @@
-"""Toast text (R5): the seed's Chinese for ``zh*`` locales, English otherwise.
+"""Toast text (R5): the seed's Chinese for ``zh*`` locales, English otherwise::
 
     lang = lang_for(config.lang, navigator_language)      # "zh" or "en"
     gate = ToastGate(clock_ms)
     text = toast_text(error, lang)
     if gate.admit(text):
         show(text)
+
+The texts are contract section 6, R5, word for word.
 """
 
 from __future__ import annotations

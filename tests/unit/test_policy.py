@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pyapp.cookies import Session
-from pyapp.policy import Action, SessionPolicy, call_kind
+from pyapp.policy import Action, Call, SessionPolicy, call_kind
 
 NOW = 1_000_000
 WINDOW = 30_000
@@ -37,8 +37,8 @@ EMPTY = Session()
         (NEAR, "api", False, Action.SEND_WITH_TOKEN),
     ],
 )
-def test_before_send_row(session: Session, call: str, refreshing: bool, expected: Action) -> None:
-    assert policy.before_send(NOW, session, call, refreshing=refreshing) is expected  # type: ignore[arg-type]
+def test_before_send_row(session: Session, call: Call, refreshing: bool, expected: Action) -> None:
+    assert policy.before_send(NOW, session, call, refreshing=refreshing) is expected
 
 
 NEWER = Session("tok2", "ref2", NOW + 60_000, 60)
@@ -68,11 +68,9 @@ NEWER = Session("tok2", "ref2", NOW + 60_000, 60)
     ],
 )
 def test_after_response_row(
-    status: int, call: str, sent: Session, current: Session, refreshing: bool, retried: bool, expected: Action
+    status: int, call: Call, sent: Session, current: Session, refreshing: bool, retried: bool, expected: Action
 ) -> None:
-    got = policy.after_response(
-        NOW, status, call, sent=sent, current=current, refreshing=refreshing, retried=retried  # type: ignore[arg-type]
-    )
+    got = policy.after_response(NOW, status, call, sent=sent, current=current, refreshing=refreshing, retried=retried)
     assert got is expected
 
 

@@ -1,0 +1,262 @@
+"""The session rules for synchronous code: a ``urllib.request`` handler.
+
+Same flows, same policy as the async client (:mod:`pyapp.flow`), driven
+through the stdlib's own interceptor chain: ``http_request`` attaches the
+token (or ends an expired session, R3), ``http_response`` starts the R1
+refresh, ``http_error_401`` refreshes once and retries once (R4). Works in
+CPython against ``serve.py`` and in the page through ``pyodide-http``::
+
+    handler = SessionHandler("http://127.0.0.1:8000/api/v1/", MemoryCookieJar(clock_ms))
+    opener = urllib.request.build_opener(handler)
+    handler.login("demo", "demo")
+    print(json.load(opener.open("http://127.0.0.1:8000/api/v1/me")))
+
+Only URLs under the API base get a token. The refresh and logout calls go
+through the same opener, marked so this handler lets them pass untouched
+(no recursion, no token on them). Errors other than the session's stay
+stdlib-shaped: a 404 is an ``urllib.error.HTTPError`` as usual; an ended
+session raises :class:`~pyapp.errors.SessionExpired`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import Message
+from functools import partial
+from typing import IO, Any, TypeVar
+
+from pyapp.cookies import CookieJar, Session
+from pyapp.errors import ApiError, EndReason, HttpStatusError, NetworkError, RefreshFailed, RequestTimeout
+from pyapp.flow import (
+    Acquire,
+    Command,
+    EndSession,
+    Flow,
+    Hooks,
+    Refresh,
+    Refreshed,
+    Release,
+    Send,
+    SessionContext,
+    StartRefresh,
+    Wait,
+    login_flow,
+    logout_flow,
+    refresh_flow,
+    request_flow,
+)
+from pyapp.policy import SessionPolicy
+from pyapp.transport import Request, Response
+
+T = TypeVar("T")
+_FLOW = "_pyapp_session_flow"  # attribute on a urllib Request: the flow it belongs to
+_BYPASS = "_pyapp_session_bypass"  # attribute on our own refresh/logout requests
+
+
+@dataclass
+class _FlowState:
+    flow: Flow[Response]
+    pending: Send
+
+
+def _wall_clock_ms() -> float:
+    return time.time() * 1000
+
+
+class SessionHandler(urllib.request.BaseHandler):
+    """A ``urllib`` handler that applies R1-R4 to requests under ``api_base_url``."""
+
+    handler_order = 400  # see responses before HTTPErrorProcessor (1000) turns them into errors
+
+    def __init__(
+        self,
+        api_base_url: str,
+        jar: CookieJar,
+        clock_ms: Callable[[], float] = _wall_clock_ms,
+        *,
+        refresh_window_seconds: float = 1800,
+        timeout_ms: int = 10000,
+        cookie_path: str = "/",
+        secure: bool = False,
+    ) -> None:
+        self.base = api_base_url.rstrip("/") + "/"
+        self.hooks = Hooks()  # the event hooks apply; urllib has its own interceptors
+        self.policy = SessionPolicy.from_seconds(refresh_window_seconds)
+        self.ctx = SessionContext(
+            jar, clock_ms, self.policy, timeout_ms=timeout_ms, cookie_path=cookie_path, secure=secure
+        )
+        self._lock = threading.Lock()
+
+    # -- what sync code calls ------------------------------------------------------------
+
+    def login(self, username: str, password: str) -> Session:
+        """Sign in through this handler's opener; the jar then holds the session."""
+        return self._complete(login_flow(self.ctx, username, password))
+
+    def logout(self) -> bool:
+        """Sign out: cookies cleared, ``on_session_end("logout")``, then the ``logout`` call."""
+        return self.end_session("logout")
+
+    def end_session(self, reason: EndReason) -> bool:
+        announce, token = self.ctx.end()
+        if announce:
+            self._fire(self.hooks.on_session_end, reason)
+        if token is not None:
+            with contextlib.suppress(ApiError):  # best effort: the session is over here already
+                self._complete(logout_flow(self.ctx, token))
+        return announce
+
+    # -- the urllib chain ----------------------------------------------------------------
+
+    def http_request(self, req: urllib.request.Request) -> urllib.request.Request:
+        if getattr(req, _BYPASS, False) or not req.full_url.startswith(self.base):
+            return req
+        state: _FlowState | None = getattr(req, _FLOW, None)
+        if state is None:
+            timeout = getattr(req, "timeout", None)
+            if not isinstance(timeout, (int, float)):  # socket's "global default": none set
+                timeout = req.timeout = self.ctx.timeout_ms / 1000  # R6
+            request = Request.build(
+                req.get_method(),
+                req.full_url[len(self.base) :],
+                body=req.data if isinstance(req.data, bytes) else b"",
+                headers={k.lower(): v for k, v in req.header_items()},
+                timeout_ms=int(timeout * 1000),
+            )
+            flow = request_flow(self.ctx, request)
+            send = self._advance(flow, None)
+            assert send is not None, "a request flow sends before it finishes"
+            state = _FlowState(flow, send)
+            setattr(req, _FLOW, state)
+        token = state.pending.request.headers.get("authorization")
+        if token is None:
+            req.remove_header("Authorization")
+        else:
+            req.add_header("Authorization", token)
+        return req
+
+    https_request = http_request
+
+    def http_response(self, req: urllib.request.Request, response: Any) -> Any:
+        state: _FlowState | None = getattr(req, _FLOW, None)
+        if state is None or getattr(req, _BYPASS, False) or response.status == 401:
+            return response  # a 401 goes on to http_error_401, via HTTPErrorProcessor
+        with contextlib.suppress(HttpStatusError):  # urllib raises its own HTTPError, as callers expect
+            self._advance(state.flow, Response(response.status, _headers(response.headers)))
+        return response
+
+    https_response = http_response
+
+    def http_error_401(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: Message) -> Any:
+        state: _FlowState | None = getattr(req, _FLOW, None)
+        if state is None or getattr(req, _BYPASS, False):
+            return None
+        try:
+            send = self._advance(state.flow, Response(401, _headers(headers)))
+        except HttpStatusError:
+            return None  # a 401 at login: the usual HTTPError
+        if send is None:
+            return None
+        fp.close()
+        retry = urllib.request.Request(  # noqa: S310 - the URL is the caller's own, already opened
+            req.full_url, data=req.data, headers=dict(req.header_items()), method=req.get_method()
+        )
+        setattr(retry, _FLOW, _FlowState(state.flow, send))
+        return self.parent.open(retry, timeout=getattr(req, "timeout", None))  # R4: retry once
+
+    # -- the driver ----------------------------------------------------------------------
+
+    def _advance(self, flow: Flow[Response], reply: Any) -> Send | None:
+        """Run ``flow`` until it sends its request (returned) or finishes (``None``)."""
+        step: Callable[[], Command] = partial(flow.send, reply)
+        while True:
+            try:
+                command = step()
+            except StopIteration:
+                return None
+            if isinstance(command, Send):
+                return command
+            try:
+                step = partial(flow.send, self._perform(command))
+            except ApiError as exc:
+                step = partial(flow.throw, exc)
+
+    def _complete(self, flow: Flow[T]) -> T:
+        """Run a flow to its end, sending its requests directly (refresh, login, logout)."""
+        held = False
+        step: Callable[[], Command] = partial(flow.send, None)
+        try:
+            while True:
+                try:
+                    command = step()
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                try:
+                    reply = self._direct(command.request) if isinstance(command, Send) else self._perform(command)
+                except ApiError as exc:
+                    step = partial(flow.throw, exc)
+                    continue
+                if isinstance(command, (Acquire, Release)):
+                    held = isinstance(command, Acquire)
+                step = partial(flow.send, reply)
+        finally:
+            if held:
+                self._lock.release()
+            flow.close()
+
+    def _perform(self, command: Command) -> Any:
+        if isinstance(command, Acquire):
+            self._lock.acquire()
+        elif isinstance(command, Release):
+            self._lock.release()
+        elif isinstance(command, Refresh):
+            return self._complete(refresh_flow(self.ctx, command.seen))
+        elif isinstance(command, StartRefresh):
+            try:  # sync code has no background: refresh now, keep the answer either way
+                self._complete(refresh_flow(self.ctx, command.seen))
+            except RefreshFailed as exc:
+                self._fire(self.hooks.on_error, exc)
+            except ApiError:
+                pass  # SessionExpired: on_session_end has fired
+        elif isinstance(command, EndSession):
+            self.end_session(command.reason)
+        elif isinstance(command, Refreshed):
+            self._fire(self.hooks.on_refresh, command.session)
+        elif isinstance(command, Wait):
+            pass  # one thread, one request at a time: no refresh can be in flight here
+        return None
+
+    def _direct(self, request: Request) -> Response | ApiError:
+        req = urllib.request.Request(  # noqa: S310 - under the API base the caller configured
+            self.base + request.path, data=request.body or None, headers=request.headers, method=request.method
+        )
+        setattr(req, _BYPASS, True)
+        timeout = (request.timeout_ms or self.ctx.timeout_ms) / 1000
+        try:
+            with self.parent.open(req, timeout=timeout) as answer:
+                return Response(answer.status, _headers(answer.headers), answer.read())
+        except urllib.error.HTTPError as exc:
+            return Response(exc.code, _headers(exc.headers), exc.read())
+        except TimeoutError:
+            return RequestTimeout(f"no answer within {timeout} s", request=request)
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, TimeoutError):
+                return RequestTimeout(f"no answer within {timeout} s", request=request)
+            return NetworkError(str(exc.reason), request=request)
+        except OSError as exc:
+            return NetworkError(str(exc), request=request)
+
+    def _fire(self, hooks: list[Callable[[Any], Any]], argument: Any) -> None:
+        for hook in list(hooks):
+            hook(argument)
+
+
+def _headers(headers: Any) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()} if headers is not None else {}
