@@ -1,30 +1,41 @@
-"""The app controller: routes, views and the session's effects on them.
+"""The app controller: routes, views, and what the session does to them.
 
-Pure Python over the seams of ``pyapp.screen``, so CPython tests drive it with
-fakes; ``pyapp.browser.shell`` builds the real adapters and calls ``start``.
+Pure Python over the seams of ``pyapp.screen`` and an :class:`ApiClient`, so
+CPython tests drive it with fakes and the in-memory transport;
+``pyapp.browser.shell`` builds the real adapters and calls :meth:`start`.
 
-    app = App(config, screen, location, toasts, signed_in=lambda: False)
-    app.render()            # renders the current hash, redirecting if needed
+    app = App(config, screen, location, toasts, api, jar, transport, lang="en", clock_ms=now)
+    app.start()              # ends a stale session, renders the current hash
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Coroutine
 from typing import Any
+from urllib.parse import urlencode
 
 from pyapp import router
+from pyapp.client import ApiClient
 from pyapp.config import Config
+from pyapp.cookies import CookieJar, parse_cookie_header
+from pyapp.errors import ApiError, EndReason, HttpStatusError
+from pyapp.messages import SESSION_EXPIRED, Lang, ToastGate, login_error_text, pick, toast_text
 from pyapp.screen import Location, Screen, Toasts
+from pyapp.transport import Request, Transport
 from pyapp.views import View, view_for
 
 log = logging.getLogger("pyapp")
 
+#: Session endings the user did not ask for: they get the "session expired" toast.
+UNASKED_ENDINGS = frozenset({"expired", "unauthorized", "refresh_rejected"})
+
+RequestListener = Callable[[str, str, str, bool], None]
+
 
 class App:
-    """Owns the current view and re-renders it when the route changes."""
+    """Owns the current view; installs the toasts and the login redirect as client hooks."""
 
     def __init__(
         self,
@@ -32,43 +43,43 @@ class App:
         screen: Screen,
         location: Location,
         toasts: Toasts,
+        api: ApiClient,
+        jar: CookieJar,
+        transport: Transport,
         *,
-        signed_in: Callable[[], bool],
-        api: Any = None,
-        lang: str = "en",
-        clock_ms: Callable[[], float] | None = None,
+        lang: Lang = "en",
+        clock_ms: Callable[[], float],
     ) -> None:
         self.config = config
         self.screen = screen
         self.location = location
         self.toasts = toasts
         self.api = api
-        self.lang = lang
-        self.signed_in = signed_in
-        self.clock_ms = clock_ms
+        self.jar = jar
+        self.transport = transport
+        self.lang: Lang = lang
+        self.now_ms = clock_ms
+        self.gate = ToastGate(clock_ms)
         self.view: View | None = None
         self.route: router.Route | None = None
+        self.refresh_count = 0
+        self.request_listeners: list[RequestListener] = []
         self._shown_hash: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.request_listeners: list[Callable[[str, str, str, bool], None]] = []
+        api.hooks.on_error.append(self._on_error)
+        api.hooks.on_session_end.append(self._on_session_end)
+        api.hooks.on_refresh.append(self._on_refresh)
 
-    def now_ms(self) -> float:
-        return self.clock_ms() if self.clock_ms is not None else time.time() * 1000
+    # -- routing ---------------------------------------------------------------------------
 
-    def session_info(self) -> dict[str, Any]:
-        """What the playground shows: expiry, refreshes so far, cookies."""
-        return {}
+    def start(self) -> None:
+        """First render: a session that expired while the page was closed ends first (R2)."""
+        self.api.check_expiry()
+        self.render()
 
-    async def call(self, method: str, path: str, **kw: Any) -> Any:
-        """One API call for a view; failures are already toasts, so they return None."""
-        return None
-
-    async def sign_in(self, username: str, password: str) -> str | None:
-        """Sign in; None on success (and navigation done), else the message to show."""
-        return "Signing in is not available yet."
-
-    def sign_out(self) -> None:
-        """End the session on purpose and go to the login page."""
+    def signed_in(self) -> bool:
+        session = self.api.session()
+        return session.access_token is not None and not session.expired(self.now_ms())
 
     def render(self, force: bool = False) -> router.Route:
         """Render the route in ``location.hash``, after the guard's redirect if any."""
@@ -89,34 +100,119 @@ class App:
         self.view.mounted()
         return route
 
-    def go(self, hash_: str) -> None:
-        """Navigate to ``hash_`` (a new history entry) and render it."""
-        self.location.go(hash_)
-        self.render()
-
     def go_after_login(self) -> None:
         """Where a successful sign-in lands: the safe ``redirect`` route, else home."""
-        redirect = (self.route.query.get("redirect") if self.route else None) or None
-        target = router.safe_redirect(redirect) or "/"
-        self.location.replace("#" + target)
+        redirect = self.route.query.get("redirect") if self.route else None
+        self.location.replace("#" + (router.safe_redirect(redirect) or "/"))
         self.render()
 
     def current_route_path(self) -> str:
-        """The seed's ``router.currentRoute.fullPath`` for ``redirect=``."""
+        """The seed's ``router.currentRoute.fullPath``, for ``redirect=``."""
         route = router.parse(self.location.get_hash())
         if route.name == "login":  # already there: keep its own redirect, not login itself
             return router.safe_redirect(route.query.get("redirect")) or "/"
         return route.full_path
 
+    # -- what views call -------------------------------------------------------------------
+
+    async def sign_in(self, username: str, password: str) -> str | None:
+        """Sign in and navigate; None on success, else the message for the form."""
+        try:
+            await self.api.login(username, password)
+        except ApiError as exc:
+            return login_error_text(exc, self.lang)
+        self.refresh_count = 0
+        self.go_after_login()
+        return None
+
+    def sign_out(self) -> None:
+        """End the session on purpose: cookies cleared, ``logout`` sent, login page."""
+        if not self.api.logout():  # nothing to end (another tab already did): still leave
+            self._to_login(with_redirect=False)
+
+    async def call(self, method: str, path: str, params: dict[str, str] | None = None) -> Any:
+        """One API call for a view. Failures are already toasts (client hooks): they return None."""
+        full = path + ("?" + urlencode(params) if params else "")
+        try:
+            resp = await self.api.request(method, full)
+        except ApiError as exc:
+            status = exc.status if isinstance(exc, HttpStatusError) else None
+            self._log(method, full, str(status) if status else type(exc).__name__, False)
+            return None
+        self._log(method, full, str(resp.status), True)
+        try:
+            return resp.json()
+        except ValueError:
+            return None
+
+    async def server_info(self) -> dict[str, Any]:
+        """``GET info`` without toasts: whether the server runs the demo account."""
+        try:
+            # Straight to the transport: no session rules and no toast for an optional fact.
+            resp = await self.transport.send(Request.build("GET", "info", timeout_ms=self.config.timeout_ms))
+            data = resp.json() if resp.ok else None
+        except (ApiError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def session_info(self) -> dict[str, Any]:
+        """What the playground shows: expiry, refreshes so far, the cookies as the page sees them."""
+        session = self.api.session()
+        return {
+            "expires_at_ms": session.util_time_ms if session.access_token else None,
+            "refresh_count": self.refresh_count,
+            "cookies": parse_cookie_header(self.jar.read()),
+        }
+
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run ``coro`` in the background, keeping a reference and logging its failure."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-
-        def done(t: asyncio.Task[Any]) -> None:
-            self._tasks.discard(t)
-            if not t.cancelled() and t.exception() is not None:
-                log.error("background task failed", exc_info=t.exception())
-
-        task.add_done_callback(done)
+        task.add_done_callback(self._task_done)
         return task
+
+    # -- the session's effects ---------------------------------------------------------------
+
+    async def watchdog(self, max_sleep_s: float = 1.0) -> None:
+        """R2 at the moment of expiry: wake at ``utilTime`` (at least every second) and check."""
+        while True:
+            deadline = self.api.session_deadline_ms()
+            wait = max_sleep_s if deadline is None else (deadline - self.now_ms()) / 1000 + 0.005
+            await asyncio.sleep(min(max(wait, 0.0), max_sleep_s))
+            self.api.check_expiry()
+
+    def on_wake(self) -> None:
+        """``visibilitychange``/``focus``: a tab woken from sleep ends a stale session at once."""
+        self.api.check_expiry()
+
+    def toast(self, text: str) -> None:
+        if self.gate.admit(text):
+            self.toasts.show(text)
+
+    def _on_error(self, error: ApiError) -> None:
+        self.toast(toast_text(error, self.lang))
+
+    def _on_refresh(self, _session: Any) -> None:
+        self.refresh_count += 1
+        self._log("POST", "refresh_token", "200", True)
+
+    def _on_session_end(self, reason: EndReason) -> None:
+        if reason in UNASKED_ENDINGS:
+            self.toast(pick(SESSION_EXPIRED, self.lang))
+        self._to_login(with_redirect=reason != "logout")
+
+    def _to_login(self, with_redirect: bool) -> None:
+        if router.parse(self.location.get_hash()).name == "login":
+            return
+        target = router.login_hash(self.current_route_path()) if with_redirect else "#/login"
+        self.location.replace(target)
+        self.render()
+
+    def _log(self, method: str, path: str, outcome: str, ok: bool) -> None:
+        for listener in list(self.request_listeners):
+            listener(method, path, outcome, ok)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())

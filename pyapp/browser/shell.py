@@ -5,14 +5,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from js import document, history, location, window  # type: ignore[import-not-found]
+from js import Date, document, history, location, navigator, window  # type: ignore[import-not-found]
 from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
 from pyscript import fetch  # type: ignore[import-not-found]
 
 from pyapp.app import App
 from pyapp.browser.dom import DomScreen
+from pyapp.browser.fetch import FetchTransport
+from pyapp.browser.locks import WebLock
+from pyapp.browser.storage import DocumentCookieJar, base_path, is_https
 from pyapp.browser.toasts import DomToasts
+from pyapp.client import ApiClient
 from pyapp.config import Config
+from pyapp.messages import lang_for
 
 log = logging.getLogger("pyapp")
 
@@ -43,30 +48,59 @@ async def load_config() -> tuple[Config, list[str]]:
 def patch_http() -> None:
     """Make ``urllib``/``requests``-style code work in the page, against our origin."""
     try:
-        import pyodide_http  # type: ignore[import-not-found]
+        import pyodide_http
 
         pyodide_http.patch_all()
     except ImportError as exc:  # the wheel is unpacked at boot; say so if it is missing
         log.error("pyodide-http unavailable: %s", exc)
 
 
+def now_ms() -> float:
+    return float(Date.now())
+
+
 async def start() -> App:
     patch_http()
     config, problems = await load_config()
-    for problem in problems:
-        window.console.warn(problem)
+    jar = DocumentCookieJar()
+    transport = FetchTransport(config.api_base)
+    api = ApiClient(
+        config,
+        transport,
+        jar,
+        now_ms,
+        lock=WebLock("pyapp-refresh"),
+        cookie_path=base_path(),
+        secure=is_https(),
+    )
     root = document.getElementById("app")
     app = App(
         config,
         DomScreen(root),
         BrowserLocation(),
         DomToasts(document.getElementById("toasts")),
-        signed_in=lambda: False,
+        api,
+        jar,
+        transport,
+        lang=lang_for(config.lang, str(navigator.language or "")),
+        clock_ms=now_ms,
     )
-    window.addEventListener("hashchange", create_proxy(lambda _e: app.render()))
-    app.render()
+    for problem in problems:
+        window.console.warn(problem)
+    if problems:
+        app.toast(problems[0])
+    _listen(window, "hashchange", lambda _e: app.render())
+    _listen(document, "visibilitychange", lambda _e: app.on_wake())
+    _listen(window, "focus", lambda _e: app.on_wake())
+    app.start()
+    app.spawn(app.watchdog())
     _reveal(root)
     return app
+
+
+def _listen(target: Any, event: str, handler: Any) -> None:
+    # Lives as long as the page: the proxy is never destroyed.
+    target.addEventListener(event, create_proxy(handler))
 
 
 def _reveal(root: Any) -> None:

@@ -32,8 +32,7 @@ class HomeView(View):
         ]
 
     def mounted(self) -> None:
-        if self.app.api is not None:
-            self.app.spawn(self.load_me())
+        self.app.spawn(self.load_me())
 
     async def load_me(self) -> None:
         me = await self.app.call("GET", "me")

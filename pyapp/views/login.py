@@ -75,11 +75,10 @@ class LoginView(View):
 
     def mounted(self) -> None:
         self.app.screen.focus("username")
-        if self.app.api is not None:
-            self.app.spawn(self.show_demo_hint())
+        self.app.spawn(self.show_demo_hint())
 
     async def show_demo_hint(self) -> None:
-        info = await self.app.api.server_info()
+        info = await self.app.server_info()
         if info.get("demo"):
             user = str(info.get("demo_user", "demo"))
             self.app.screen.set_text("demo-hint", f"Demo account: {user} / {user}")

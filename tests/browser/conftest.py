@@ -71,6 +71,33 @@ class BootedPage:
 
     def wait_ready(self) -> None:
         expect(self.page.locator("html")).to_have_attribute("data-app-state", "ready", timeout=BOOT_TIMEOUT_MS)
+        # Test instrumentation: when each toast appeared, so a test can wait out the 3 s
+        # de-duplication window (R5) that an earlier test's toast would otherwise hold.
+        self.page.evaluate(
+            """() => {
+                window.__toastTimes = [];
+                new MutationObserver(() => window.__toastTimes.push(performance.now()))
+                    .observe(document.getElementById('toasts'), { childList: true });
+            }"""
+        )
+
+    def settle_toasts(self) -> None:
+        """Clear toasts and wait until no text can still be held back as a duplicate."""
+        idle_ms = self.page.evaluate(
+            "() => { document.getElementById('toasts').replaceChildren();"
+            " const t = window.__toastTimes || []; return t.length ? performance.now() - t[t.length - 1] : 1e9 }"
+        )
+        if idle_ms < 3100:
+            self.page.wait_for_timeout(3100 - idle_ms)
+
+    def toasts(self) -> Any:
+        return self.page.get_by_test_id("toast")
+
+    def sign_in(self, username: str = "demo", password: str = "demo") -> None:
+        """Fill the login form and press Enter (the keyboard path)."""
+        self.page.get_by_label("Username").fill(username)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_label("Password").press("Enter")
 
     def go(self, hash_: str) -> None:
         """Navigate inside the booted app (no reload), like a click on a link."""
@@ -91,8 +118,9 @@ def booted(shared_context: BrowserContext, server: ServerProcess) -> BootedPage:
 def app(booted: BootedPage, shared_context: BrowserContext) -> BootedPage:
     """The booted app, signed out, on the login page, with no toasts."""
     shared_context.clear_cookies()
-    booted.page.evaluate("document.getElementById('toasts').replaceChildren()")
+    booted.page.unroute_all()
     booted.go("#/login")
     expect(booted.route_view()).to_have_attribute("data-route", "login")
+    booted.settle_toasts()
     booted.console_errors.clear()
     return booted
