@@ -214,8 +214,14 @@ def request_flow(ctx: SessionContext, request: Request) -> Flow[Response]:
             yield StartRefresh(sent)
             return reply
         if action is Action.REFRESH_FIRST:
-            yield Refresh(sent)
             retried = True
+            try:
+                yield Refresh(sent)
+            except RefreshFailed:
+                if ctx.policy.after_failed_refresh(after_401=True) is not Action.END_SESSION:
+                    raise
+                yield EndSession("unauthorized")
+                raise SessionExpired("unauthorized", request=prepared, response=reply) from None
             continue
         if action is Action.END_SESSION:
             yield EndSession("unauthorized")

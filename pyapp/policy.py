@@ -15,11 +15,13 @@ The seed's three rules, exact (contract section 6):
   at a time; a request made meanwhile waits and goes out with the new token.
 * R2/R3: an expired token is never sent; the session ends instead.
 * R4: a 401 on anything but ``login``: with a refresh token, refresh once and
-  retry once; a second 401, or no refresh token, ends the session.
+  retry once; a second 401, no refresh token, or a refresh that fails in
+  any way ends the session.
 
 And two things the seed could not tell apart: a refresh *refused* (400/401:
 the session is over) and a refresh that *failed* (network, timeout, 5xx: a
-blip; the session lives on while its token does, and the error is shown).
+blip; after an R1 refresh the session lives on while its token does, and the
+error is shown; after a 401 there is no working token left, so R4 ends it).
 An optional idle warning ("stay signed in?") fires ``idle_warning_ms``
 before expiry, so the app can offer an explicit refresh.
 
@@ -144,6 +146,12 @@ class SessionPolicy:
         if status in (400, 401):
             return Action.END_SESSION, None  # R1: the server refused the session
         return Action.KEEP_SESSION, "server"  # 5xx and the unexpected: a blip
+
+    def after_failed_refresh(self, *, after_401: bool) -> Action:
+        """A refresh failed without being refused (a blip, see :meth:`after_refresh`)."""
+        if after_401:
+            return Action.END_SESSION  # R4: the server refused our token and we cannot replace it
+        return Action.KEEP_SESSION  # R1: the token still works until utilTime; try again later
 
     def on_tick(self, now_ms: float, session: Session, *, seen: bool, refreshing: bool, warned: bool) -> Action:
         """The watchdog looks (timer, ``visibilitychange``, ``focus``). ``seen``: this page

@@ -188,6 +188,28 @@ async def test_r4_401_without_refresh_token_ends_the_session(world: World) -> No
     assert world.ended == ["unauthorized"]
 
 
+async def test_r4_refresh_that_fails_after_a_401_ends_the_session(make_world: WorldFactory) -> None:
+    # R4: "if that fails, end the session" - the token is refused and cannot be replaced.
+    def wrap(handler: Handler) -> Handler:
+        async def flaky(req: Any) -> Any:
+            if req.path == "refresh_token":
+                raise ConnectionResetError("reset")
+            return await handler(req)
+
+        return flaky
+
+    world = make_world(wrap=wrap)
+    await world.login()
+    world.jar.write("access_token=garbage; Path=/")
+    with pytest.raises(SessionExpired) as info:
+        await world.client.get("me")
+    await world.client.settle()
+    assert info.value.reason == "unauthorized"
+    assert world.ended == ["unauthorized"]
+    assert world.client.session().is_empty
+    assert refreshes(world) == 1
+
+
 async def test_refused_refresh_ends_the_session(world: World) -> None:
     session = await world.login()
     body = json.dumps({"refresh_token": session.refresh_token}).encode()

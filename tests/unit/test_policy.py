@@ -122,6 +122,17 @@ WARNING = SessionPolicy(refresh_window_ms=WINDOW, idle_warning_ms=15_000)
 
 
 @pytest.mark.parametrize(
+    ("after_401", "expected"),
+    [
+        (True, Action.END_SESSION),  # R4: the token was refused and cannot be replaced
+        (False, Action.KEEP_SESSION),  # R1: a blip; the token still works until utilTime
+    ],
+)
+def test_after_failed_refresh_row(after_401: bool, expected: Action) -> None:
+    assert policy.after_failed_refresh(after_401=after_401) is expected
+
+
+@pytest.mark.parametrize(
     ("pol", "session", "seen", "refreshing", "warned", "expected"),
     [
         (policy, EXPIRED, True, True, False, Action.NOTHING),  # the refresh decides
