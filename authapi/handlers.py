@@ -9,6 +9,7 @@ what is wrong, because the caller is a program whose author reads it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -103,27 +104,48 @@ class Handlers:
         self.limiter = limiter
         self.clock = clock
         self.sleep = sleep
+        self._attempt_over = asyncio.Event()
+        self._attempt_over_loop: asyncio.AbstractEventLoop | None = None
 
     async def login(self, req: ApiRequest) -> ApiResponse:
         data = json_body(req)
         username = text_field(data, "username", MAX_NAME)
         password = text_field(data, "password", MAX_PASSWORD)
         keys = [f"user:{username}", f"addr:{req.client}"]
-        now = self.clock()
-        wait = self.limiter.retry_after(keys, now)
-        if wait:
-            raise ApiError(
-                429,
-                "too_many_requests",
-                f"Too many failed sign-ins; try again in {wait} s.",
-                {"retry-after": str(wait)},
-            )
-        ticket = self.limiter.begin(keys, now)
-        if not await self.passwords.check(username, password):
+        while True:
+            wait = self.limiter.retry_after(keys, self.clock())
+            if wait:
+                raise ApiError(
+                    429,
+                    "too_many_requests",
+                    f"Too many failed sign-ins; try again in {wait} s.",
+                    {"retry-after": str(wait)},
+                )
+            if not self.limiter.must_wait(keys):
+                break
+            # Attempts in flight could use up the allowance: see how they end.
+            await self._next_attempt_over()
+        ticket = self.limiter.begin(keys)
+        ok = False
+        try:
+            ok = await self.passwords.check(username, password)
+        finally:
+            # A cancelled check counts as a failure: aborting must not be a free guess.
+            self.limiter.finish(ticket, failed=not ok, now=self.clock())
+            self._attempt_over.set()
+        if not ok:
             log.info("login failed for %r from %s", username, req.client)
             raise ApiError(401, "invalid_credentials", "Wrong username or password.", {"www-authenticate": REALM})
-        self.limiter.forgive(ticket)
         return json_response(200, self.sessions.start(username, self.clock()).body())
+
+    async def _next_attempt_over(self) -> None:
+        """Until some sign-in attempt in flight finishes."""
+        loop = asyncio.get_running_loop()
+        # A fresh Event per wait round (and per loop: tests may run one API under several).
+        if self._attempt_over.is_set() or self._attempt_over_loop is not loop:
+            self._attempt_over = asyncio.Event()
+            self._attempt_over_loop = loop
+        await self._attempt_over.wait()
 
     async def refresh_token(self, req: ApiRequest) -> ApiResponse:
         token = text_field(json_body(req), "refresh_token", MAX_TOKEN)

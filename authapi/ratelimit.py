@@ -2,18 +2,22 @@
 
     limiter = FailureLimiter(max_failures=10, window=60)
     wait = limiter.retry_after(["user:demo", "addr:10.0.0.7"], now=t)
-    if wait:                      # seconds until the oldest failure leaves the window
+    if wait:                      # seconds until enough failures leave the window
         ...answer 429 with Retry-After: wait...
-    ticket = limiter.begin(["user:demo", "addr:10.0.0.7"], now=t)
-    ...check the password...
-    if ok: limiter.forgive(ticket)
+    elif limiter.must_wait(keys): # attempts in flight could still reach the limit
+        ...wait for one of them to finish, then ask again...
+    else:
+        ticket = limiter.begin(keys)
+        ...check the password...
+        limiter.finish(ticket, failed=not ok, now=clock())
 
-An attempt counts as a failure from the moment it starts and is forgiven if
-it succeeds. Counting it up front makes the limit exact under concurrency:
-twenty parallel guesses cannot all pass the check before the first one has
-failed. A success forgives only that attempt; earlier failures stay until
-they age out, so an attacker holding one valid account cannot use it to
-reset the count of their address.
+Attempts in flight are counted too. Without that, twenty parallel guesses
+would all pass the check before the first one had failed; with it, an attempt
+that might be the eleventh waits for the ones in flight, and is refused only
+if they did fail. So concurrent *successful* sign-ins are never refused, and
+concurrent guesses never overrun the limit. A success erases nothing: earlier
+failures stay until they age out, so one valid account cannot be used to
+reset the count of an address.
 
 Memory is bounded: at most ``max_keys`` keys are tracked; past that, keys
 whose failures have all aged out are dropped, then the oldest keys.
@@ -29,20 +33,20 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Ticket:
-    """One attempt's place in the counts, to :meth:`FailureLimiter.forgive` it."""
+    """One attempt in flight, to :meth:`FailureLimiter.finish`."""
 
     keys: tuple[str, ...]
-    at: float
 
 
 class FailureLimiter:
-    """In-memory sliding-window counter of failures per key."""
+    """In-memory sliding-window counter of failures per key, aware of attempts in flight."""
 
     def __init__(self, max_failures: int = 10, window: float = 60.0, max_keys: int = 100_000) -> None:
         self.max_failures = max_failures
         self.window = window
         self.max_keys = max_keys
         self._failures: dict[str, deque[float]] = {}
+        self._pending: dict[str, int] = {}
 
     def _recent(self, key: str, now: float) -> deque[float] | None:
         times = self._failures.get(key)
@@ -56,7 +60,7 @@ class FailureLimiter:
         return times
 
     def retry_after(self, keys: Sequence[str], now: float) -> int:
-        """Whole seconds until an attempt for ``keys`` is allowed again; 0 if it is now."""
+        """Whole seconds until an attempt for ``keys`` is allowed again; 0 if it may go (or wait)."""
         wait = 0.0
         for key in keys:
             times = self._recent(key, now)
@@ -66,22 +70,28 @@ class FailureLimiter:
                 wait = max(wait, oldest_that_must_go + self.window - now)
         return max(1, math.ceil(wait)) if wait > 0 else 0
 
-    def begin(self, keys: Sequence[str], now: float) -> Ticket:
-        """Count an attempt as failed until it is forgiven."""
+    def must_wait(self, keys: Sequence[str]) -> bool:
+        """Whether attempts in flight, should they fail, would use up the allowance."""
+        return any(len(self._failures.get(key, ())) + self._pending.get(key, 0) >= self.max_failures for key in keys)
+
+    def begin(self, keys: Sequence[str]) -> Ticket:
+        """An attempt starts; it counts as in flight until :meth:`finish`."""
         for key in keys:
-            self._failures.setdefault(key, deque()).append(now)
+            self._pending[key] = self._pending.get(key, 0) + 1
+        return Ticket(tuple(keys))
+
+    def finish(self, ticket: Ticket, failed: bool, now: float) -> None:
+        """The attempt is over; a failure joins the window."""
+        for key in ticket.keys:
+            left = self._pending.get(key, 0) - 1
+            if left > 0:
+                self._pending[key] = left
+            else:
+                self._pending.pop(key, None)
+            if failed:
+                self._failures.setdefault(key, deque()).append(now)
         if len(self._failures) > self.max_keys:
             self._shrink(now)
-        return Ticket(tuple(keys), now)
-
-    def forgive(self, ticket: Ticket) -> None:
-        """The attempt succeeded: take it out of the counts."""
-        for key in ticket.keys:
-            times = self._failures.get(key)
-            if times is not None and ticket.at in times:
-                times.remove(ticket.at)
-                if not times:
-                    del self._failures[key]
 
     def _shrink(self, now: float) -> None:
         for key in list(self._failures):

@@ -99,6 +99,43 @@ async def test_successful_logins_do_not_count_as_failures(client: Client) -> Non
         assert (await client.login()).status == 200
 
 
+async def test_concurrent_good_logins_from_one_address_are_all_served(client: Client) -> None:
+    answers = await asyncio.gather(*(client.login(client="10.4.4.4") for _ in range(16)))
+    assert [r.status for r in answers] == [200] * 16
+
+
+async def test_a_guess_waiting_behind_good_logins_is_served_too(client: Client) -> None:
+    for _ in range(9):
+        await client.login("demo", "bad", client="10.5.5.5")
+    answers = await asyncio.gather(
+        client.login(client="10.5.5.5"), client.login("demo", "bad", client="10.5.5.5"), client.login(client="10.5.5.5")
+    )
+    # The 10th failure is allowed; whatever comes after it is refused.
+    assert [r.status for r in answers][:2] == [200, 401]
+    assert answers[2].status == 429
+
+
+async def test_a_cancelled_check_counts_as_a_failure(client: Client, api: AuthApi) -> None:
+    started = asyncio.Event()
+
+    class Stuck:
+        async def check(self, username: str, password: str) -> bool:
+            started.set()
+            await asyncio.Event().wait()
+            return True
+
+        def close(self) -> None:
+            pass
+
+    api.handlers.passwords = Stuck()
+    task = asyncio.ensure_future(client.login(client="10.6.6.6"))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(api.handlers.limiter._failures["addr:10.6.6.6"]) == 1
+
+
 # --- refresh rotation ----------------------------------------------------------------------
 
 
