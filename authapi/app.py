@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
+from urllib.parse import unquote_plus
 
-from authapi.handlers import Clock, Handlers, Sleep, query_params
+from authapi.handlers import Clock, Handlers, Sleep
 from authapi.messages import ApiError, ApiRequest, ApiResponse, error_response
 from authapi.passwords import PasswordBook, PasswordChecker
 from authapi.ratelimit import FailureLimiter
 from authapi.sessions import Sessions
 from authapi.settings import Settings
-from authapi.sqlite_store import SqliteStore
 from authapi.store import Store
-from authapi.tokens import AccessTokens
+from authapi.tokens import AccessTokens, AccessTokenSigner
 
 __all__ = ["AuthApi", "Settings"]
 
@@ -34,6 +35,18 @@ log = logging.getLogger("authapi")
 Endpoint = Callable[[ApiRequest], Awaitable[ApiResponse]]
 #: Query parameters that would put a token in a URL (logs, history, Referer).
 TOKEN_PARAMS = frozenset({"access_token", "refresh_token"})
+
+
+def query_names(query: str) -> set[str]:
+    """The parameter names of a query string, decoded and lower-cased.
+
+    Split on ``;`` as well as ``&``: some servers and proxies accept either,
+    and a token must not slip through on a technicality.
+
+    >>> sorted(query_names("a=1;Refresh%5FToken=x&b"))
+    ['a', 'b', 'refresh_token']
+    """
+    return {unquote_plus(part.split("=", 1)[0]).strip().lower() for part in re.split(r"[&;]", query) if part}
 
 
 class AuthApi:
@@ -62,16 +75,22 @@ class AuthApi:
         sleep: Sleep = asyncio.sleep,
         store: Store | None = None,
         passwords: PasswordChecker | None = None,
+        signer: AccessTokenSigner | None = None,
     ) -> AuthApi:
         """Open the store (``settings.db_path`` unless ``store`` is given) and hash the users.
 
         ``clock`` (seconds since the epoch) and ``sleep`` are the only ways
-        the API reads time, so tests can move it.
+        the API reads time, so tests can move it. ``store``, ``passwords``
+        and ``signer`` replace the SQLite store, the argon2 accounts and the
+        PyJWT signer (an in-page demo without threads or those packages).
         """
         passwords = passwords or PasswordBook.from_users(settings.users)
-        store = store or SqliteStore.open(settings.store_path())
+        if store is None:
+            from authapi.sqlite_store import SqliteStore
+
+            store = SqliteStore.open(settings.store_path())
         try:
-            access = AccessTokens(store.secret("access-token-hs256"), settings.access_ttl)
+            access = signer or AccessTokens(store.secret("access-token-hs256"), settings.access_ttl)
             sessions = Sessions(
                 store,
                 access,
@@ -112,7 +131,7 @@ class AuthApi:
         (404, 'not_found')
         """
         try:
-            if TOKEN_PARAMS & {name.lower() for name in query_params(req)}:
+            if TOKEN_PARAMS & query_names(req.query):
                 raise ApiError(400, "token_in_url", "Tokens must not travel in a URL; send them in the body or header.")
             if len(req.body) > self.settings.max_body:
                 raise ApiError(

@@ -41,6 +41,10 @@ def api_path(scope: Scope) -> str:
     return path.removeprefix("/")
 
 
+class ClientGone(Exception):
+    """The client disconnected before its request body was complete."""
+
+
 async def read_body(receive: Receive, limit: int) -> bytes | None:
     """The request body, or ``None`` as soon as it is known to exceed ``limit`` bytes."""
     chunks: list[bytes] = []
@@ -48,7 +52,7 @@ async def read_body(receive: Receive, limit: int) -> bytes | None:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ClientGone
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -89,7 +93,10 @@ def asgi_app(api: AuthApi) -> ASGIApp:
         if declared.isdigit() and int(declared) > limit:
             await send_response(send, too_big)
             return
-        body = await read_body(receive, limit)
+        try:
+            body = await read_body(receive, limit)
+        except ClientGone:
+            return  # nobody to answer; in particular, do not act on half a request
         if body is None:
             await send_response(send, too_big)
             return

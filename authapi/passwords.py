@@ -19,10 +19,10 @@ import os
 import secrets
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+if TYPE_CHECKING:  # imported where used, so the seam imports without argon2-cffi (an in-page demo)
+    from argon2 import PasswordHasher
 
 
 class PasswordChecker(Protocol):
@@ -47,6 +47,8 @@ class PasswordBook:
         cls, users: Iterable[tuple[str, str]], hasher: PasswordHasher | None = None, workers: int | None = None
     ) -> PasswordBook:
         """Hash each ``(name, password)`` (a later duplicate name wins)."""
+        from argon2 import PasswordHasher
+
         hasher = hasher or PasswordHasher()
         hashes = {name: hasher.hash(password) for name, password in users}
         # Unknown names are checked against this, so they cost as much as known
@@ -58,6 +60,8 @@ class PasswordBook:
         return list(self._hashes)
 
     def _verify(self, username: str, password: str) -> bool:
+        from argon2.exceptions import InvalidHashError, VerificationError
+
         known = username in self._hashes
         try:
             self._hasher.verify(self._hashes.get(username, self._dummy), password)

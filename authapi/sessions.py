@@ -21,7 +21,7 @@ from typing import Any
 from authapi import rotation
 from authapi.rotation import Verdict
 from authapi.store import Family, RefreshToken, Store
-from authapi.tokens import AccessTokens, InvalidToken
+from authapi.tokens import AccessTokenSigner, InvalidToken
 
 #: Revoked families are kept this long before being purged, for the record.
 KEEP_REVOKED_MS = 24 * 3600 * 1000
@@ -63,7 +63,9 @@ def _ms(now: float) -> int:
 class Sessions:
     """The session state machine over a :class:`~authapi.store.Store`."""
 
-    def __init__(self, store: Store, access: AccessTokens, refresh_key: bytes, refresh_ttl: int, grace: int) -> None:
+    def __init__(
+        self, store: Store, access: AccessTokenSigner, refresh_key: bytes, refresh_ttl: int, grace: int
+    ) -> None:
         self._store = store
         self._access = access
         self._refresh_key = refresh_key

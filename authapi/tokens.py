@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from typing import Any
-
-import jwt
+from typing import Any, Protocol
 
 ALGORITHM = "HS256"
 ISSUER = "pyauth-spa"
@@ -26,6 +24,20 @@ _REQUIRED = ["exp", "iat", "sub", "jti", "sid", "iss"]
 
 class InvalidToken(Exception):
     """The presented access token is malformed, forged, of another kind or expired."""
+
+
+class AccessTokenSigner(Protocol):
+    """The token-signing seam: what :mod:`authapi.sessions` needs of access tokens.
+
+    :class:`AccessTokens` is the PyJWT implementation; an in-page demo may
+    bring its own without importing PyJWT.
+    """
+
+    ttl: int
+
+    def issue(self, username: str, session_id: str, now: float) -> str: ...
+
+    def verify(self, token: str, now: float) -> dict[str, Any]: ...
 
 
 class AccessTokens:
@@ -44,6 +56,8 @@ class AccessTokens:
         plus ``expires_in``, and must never hold a token it thinks is live
         that the server already refuses.
         """
+        import jwt  # here, not at the top: the seam above must import without PyJWT
+
         claims = {
             "iss": ISSUER,
             "sub": username,
@@ -61,6 +75,8 @@ class AccessTokens:
         Traceback (most recent call last):
         authapi.tokens.InvalidToken: malformed token
         """
+        import jwt
+
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,

@@ -128,3 +128,16 @@ async def run(
     }
     await asgi_app(api)(scope, receive, send)
     return sent
+
+
+async def test_a_client_gone_mid_body_gets_nothing_done(api: AuthApi) -> None:
+    parts: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b'{"username": "demo", ', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    messages = iter(parts)
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    assert await run(api, receive) == []
