@@ -97,6 +97,7 @@ class AuthApi:
                 refresh_key=store.secret("refresh-chain"),
                 refresh_ttl=settings.refresh_ttl,
                 grace=settings.refresh_grace,
+                accounts=frozenset(name for name, _ in settings.users),
             )
         except BaseException:
             store.close()

@@ -64,14 +64,29 @@ class Sessions:
     """The session state machine over a :class:`~authapi.store.Store`."""
 
     def __init__(
-        self, store: Store, access: AccessTokenSigner, refresh_key: bytes, refresh_ttl: int, grace: int
+        self,
+        store: Store,
+        access: AccessTokenSigner,
+        refresh_key: bytes,
+        refresh_ttl: int,
+        grace: int,
+        accounts: frozenset[str] | None = None,
     ) -> None:
+        """``accounts``: the configured usernames; sessions of anyone else grant nothing.
+
+        The store outlives a restart with other ``--user`` flags: a removed
+        account must not live on through its old refresh tokens.
+        """
         self._store = store
+        self._accounts = accounts
         self._access = access
         self._refresh_key = refresh_key
         self._refresh_ttl_ms = refresh_ttl * 1000
         self._grace_ms = grace * 1000
         self._last_purge_ms = -PURGE_EVERY_MS
+
+    def _has_account(self, username: str) -> bool:
+        return self._accounts is None or username in self._accounts
 
     def _grant(self, family: Family, refresh_token: str, now: float) -> Grant:
         return Grant(
@@ -103,6 +118,8 @@ class Sessions:
             row = tx.token(presented_hash)
             family = tx.family(row.family_id) if row else None
             verdict = rotation.judge(row, family, now_ms, self._grace_ms)
+            if family is not None and not self._has_account(family.username):
+                raise SessionError("account removed")
             if verdict is Verdict.ROTATE:
                 assert family is not None
                 nxt = rotation.successor(self._refresh_key, presented)
@@ -149,4 +166,6 @@ class Sessions:
             family = tx.family(claims["sid"])
         if family is None or family.revoked_ms is not None or _ms(now) >= family.expires_ms:
             raise SessionError("session ended")
+        if not self._has_account(family.username):
+            raise SessionError("account removed")
         return claims

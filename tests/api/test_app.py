@@ -496,3 +496,22 @@ async def test_token_hidden_behind_a_semicolon_or_escape_is_still_400(client: Cl
     for query in ("a=1;refresh_token=x", "refresh%5Ftoken=x", "ACCESS_TOKEN=x", "+access_token=x"):
         assert (await client.call("GET", "me", query=query)).status == 400, query
     assert (await client.call("GET", "slow", query="ms=1&tokens=3")).status == 200
+
+
+async def test_sessions_of_a_removed_account_end(
+    tmp_path: Path, password_book: SharedBook, clock: FakeClock, fake_sleep: FakeSleep
+) -> None:
+    api = make_api(tmp_path, password_book, clock, fake_sleep)
+    alice = (await Client(api).login("alice", "wonderland")).json()
+    demo = (await Client(api).login()).json()
+    api.close()
+    # Restarted on the same store with alice no longer configured.
+    api = make_api(tmp_path, password_book, clock, fake_sleep, users=[("demo", "demo")])
+    try:
+        c = Client(api)
+        assert (await c.me(alice["access_token"])).status == 401
+        assert (await c.refresh(alice["refresh_token"])).status == 401
+        assert (await c.me(demo["access_token"])).status == 200
+        assert (await c.refresh(demo["refresh_token"])).status == 200
+    finally:
+        api.close()
