@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import io
 import json
@@ -25,7 +26,7 @@ import signal
 import socket
 import sys
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +249,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             if self.started:
                 print(f"Serving on http://{shown_host}:{port}/", flush=True)
 
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # SIGINT/SIGTERM mean "shut down cleanly, exit 0" (contract section 2).
+            # uvicorn would re-raise the signal after its graceful shutdown,
+            # turning a clean stop into status 130/143.
+            originals = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in originals.items():
+                    signal.signal(sig, handler)
+
     config = uvicorn.Config(
         app,
         log_level="warning",
@@ -265,6 +278,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # SIGTERM behaves like Ctrl-C: uvicorn drains for at most 1 s, then we exit 0.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     sys.exit(main())
