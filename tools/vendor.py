@@ -18,6 +18,7 @@ Idempotent: a folder already complete (its ``.stamp`` matches) is left alone.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import shutil
@@ -87,11 +88,22 @@ def download_wheels(dest: Path) -> dict[str, Path]:
     return found
 
 
+COMPRESSIBLE = (".wasm", ".mjs", ".js", ".json", ".css")
+
+
+def precompress(folder: Path) -> None:
+    """Write ``name.gz`` beside each compressible file, once, so the server never gzips
+    9.6 MB of WebAssembly per request (measured: 1.8 s of CPU each time)."""
+    for path in folder.iterdir():
+        if path.suffix in COMPRESSIBLE and path.is_file():
+            (path.parent / (path.name + ".gz")).write_bytes(gzip.compress(path.read_bytes(), 9, mtime=0))
+
+
 def vendor_pyodide(version: str) -> Path:
     dest = VENDOR / f"pyodide-{version}"
     stamp = dest / ".stamp"
     wheels = download_wheels(dest)
-    want = json.dumps({"pyodide": version, "wheels": {n: sha256(p) for n, p in wheels.items()}}, sort_keys=True)
+    want = json.dumps({"layout": 2, "pyodide": version, "wheels": {n: sha256(p) for n, p in wheels.items()}}, sort_keys=True)
     if stamp.exists() and stamp.read_text() == want:
         return dest
     tmp = dest.with_name(dest.name + ".tmp")
@@ -110,6 +122,7 @@ def vendor_pyodide(version: str) -> Path:
         entry["sha256"] = sha256(path)
         entry["version"] = pinned_wheels()[name][0]
     (tmp / "pyodide-lock.json").write_text(json.dumps(lock, separators=(",", ":")))
+    precompress(tmp)
     (tmp / ".stamp").write_text(want)
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
@@ -118,12 +131,14 @@ def vendor_pyodide(version: str) -> Path:
 
 def vendor_pyscript(version: str) -> Path:
     dest = VENDOR / f"pyscript-{version}"
-    if (dest / ".stamp").exists() and (dest / ".stamp").read_text() == version:
+    want = f"{version} layout 2"
+    if (dest / ".stamp").exists() and (dest / ".stamp").read_text() == want:
         return dest
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(NODE / "@pyscript" / "core" / "dist", tmp, ignore=shutil.ignore_patterns("*.map"))
-    (tmp / ".stamp").write_text(version)
+    precompress(tmp)
+    (tmp / ".stamp").write_text(want)
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
     return dest

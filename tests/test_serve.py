@@ -1,0 +1,171 @@
+"""serve.py as a user and a browser see it: the CLI, static files, headers, config.json."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.serverproc import ROOT, ServerProcess
+
+PYODIDE = "static/vendor/pyodide-314.0.7"
+PYSCRIPT = "static/vendor/pyscript-0.7.31"
+
+
+@pytest.fixture(scope="module")
+def srv() -> Iterator[ServerProcess]:
+    with ServerProcess(["--refresh-window", "42", "--timeout-ms", "1234"]) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def http(srv: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=srv.url, timeout=10) as c:
+        yield c
+
+
+def test_prints_the_real_url_for_port_0(srv: ServerProcess) -> None:
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", srv.url)
+    assert not srv.url.endswith(":0/")
+    assert srv.output[0] == f"Serving on {srv.url}"
+
+
+def test_config_json_applies_the_flags(http: httpx.Client) -> None:
+    resp = http.get("config.json")
+    assert resp.headers["content-type"].startswith("application/json")
+    assert resp.json() == {
+        "apiBase": "api/v1",
+        "refreshWindowSeconds": 42,
+        "timeoutMs": 1234,
+        "lang": "auto",
+        "demoApi": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "mime"),
+    [
+        ("", "text/html"),
+        ("app.css", "text/css"),
+        ("boot.js", "text/javascript"),
+        (f"{PYODIDE}/pyodide.mjs", "text/javascript"),
+        (f"{PYODIDE}/pyodide.asm.wasm", "application/wasm"),
+        (f"{PYSCRIPT}/core.js", "text/javascript"),
+        ("pyapp.zip", "application/zip"),
+    ],
+)
+def test_mime_types(http: httpx.Client, path: str, mime: str) -> None:
+    resp = http.get(path)
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].split(";")[0] == mime
+
+
+def test_versioned_runtime_is_cached_for_a_year_and_app_files_revalidate(http: httpx.Client) -> None:
+    assert http.get(f"{PYODIDE}/pyodide.mjs").headers["cache-control"] == "public, max-age=31536000, immutable"
+    for path in ("", "app.css", "pyscript.toml", "main.py", "pyapp.zip", "config.json"):
+        assert http.get(path).headers["cache-control"] == "no-cache", path
+    first = http.get("app.css")
+    again = http.get("app.css", headers={"if-none-match": first.headers["etag"]})
+    assert again.status_code == 304
+    zipped = http.get("pyapp.zip")
+    assert http.get("pyapp.zip", headers={"if-none-match": zipped.headers["etag"]}).status_code == 304
+
+
+def test_runtime_is_served_precompressed_and_decompresses_to_the_same_bytes(http: httpx.Client) -> None:
+    path = f"{PYODIDE}/pyodide.asm.wasm"
+    resp = http.get(path, headers={"accept-encoding": "gzip"})
+    assert resp.headers["content-encoding"] == "gzip"
+    assert "accept-encoding" in resp.headers["vary"].lower()
+    assert int(resp.headers["content-length"]) < (ROOT / path).stat().st_size / 2
+    assert resp.content == (ROOT / path).read_bytes()  # httpx decodes gzip
+    plain = http.get(path, headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.content == (ROOT / path).read_bytes()
+
+
+def test_app_text_files_are_compressed(http: httpx.Client) -> None:
+    raw = httpx.get(http.base_url.join("app.css"), headers={"accept-encoding": "gzip"})
+    assert raw.headers.get("content-encoding") == "gzip"
+    assert raw.content == (ROOT / "web" / "app.css").read_bytes()
+    assert gzip  # the stdlib decodes what httpx decoded above
+
+
+def test_security_headers_on_pages_files_and_api(http: httpx.Client) -> None:
+    for path in ("", f"{PYODIDE}/pyodide.mjs", "config.json", "api/v1/info", "api/v1/nope", "nope"):
+        h = http.get(path).headers
+        assert h["x-content-type-options"] == "nosniff", path
+        assert h["referrer-policy"] == "no-referrer", path
+        csp = h["content-security-policy"]
+        assert "default-src 'self'" in csp and "'wasm-unsafe-eval'" in csp and "frame-ancestors 'none'" in csp
+        assert "access-control-allow-origin" not in h  # no CORS unless a flag allows it
+
+
+def test_pyapp_zip_holds_the_package_without_caches(http: httpx.Client) -> None:
+    import io
+    import zipfile
+
+    names = zipfile.ZipFile(io.BytesIO(http.get("pyapp.zip").content)).namelist()
+    assert "pyapp/__init__.py" in names and "pyapp/browser/shell.py" in names
+    assert not [n for n in names if "__pycache__" in n or not n.startswith("pyapp/")]
+
+
+def test_unknown_file_is_404(http: httpx.Client) -> None:
+    assert http.get("no-such-file.js").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--port", "70000"], ["--access-ttl", "0"], ["--user", "nocolon"], ["--refresh-grace", "-1"], ["--port", "x"]],
+)
+def test_bad_flags_exit_2_with_a_message(args: list[str], tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "serve.py"), "--db", str(tmp_path / "db"), *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "error:" in done.stderr
+
+
+def test_a_busy_port_is_a_clear_error(srv: ServerProcess, tmp_path: Path) -> None:
+    port = srv.url.rstrip("/").rsplit(":", 1)[1]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "serve.py"), "--port", port, "--db", str(tmp_path / "db")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+
+
+def test_runtime_versions_in_the_page_match_the_pins() -> None:
+    pins = json.loads((ROOT / "package.json").read_text())["dependencies"]
+    page = (ROOT / "web" / "index.html").read_text() + (ROOT / "web" / "pyscript.toml").read_text()
+    assert f"pyodide-{pins['pyodide']}/" in page
+    assert f"pyscript-{pins['@pyscript/core']}/" in page
+    wheels = (ROOT / "tools" / "wheels.txt").read_text()
+    http_pin = re.search(r"pyodide-http==(\S+)", wheels)
+    assert http_pin is not None and f"pyodide_http-{http_pin.group(1)}-" in page
+    assert not re.search(r"https?://", (ROOT / "web" / "pyscript.toml").read_text())
+
+
+def test_x_forwarded_for_cannot_dodge_the_per_address_limit(http: httpx.Client) -> None:
+    # No proxy stands in front of serve.py: the address is the socket's, whatever a header says.
+    codes = [
+        http.post(
+            "api/v1/login",
+            json={"username": f"nobody{i}", "password": "x"},
+            headers={"x-forwarded-for": f"10.0.0.{i}"},
+        ).status_code
+        for i in range(11)
+    ]
+    assert codes == [401] * 10 + [429]
