@@ -140,13 +140,12 @@ def _accepts_gzip(scope: Any) -> bool:
 def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
     """The ASGI app and the auth API object (closed at shutdown)."""
     from starlette.applications import Starlette
+    from starlette.datastructures import Headers
     from starlette.middleware import Middleware
     from starlette.middleware.gzip import GZipMiddleware
     from starlette.requests import Request
-    from starlette.responses import JSONResponse, Response
+    from starlette.responses import FileResponse, JSONResponse, Response
     from starlette.routing import Mount, Route
-    from starlette.datastructures import Headers
-    from starlette.responses import FileResponse
     from starlette.staticfiles import NotModifiedResponse, StaticFiles
     from starlette.types import ASGIApp, Receive, Scope, Send
 

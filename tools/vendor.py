@@ -103,7 +103,9 @@ def vendor_pyodide(version: str) -> Path:
     dest = VENDOR / f"pyodide-{version}"
     stamp = dest / ".stamp"
     wheels = download_wheels(dest)
-    want = json.dumps({"layout": 2, "pyodide": version, "wheels": {n: sha256(p) for n, p in wheels.items()}}, sort_keys=True)
+    want = json.dumps(
+        {"layout": 2, "pyodide": version, "wheels": {n: sha256(p) for n, p in wheels.items()}}, sort_keys=True
+    )
     if stamp.exists() and stamp.read_text() == want:
         return dest
     tmp = dest.with_name(dest.name + ".tmp")
