@@ -26,7 +26,6 @@ class Location(Protocol):
     """``location.hash`` and history, for hash routing."""
 
     def get_hash(self) -> str: ...
-    def go(self, hash_: str) -> None: ...  # a new history entry (fires hashchange)
     def replace(self, hash_: str) -> None: ...  # same entry, no hashchange
 
 

@@ -28,9 +28,6 @@ class BrowserLocation:
     def get_hash(self) -> str:
         return str(location.hash)
 
-    def go(self, hash_: str) -> None:
-        location.hash = hash_
-
     def replace(self, hash_: str) -> None:
         history.replaceState(history.state, "", hash_)
 

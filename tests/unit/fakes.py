@@ -85,14 +85,9 @@ class FakeScreen:
 @dataclass
 class FakeLocation:
     hash: str = ""
-    history: list[str] = field(default_factory=list)
 
     def get_hash(self) -> str:
         return self.hash
-
-    def go(self, hash_: str) -> None:
-        self.history.append(self.hash)
-        self.hash = hash_
 
     def replace(self, hash_: str) -> None:
         self.hash = hash_
