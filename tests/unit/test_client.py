@@ -18,6 +18,17 @@ from tests.unit.conftest import Handler, World, WorldFactory
 pytestmark = pytest.mark.anyio
 
 
+def refresh_resets(handler: Handler) -> Handler:
+    """The network drops every refresh call (a blip); everything else reaches the API."""
+
+    async def flaky(req: Any) -> Any:
+        if req.path == "refresh_token":
+            raise ConnectionResetError("reset")
+        return await handler(req)
+
+    return flaky
+
+
 def refreshes(world: World) -> int:
     return len(world.sent("refresh_token"))
 
@@ -190,15 +201,7 @@ async def test_r4_401_without_refresh_token_ends_the_session(world: World) -> No
 
 async def test_r4_refresh_that_fails_after_a_401_ends_the_session(make_world: WorldFactory) -> None:
     # R4: "if that fails, end the session" - the token is refused and cannot be replaced.
-    def wrap(handler: Handler) -> Handler:
-        async def flaky(req: Any) -> Any:
-            if req.path == "refresh_token":
-                raise ConnectionResetError("reset")
-            return await handler(req)
-
-        return flaky
-
-    world = make_world(wrap=wrap)
+    world = make_world(wrap=refresh_resets)
     await world.login()
     world.jar.write("access_token=garbage; Path=/")
     with pytest.raises(SessionExpired) as info:
@@ -224,15 +227,7 @@ async def test_refused_refresh_ends_the_session(world: World) -> None:
 
 
 async def test_refresh_blip_keeps_the_session_and_reports_once(make_world: WorldFactory) -> None:
-    def wrap(handler: Handler) -> Handler:
-        async def flaky(req: Any) -> Any:
-            if req.path == "refresh_token":
-                raise ConnectionResetError("reset")
-            return await handler(req)
-
-        return flaky
-
-    world = make_world(wrap=wrap)
+    world = make_world(wrap=refresh_resets)
     session = await world.login()
     await asyncio.gather(*(world.client.get("me") for _ in range(3)))
     await world.client.settle()
