@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from pyapp.errors import HttpStatusError, NetworkError, RefreshFailed, RequestTimeout, SessionExpired
+from pyapp.errors import ApiError, HttpStatusError, NetworkError, RefreshFailed, RequestTimeout, SessionExpired
 
 Lang = Literal["zh", "en"]
 
@@ -40,6 +40,7 @@ SESSION_EXPIRED = STATUS_TEXT[401]
 #: Not R5 toasts: what the login view says for its own failures.
 BAD_CREDENTIALS = ("用户名或密码错误", "Wrong username or password")
 TOO_MANY_ATTEMPTS = ("尝试次数过多,请稍后再试", "Too many attempts, please try again later")
+TOO_MANY_ATTEMPTS_WAIT = ("尝试次数过多,请{seconds}秒后再试", "Too many attempts, please try again in {seconds} s")
 
 
 def lang_for(config_lang: str, navigator_language: str | None) -> Lang:
@@ -92,6 +93,9 @@ def login_error_text(error: BaseException, lang: Lang) -> str:
     if status == 401:
         return pick(BAD_CREDENTIALS, lang)
     if status == 429:
+        retry = error.response.headers.get("retry-after", "") if isinstance(error, ApiError) and error.response else ""
+        if retry.isdigit() and 0 < int(retry) < 86400:
+            return pick(TOO_MANY_ATTEMPTS_WAIT, lang).format(seconds=int(retry))
         return pick(TOO_MANY_ATTEMPTS, lang)
     return toast_text(error, lang)
 

@@ -67,6 +67,11 @@ def test_session_end_and_refresh_blips() -> None:
 def test_login_form_words() -> None:
     assert login_error_text(UnauthorizedError(), "en") == "Wrong username or password"
     assert login_error_text(HttpStatusError(429), "zh") == "尝试次数过多,请稍后再试"
+    limited = HttpStatusError(429, response=Response(429, {"retry-after": "42"}))
+    assert login_error_text(limited, "en") == "Too many attempts, please try again in 42 s"
+    assert login_error_text(limited, "zh") == "尝试次数过多,请42秒后再试"
+    garbage = HttpStatusError(429, response=Response(429, {"retry-after": "soon"}))
+    assert login_error_text(garbage, "en") == "Too many attempts, please try again later"
     assert login_error_text(NetworkError("x"), "en") == "Cannot reach the server"
     assert login_error_text(ApiError("odd"), "en") == "Cannot reach the server"
 
