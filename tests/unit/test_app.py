@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from pyapp.app import App
 from pyapp.config import Config
-from tests.unit.conftest import World, WorldFactory
+from tests.unit.conftest import Handler, World, WorldFactory
 from tests.unit.fakes import FakeEvent, FakeLocation, FakeScreen, FakeToasts
 
 pytestmark = pytest.mark.anyio
@@ -168,3 +169,29 @@ async def test_demo_account_hint_comes_from_the_server(page: Page) -> None:
     page.app.start()
     await page.settle()
     assert page.screen._ref("demo-hint").text() == "Demo account: demo / demo"  # type: ignore[union-attr]
+
+
+async def test_submit_is_disabled_while_signing_in(make_world: WorldFactory) -> None:
+    release = asyncio.Event()
+
+    def wrap(handler: Handler) -> Handler:
+        async def held_login(req: Any) -> Any:
+            if req.path == "login":
+                await release.wait()
+            return await handler(req)
+
+        return held_login
+
+    p = Page(make_world(wrap=wrap))
+    p.app.start()
+    p.screen.values.update(username="demo", password="demo")
+    p.screen.click("login-form", FakeEvent())
+    await asyncio.sleep(0.01)
+    submit = p.screen._ref("submit")
+    assert submit is not None
+    assert "disabled" in submit.attrs and submit.text() == "Signing in…"
+    p.screen.click("login-form", FakeEvent())  # a second Enter while busy sends nothing more
+    release.set()
+    await p.settle()
+    assert len(p.world.sent("login")) == 1
+    assert p.screen.route() == "home"
