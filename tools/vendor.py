@@ -13,7 +13,12 @@ with their sha256; ``loadPackage`` checks that hash, so the lock entries are
 rewritten for the PyPI files we ship. Folder names carry the versions, which
 lets the server cache them for a year.
 
-Idempotent: a folder already complete (its ``.stamp`` matches) is left alone.
+Then a Pyodide memory snapshot for a faster boot (``snapshot.bin``, made by
+``tools/make_snapshot.mjs`` with Node.js) and the module that boots from it
+(``pyodide-snapshot.mjs``, from ``tools/``), in the same folder.
+
+Idempotent: a folder already complete (its ``.stamp`` matches) is left alone;
+so is a snapshot whose ``.stamp-snapshot`` matches.
 """
 
 from __future__ import annotations
@@ -131,6 +136,58 @@ def vendor_pyodide(version: str) -> Path:
     return dest
 
 
+SNAPSHOT_MAKER = ROOT / "tools" / "make_snapshot.mjs"
+SNAPSHOT_LOADER = ROOT / "tools" / "pyodide-snapshot.mjs"
+
+
+def _replace_atomically(path: Path, data: bytes) -> None:
+    """Write ``path`` so that a running server serves the old file or the new one, never half."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def vendor_snapshot(dest: Path) -> None:
+    """``snapshot.bin`` (+ ``.gz``) and ``pyodide-snapshot.mjs`` (+ ``.gz``) in ``dest``.
+
+    The snapshot is tied to the exact ``pyodide.asm.*`` and ``python_stdlib.zip``
+    beside it, so it is made from them, here, and made again when they or either
+    tool change. The page boots without it (plain ``loadPyodide``) when it is
+    missing or does not restore, so a failure here removes it rather than
+    leaving a stale one.
+    """
+    want = json.dumps(
+        {
+            "layout": 1,
+            "runtime": {n: sha256(dest / n) for n in ("pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip")},
+            "maker": sha256(SNAPSHOT_MAKER),
+            "loader": sha256(SNAPSHOT_LOADER),
+        },
+        sort_keys=True,
+    )
+    stamp = dest / ".stamp-snapshot"
+    made = ("pyodide-snapshot.mjs", "pyodide-snapshot.mjs.gz", "snapshot.bin", "snapshot.bin.gz")
+    if stamp.exists() and stamp.read_text() == want and all((dest / n).is_file() for n in made):
+        return
+    stamp.unlink(missing_ok=True)
+    loader = SNAPSHOT_LOADER.read_bytes()
+    _replace_atomically(dest / "pyodide-snapshot.mjs", loader)
+    _replace_atomically(dest / "pyodide-snapshot.mjs.gz", gzip.compress(loader, 9, mtime=0))
+    node = shutil.which("node")
+    if node is None:
+        raise VendorError("Node.js 20+ is needed to build the boot snapshot (node not found)")
+    snapshot = dest / "snapshot.bin"
+    try:
+        subprocess.run([node, str(SNAPSHOT_MAKER), str(dest)], check=True, stdout=sys.stderr)
+        # Level 6: 1% bigger than 9 (6.9 MB of a 30 MiB heap) and 4x faster to make.
+        _replace_atomically(dest / "snapshot.bin.gz", gzip.compress(snapshot.read_bytes(), 6, mtime=0))
+    except BaseException:
+        for name in ("snapshot.bin", "snapshot.bin.gz", "snapshot.bin.tmp"):
+            (dest / name).unlink(missing_ok=True)
+        raise
+    stamp.write_text(want)
+
+
 def vendor_pyscript(version: str) -> Path:
     dest = VENDOR / f"pyscript-{version}"
     want = f"{version} layout 2"
@@ -149,6 +206,7 @@ def vendor_pyscript(version: str) -> Path:
 def main() -> int:
     try:
         py = vendor_pyodide(npm_version("pyodide"))
+        vendor_snapshot(py)
         ps = vendor_pyscript(npm_version("@pyscript/core"))
     except (VendorError, subprocess.CalledProcessError) as exc:
         print(f"vendor: {exc}", file=sys.stderr)

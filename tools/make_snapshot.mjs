@@ -1,0 +1,120 @@
+// Build a Pyodide memory snapshot for a faster boot (run by tools/vendor.py).
+//
+//   node tools/make_snapshot.mjs static/vendor/pyodide-314.0.7
+//
+// Loads Pyodide from that vendored folder with the private `_makeSnapshot`
+// option, imports the standard-library modules the app needs at boot (so the
+// page does not import them again), puts the interpreter in the state a plain
+// browser boot would have, and writes the whole heap to <folder>/snapshot.bin.
+// tools/pyodide-snapshot.mjs restores it in the page, or boots without it.
+//
+// What may be in a snapshot (../shared/RUNTIME-NOTES.md): pure-Python modules
+// and modules built into pyodide.asm.wasm; not shared libraries, packages,
+// files, proxies or JS objects made now. Not our own `pyapp` (it changes with
+// every edit and is served fresh as pyapp.zip), not pyodide_http (a wheel
+// PyScript unpacks at boot). The script refuses to write a snapshot that
+// imported anything else.
+
+import { existsSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+// What the app imports at boot beyond what Pyodide imports by itself
+// (measured: sys.modules after a plain boot of the app minus after a bare
+// loadPyodide). Pyodide already imports asyncio, json, dataclasses, enum,
+// typing, logging, inspect, base64, zipfile, random, re, ... Nearly all the
+// rest is urllib.request and what it pulls in (email.*, http.client, hashlib,
+// datetime, ipaddress, ...): pyodide_http patches it at boot.
+const MODULES = [
+  "urllib.request",
+  "urllib.parse",
+  "urllib.error",
+  "urllib.response",
+  "http.client",
+  "email.parser",
+  "email.message",
+  "email.utils",
+  "datetime",
+  "hashlib",
+  "html",
+  "ipaddress",
+  "quopri",
+  "encodings.cp437", // zipfile decodes pyapp.zip's names with it
+];
+
+// Runs in its own globals (not __main__'s), so its names do not stay behind.
+const PREPARE = `
+import gc, importlib, os, sys, types, zlib
+
+before = set(sys.modules)
+for name in MODULES:
+    importlib.import_module(name)
+
+# Only pure Python from the stdlib zip, or modules built into the wasm binary.
+unsafe = []
+for name in sorted(set(sys.modules) - before):
+    module = sys.modules[name]
+    origin = getattr(getattr(module, "__spec__", None), "origin", None)
+    if origin in ("built-in", "frozen") or (origin or "").startswith("/lib/python314.zip/"):
+        continue
+    unsafe.append(f"{name} ({origin})")
+if unsafe:
+    raise RuntimeError("not safe in a snapshot: " + ", ".join(unsafe))
+
+# The state a plain boot in a browser has. loadPyodide inserts "" into
+# sys.path again after a restore; Node's program name was replaced by
+# _sysExecutable; LANG and the random seed are set again after the restore.
+while "" in sys.path:
+    sys.path.remove("")
+assert os.environ.get("_") == "./this.program", os.environ.get("_")
+
+# The restore checks that the page's python_stdlib.zip is the one the
+# snapshot was made with (zipimport keeps its table of contents in memory).
+# Read in small chunks: freed memory stays in the heap, and a copy of the
+# (incompressible) zip would add 2 MB to the gzipped snapshot.
+stdlib_zip = next(p for p in sys.path if p.endswith(".zip"))
+size = crc = 0
+with open(stdlib_zip, "rb") as f:
+    while chunk := f.read(1 << 16):
+        size += len(chunk)
+        crc = zlib.crc32(chunk, crc)
+info = types.ModuleType("_pyodide_snapshot")
+info.stdlib_zip = (stdlib_zip, size, crc)
+info.modules = tuple(MODULES)
+sys.modules[info.__name__] = info
+gc.collect()
+sorted(set(sys.modules))
+`;
+
+async function main(folder) {
+  if (!folder || !existsSync(path.join(folder, "pyodide.mjs"))) {
+    throw new Error("usage: node tools/make_snapshot.mjs <folder with pyodide.mjs>");
+  }
+  const indexURL = path.resolve(folder) + path.sep;
+  const started = performance.now();
+  const { loadPyodide } = await import(pathToFileURL(indexURL + "pyodide.mjs").href);
+  const pyodide = await loadPyodide({
+    indexURL,
+    _makeSnapshot: true,
+    // Emscripten's default program name in a browser; Node would put this
+    // script's path into sys.executable and os.environ["_"].
+    _sysExecutable: "./this.program",
+    stdout: () => {},
+    stderr: (line) => process.stderr.write(line + "\n"),
+  });
+  const globals = pyodide.toPy({ MODULES });
+  const loaded = pyodide.runPython(PREPARE, { globals }).toJs();
+  globals.destroy();
+  const snapshot = pyodide.makeMemorySnapshot();
+  const out = path.join(folder, "snapshot.bin");
+  writeFileSync(out + ".tmp", snapshot);
+  renameSync(out + ".tmp", out);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const mib = (snapshot.length / 2 ** 20).toFixed(1);
+  console.log(`make_snapshot: ${out}: ${mib} MiB, ${loaded.length} modules, ${seconds} s`);
+}
+
+main(process.argv[2]).catch((err) => {
+  console.error(`make_snapshot: ${err.stack || err}`);
+  process.exit(1);
+});
