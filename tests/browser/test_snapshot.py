@@ -1,0 +1,80 @@
+"""Boot from the Pyodide memory snapshot, and without it when it cannot be had.
+
+``web/pyscript.toml`` names ``pyodide-snapshot.mjs`` (from ``tools/``) as the
+interpreter; it restores ``snapshot.bin`` (``tools/make_snapshot.mjs``) and
+falls back to a plain ``loadPyodide`` (``<html data-pyodide-boot>`` says which).
+Each test is one cold load in a context of its own: a snapshot is a first-visit
+matter, and the shared context's cache would hide the download.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, expect
+
+from tests.browser.conftest import BootedPage
+from tests.serverproc import ServerProcess
+
+RUNTIME = "static/vendor/pyodide-314.0.7/"
+
+
+@pytest.fixture
+def cold_context(browser: Browser) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(locale="en-US")
+    yield ctx
+    ctx.close()
+
+
+def _console(page_messages: list[ConsoleMessage], kind: str) -> list[tuple[str, str]]:
+    return [(m.text, m.location.get("url", "")) for m in page_messages if m.type == kind]
+
+
+def test_the_runtime_folder_serves_the_snapshot_gzipped_and_immutable(server: ServerProcess) -> None:
+    with httpx.stream("GET", server.url + RUNTIME + "snapshot.bin", headers={"accept-encoding": "gzip"}) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "application/octet-stream"
+        assert r.headers["content-encoding"] == "gzip"
+        assert "immutable" in r.headers["cache-control"]
+    loader = httpx.get(server.url + RUNTIME + "pyodide-snapshot.mjs")
+    assert loader.status_code == 200
+    assert loader.headers["content-type"].startswith("text/javascript")
+
+
+def test_cold_boot_restores_the_snapshot(cold_context: BrowserContext, server: ServerProcess) -> None:
+    page = cold_context.new_page()
+    messages: list[ConsoleMessage] = []
+    page.on("console", lambda m: messages.append(m))
+    bp = BootedPage(page, server.url)
+    bp.boot("#/login")
+    expect(page.locator("html")).to_have_attribute("data-pyodide-boot", "snapshot")
+    expect(bp.route_view()).to_have_attribute("data-route", "login")
+    # Fetched once: the loader's fetch takes the response of index.html's preload.
+    assert [u for u in bp.requests if u.endswith("/snapshot.bin")] == [server.url + RUNTIME + "snapshot.bin"]
+    origin = urlsplit(server.url).netloc
+    assert [u for u in bp.requests if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != origin] == []
+    assert bp.console_errors == []
+    # Neither the loader's fallback nor Chromium's "preloaded but not used".
+    assert [w for w in _console(messages, "warning") if "snapshot" in w[0]] == []
+    expect(page.locator(".py-error")).to_have_count(0)
+
+
+def test_without_the_snapshot_the_app_boots_the_plain_way(cold_context: BrowserContext, server: ServerProcess) -> None:
+    page = cold_context.new_page()
+    messages: list[ConsoleMessage] = []
+    page.on("console", lambda m: messages.append(m))
+    page.route("**/snapshot.bin*", lambda route: route.fulfill(status=404, body="not here"))
+    bp = BootedPage(page, server.url)
+    bp.boot("#/login")
+    expect(page.locator("html")).to_have_attribute("data-pyodide-boot", "plain")
+    expect(bp.route_view()).to_have_attribute("data-route", "login")
+    snapshot_url = server.url + RUNTIME + "snapshot.bin"
+    # The one error is Chromium's own line for the 404 we made, about that URL; nothing else.
+    assert [e for e in _console(messages, "error") if e[1] != snapshot_url] == []
+    assert [e for e in bp.console_errors if not e.startswith("Failed to load resource")] == []
+    warnings = [text for text, _ in _console(messages, "warning")]
+    assert any("booting without the memory snapshot" in w for w in warnings), warnings
+    expect(page.locator(".py-error")).to_have_count(0)
