@@ -86,6 +86,37 @@ gc.collect()
 sorted(set(sys.modules))
 `;
 
+// The snapshot is the whole heap, and freed memory keeps its old bytes. Take
+// every free chunk that fits without growing the heap, zero it, give it back:
+// 6.9 -> 5.8 MB gzipped. That fits in Chromium's in-memory HTTP cache
+// (incognito windows, Playwright's contexts), whose entries may be at most
+// 1/8 of its 50 MB: a bigger snapshot is downloaded again on every load there.
+function zeroFreeMemory(module) {
+  const { _malloc: malloc, _free: free, _malloc_footprint: footprint } = module;
+  if (![malloc, free, footprint].every((f) => typeof f === "function")) return 0;
+  const heapBytes = module.HEAPU8.length;
+  const held = [];
+  let zeroed = 0;
+  // From below dlmalloc's mmap threshold (256 KiB): bigger requests take new memory.
+  for (let size = 1 << 17; size >= 16; size >>= 1) {
+    for (;;) {
+      const before = footprint();
+      const ptr = malloc(size);
+      if (!ptr) break;
+      if (footprint() !== before) {
+        free(ptr);
+        break;
+      }
+      module.HEAPU8.fill(0, ptr, ptr + size);
+      held.push(ptr);
+      zeroed += size;
+    }
+  }
+  held.forEach((ptr) => free(ptr));
+  if (module.HEAPU8.length !== heapBytes) throw new Error("the heap grew while zeroing it");
+  return zeroed;
+}
+
 async function main(folder) {
   if (!folder || !existsSync(path.join(folder, "pyodide.mjs"))) {
     throw new Error("usage: node tools/make_snapshot.mjs <folder with pyodide.mjs>");
@@ -105,13 +136,15 @@ async function main(folder) {
   const globals = pyodide.toPy({ MODULES });
   const loaded = pyodide.runPython(PREPARE, { globals }).toJs();
   globals.destroy();
+  const zeroed = zeroFreeMemory(pyodide._module);
   const snapshot = pyodide.makeMemorySnapshot();
   const out = path.join(folder, "snapshot.bin");
   writeFileSync(out + ".tmp", snapshot);
   renameSync(out + ".tmp", out);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const mib = (snapshot.length / 2 ** 20).toFixed(1);
-  console.log(`make_snapshot: ${out}: ${mib} MiB, ${loaded.length} modules, ${seconds} s`);
+  const freed = (zeroed / 2 ** 20).toFixed(1);
+  console.log(`make_snapshot: ${out}: ${mib} MiB (${freed} MiB of free memory zeroed), ${loaded.length} modules, ${seconds} s`);
 }
 
 main(process.argv[2]).catch((err) => {
