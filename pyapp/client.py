@@ -54,7 +54,9 @@ T = TypeVar("T")
 
 #: The lock that keeps refreshes one at a time: ``async with lock:``, exclusive,
 #: entered many times by many tasks in turn. Default: an in-process asyncio.Lock;
-#: in the page, a Web Locks one makes it hold across tabs (R7).
+#: in the page, a Web Locks one makes it hold across tabs (R7). A cross-tab lock
+#: may also have ``async wait_idle()``: return once no tab holds it, so a request
+#: waits for another tab's refresh and goes out with its new token.
 RefreshLock = AbstractAsyncContextManager[Any]
 
 
@@ -246,6 +248,10 @@ class ApiClient:
             return await self._shared_refresh(command.seen)
         if isinstance(command, StartRefresh):
             self._refresh_task(command.seen)
+        elif isinstance(command, Wait) and command.elsewhere:
+            wait_idle = getattr(self._lock, "wait_idle", None)  # cross-tab locks have it
+            if wait_idle is not None:
+                await wait_idle()
         elif isinstance(command, Wait) and self._inflight is not None:
             await asyncio.wait([self._inflight])
         elif isinstance(command, EndSession):

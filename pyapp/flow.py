@@ -71,7 +71,10 @@ class StartRefresh:
 
 @dataclass(frozen=True)
 class Wait:
-    pass
+    """Wait for the refresh in flight in this page; ``elsewhere``: for one another tab
+    may be running (R7), which only a cross-tab lock can tell."""
+
+    elsewhere: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,7 @@ def _status_error(request: Request, response: Response) -> HttpStatusError:
 def request_flow(ctx: SessionContext, request: Request) -> Flow[Response]:
     """One API call under R1-R4: returns the response or raises an :class:`ApiError`."""
     call = call_kind(request.path)
-    retried = waited = False
+    retried = waited = synced = False
     while True:
         sent = ctx.observe()
         action = ctx.policy.before_send(ctx.now(), sent, call, refreshing=ctx.refreshing() and not waited)
@@ -191,6 +194,10 @@ def request_flow(ctx: SessionContext, request: Request) -> Flow[Response]:
             yield Wait()
             waited = True
             continue
+        if action is Action.SEND_WITH_TOKEN and not synced:
+            yield Wait(elsewhere=True)  # R7: a refresh in another tab serves this request too
+            synced = True
+            continue  # decide again on what the cookies say now
         if action is Action.END_SESSION:
             yield EndSession("expired")
             raise SessionExpired("expired", request=request)

@@ -13,8 +13,8 @@ import asyncio
 from types import TracebackType
 from typing import Any
 
-from js import Promise, navigator  # type: ignore[import-not-found]
-from pyodide.ffi import create_once_callable, create_proxy  # type: ignore[import-not-found]
+from js import Object, Promise, navigator  # type: ignore[import-not-found]
+from pyodide.ffi import create_once_callable, create_proxy, to_js  # type: ignore[import-not-found]
 
 
 class WebLock:
@@ -54,6 +54,23 @@ class WebLock:
             raise
         self._release = holder["resolve"]
         return self
+
+    async def wait_idle(self) -> None:
+        """Return once no tab holds the lock (at once when none does): a shared request
+        is granted only after the exclusive holder, another tab's refresh, is done."""
+        if not self._supported:
+            return
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def granted(_lock: Any) -> None:
+            if not done.done():
+                done.set_result(None)
+
+        navigator.locks.request(
+            self.name, to_js({"mode": "shared"}, dict_converter=Object.fromEntries), create_once_callable(granted)
+        )
+        await done
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

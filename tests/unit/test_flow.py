@@ -49,6 +49,12 @@ def as_send(command: Any) -> Send:
     return command
 
 
+def start(flow: Any) -> Any:
+    """The flow's first command past its R7 check (``Wait(elsewhere=True)``, before a token goes out)."""
+    command = next(flow)
+    return flow.send(None) if command == Wait(elsewhere=True) else command
+
+
 def finish(flow: Any, reply: Any) -> Any:
     with pytest.raises(StopIteration) as stop:
         flow.send(reply)
@@ -59,7 +65,7 @@ def test_live_token_is_attached_and_answer_returned() -> None:
     ctx, clock, _ = context()
     signed_in(ctx, clock)
     flow = request_flow(ctx, Request.build("GET", "me"))
-    send = as_send(next(flow))
+    send = as_send(start(flow))
     assert isinstance(send, Send)
     assert send.intercept
     assert send.request.headers["authorization"] == "Bearer acc1"
@@ -71,7 +77,7 @@ def test_success_inside_window_starts_a_background_refresh() -> None:
     sent = signed_in(ctx, clock)
     clock.advance(31)  # 29 s left, window 30 s
     flow = request_flow(ctx, Request.build("GET", "me"))
-    next(flow)
+    start(flow)
     assert flow.send(Response(200)) == StartRefresh(sent)
     assert finish(flow, None).status == 200
 
@@ -100,15 +106,35 @@ def test_request_waits_for_refresh_in_flight_then_uses_new_token() -> None:
     assert next(flow) == Wait()
     for line in grant_assignments(TokenGrant.from_json(NEW), received_ms=clock()):  # type: ignore[arg-type]
         jar.write(line)
+    assert flow.send(None) == Wait(elsewhere=True)
     send = as_send(flow.send(None))
     assert send.request.headers["authorization"] == "Bearer acc2"
+
+
+def test_token_request_waits_for_a_refresh_in_another_tab_then_rereads_the_cookies() -> None:
+    ctx, clock, jar = context()
+    signed_in(ctx, clock)
+    flow = request_flow(ctx, Request.build("GET", "me"))
+    assert next(flow) == Wait(elsewhere=True)  # the driver waits for the cross-tab lock to be free
+    for line in grant_assignments(TokenGrant.from_json(NEW), received_ms=clock()):  # type: ignore[arg-type]
+        jar.write(line)  # meanwhile, another tab refreshed
+    send = as_send(flow.send(None))
+    assert send.request.headers["authorization"] == "Bearer acc2"
+    assert finish(flow, Response(200)).status == 200
+
+
+def test_anonymous_and_auth_calls_do_not_wait_for_other_tabs() -> None:
+    ctx, clock, _ = context()
+    assert isinstance(next(request_flow(ctx, Request.build("GET", "me"))), Send)  # signed out
+    signed_in(ctx, clock)
+    assert isinstance(next(request_flow(ctx, Request.build("POST", "logout", json={}))), Send)
 
 
 def test_401_refreshes_once_retries_once_then_ends() -> None:
     ctx, clock, jar = context()
     sent = signed_in(ctx, clock)
     flow = request_flow(ctx, Request.build("GET", "me"))
-    next(flow)
+    start(flow)
     assert flow.send(Response(401)) == Refresh(sent)
     for line in grant_assignments(TokenGrant.from_json(NEW), received_ms=clock()):  # type: ignore[arg-type]
         jar.write(line)
@@ -124,7 +150,7 @@ def test_network_error_reaches_the_caller() -> None:
     ctx, clock, _ = context()
     signed_in(ctx, clock)
     flow = request_flow(ctx, Request.build("GET", "me"))
-    next(flow)
+    start(flow)
     with pytest.raises(NetworkError):
         flow.send(NetworkError("down"))
 
