@@ -60,6 +60,11 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+# Files in the vendored folders that we build ourselves (tools/), not copied from a
+# pinned package: they can change while the folder's version does not, so they
+# are revalidated rather than cached for a year.
+BUILT_HERE = frozenset({"pyodide-snapshot.mjs", "snapshot.bin"})
+
 SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -174,6 +179,7 @@ def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
 
         def file_response(self, full_path: Any, stat_result: Any, scope: Scope, status_code: int = 200) -> Response:
             vendored = "/vendor/" in str(full_path).replace("\\", "/")
+            immutable = vendored and Path(str(full_path)).name not in BUILT_HERE
             gz = Path(str(full_path) + ".gz")
             if vendored and status_code == 200 and _accepts_gzip(scope) and gz.is_file():
                 # Compressed once by tools/vendor.py, not per request.
@@ -186,7 +192,7 @@ def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
                     resp = NotModifiedResponse(gz_resp.headers)
             else:
                 resp = super().file_response(full_path, stat_result, scope, status_code)
-            resp.headers["cache-control"] = "public, max-age=31536000, immutable" if vendored else "no-cache"
+            resp.headers["cache-control"] = "public, max-age=31536000, immutable" if immutable else "no-cache"
             return resp
 
     async def config_json(request: Request) -> Response:
