@@ -1,0 +1,15 @@
+"""Suite-wide: browser tests run last.
+
+Playwright's sync API keeps an event loop running in this thread from the first
+browser test to the end of the session, after which ``asyncio.run`` (and the
+anyio tests) cannot start their own loop. Running every CPython test first
+keeps both kinds in one pytest run, as the README's test command promises.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: "/tests/browser/" in str(item.path).replace("\\", "/"))
