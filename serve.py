@@ -4,7 +4,8 @@
     python3 serve.py --port 0 --access-ttl 4
     Serving on http://127.0.0.1:41234/
 
-Layout of what it serves (all relative, so the app works under any base path):
+Layout of what it serves (all relative, so the app works under any base path;
+``--base-path /repo/`` puts all of it under ``/repo/``, as GitHub Pages would):
 
     /                   web/           (index.html, pyscript.toml, main.py, app.css)
     /pyapp.zip          pyapp/         zipped on the fly, unpacked by PyScript into the page
@@ -85,6 +86,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--db", type=Path, default=None, help="SQLite token store (default: per-user data folder)")
     p.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD", help="account (repeatable)")
     p.add_argument(
+        "--base-path", default="/", metavar="PATH", help="serve the app under this path, e.g. /repo/ (default /)"
+    )
+    p.add_argument(
         "--cors-origin", action="append", default=[], metavar="ORIGIN", help="allow this origin (CORS; repeatable)"
     )
     args = p.parse_args(argv)
@@ -96,6 +100,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             p.error(f"--{name.replace('_', '-')} must not be negative")
     if not 0 <= args.port <= 65535:
         p.error("--port must be 0..65535")
+    base = "/" + args.base_path.strip("/")
+    if not args.base_path.startswith("/") or "//" in args.base_path or any(c in base for c in "?#\\ "):
+        p.error(f"--base-path wants a path such as /repo/, got {args.base_path!r}")
+    args.base_path = base.rstrip("/") + "/"
     users = []
     for spec in args.user or ["demo:demo"]:
         name, sep, password = spec.partition(":")
@@ -149,7 +157,7 @@ def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
     from starlette.middleware import Middleware
     from starlette.middleware.gzip import GZipMiddleware
     from starlette.requests import Request
-    from starlette.responses import FileResponse, JSONResponse, Response
+    from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
     from starlette.routing import Mount, Route
     from starlette.staticfiles import NotModifiedResponse, StaticFiles
     from starlette.types import ASGIApp, Receive, Scope, Send
@@ -239,7 +247,7 @@ def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
                 allow_headers=["authorization", "content-type"],
             )
         )
-    routes = [
+    routes: list[Any] = [
         Route("/config.json", config_json),
         Route("/pyapp.zip", pyapp_zip),
         Mount("/api/v1", app=asgi_app(api)),
@@ -247,6 +255,15 @@ def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
         Mount("/static", app=CachedStatic(directory=STATIC, check_dir=False)),
         Mount("/", app=CachedStatic(directory=WEB, html=True)),
     ]
+    if args.base_path != "/":
+        # Under a base path (as on GitHub Pages, /<repo>/): the page's relative URLs
+        # only resolve right from "/repo/", so "/repo" and "/" redirect there.
+        base = args.base_path.rstrip("/")
+        routes = [
+            Route(base, lambda _r: RedirectResponse(args.base_path, 308)),
+            Route("/", lambda _r: RedirectResponse(args.base_path, 307)),
+            Mount(base, routes=routes),
+        ]
     return Starlette(routes=routes, middleware=middleware), api
 
 
@@ -272,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
             if self.started:
-                print(f"Serving on http://{shown_host}:{port}/", flush=True)
+                print(f"Serving on http://{shown_host}:{port}{args.base_path}", flush=True)
 
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:

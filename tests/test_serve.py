@@ -122,7 +122,15 @@ def test_unknown_file_is_404(http: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["--port", "70000"], ["--access-ttl", "0"], ["--user", "nocolon"], ["--refresh-grace", "-1"], ["--port", "x"]],
+    [
+        ["--port", "70000"],
+        ["--access-ttl", "0"],
+        ["--user", "nocolon"],
+        ["--refresh-grace", "-1"],
+        ["--port", "x"],
+        ["--base-path", "repo"],
+        ["--base-path", "//evil.example/"],
+    ],
 )
 def test_bad_flags_exit_2_with_a_message(args: list[str], tmp_path: Path) -> None:
     done = subprocess.run(
@@ -169,3 +177,16 @@ def test_x_forwarded_for_cannot_dodge_the_per_address_limit(http: httpx.Client) 
         for i in range(11)
     ]
     assert codes == [401] * 10 + [429]
+
+
+def test_base_path_serves_everything_under_it_and_redirects_to_it() -> None:
+    with ServerProcess(["--base-path", "/repo"]) as srv:
+        assert srv.url.endswith("/repo/")
+        root = srv.url[: -len("repo/")]
+        with httpx.Client(timeout=10) as c:
+            assert c.get(root).headers["location"].endswith("/repo/")
+            assert c.get(root + "repo").headers["location"].endswith("/repo/")
+            assert c.get(srv.url).status_code == 200
+            assert c.get(srv.url + "config.json").json()["apiBase"] == "api/v1"
+            assert c.get(srv.url + "api/v1/info").status_code == 200
+            assert c.get(root + "api/v1/info").status_code == 404
