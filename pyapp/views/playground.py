@@ -59,6 +59,12 @@ class PlaygroundView(View):
                         f"GET slow ({timeout_ms + 2000} ms, times out)",
                         lambda: self.app.call("GET", "slow", params={"ms": str(timeout_ms + 2000)}),
                     ),
+                    h(
+                        "button",
+                        {"type": "button", "data-testid": "logout"},
+                        "Sign out",
+                        on={"click": lambda _e: self.app.sign_out()},
+                    ),
                 ),
                 h(
                     "div",

@@ -195,3 +195,13 @@ async def test_submit_is_disabled_while_signing_in(make_world: WorldFactory) -> 
     await p.settle()
     assert len(p.world.sent("login")) == 1
     assert p.screen.route() == "home"
+
+
+async def test_playground_has_its_own_sign_out(page: Page) -> None:
+    page.location.hash = "#/playground"
+    page.app.start()
+    await page.sign_in()
+    page.screen.click("logout")
+    await page.settle()
+    assert page.location.hash == "#/login"
+    assert len(page.world.sent("logout")) == 1
