@@ -8,7 +8,7 @@ Layout of what it serves (all relative, so the app works under any base path;
 ``--base-path /repo/`` puts all of it under ``/repo/``, as GitHub Pages would):
 
     /                   web/           (index.html, pyscript.toml, main.py, app.css)
-    /pyapp.zip          pyapp/         zipped on the fly, unpacked by PyScript into the page
+    /pyapp.zip          pyapp/ + tokensession/  zipped, unpacked by PyScript into the page
     /static/...         static/        (static/vendor/ is the pinned runtime, see tools/vendor.py)
     /config.json        client config from the flags (contract section 8)
     /api/v1/...         authapi        (contract section 3)
@@ -34,7 +34,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent
 WEB = ROOT / "web"
 STATIC = ROOT / "static"
-PYAPP = ROOT / "pyapp"
+#: What the page imports, zipped into ``pyapp.zip``: the app and the session library it uses.
+PAGE_PACKAGES = (ROOT / "pyapp", ROOT / "tokensession")
 
 mimetypes.add_type("text/javascript", ".mjs")
 mimetypes.add_type("text/javascript", ".js")
@@ -126,20 +127,21 @@ def client_config(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def zip_package(folder: Path) -> bytes:
-    """The ``pyapp`` package as a zip, for PyScript's ``[files]`` to unpack.
+def zip_package(*folders: Path) -> bytes:
+    """Packages as one zip, for PyScript's ``[files]`` to unpack.
 
     Entries are sorted and dated 1980 so the bytes (and so the ETag) change
     only when a file does.
     """
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(folder.rglob("*.py")):
-            if "__pycache__" in path.parts:
-                continue
-            info = zipfile.ZipInfo(str(path.relative_to(folder.parent)), date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, path.read_bytes())
+        for folder in folders:
+            for path in sorted(folder.rglob("*.py")):
+                if "__pycache__" in path.parts:
+                    continue
+                info = zipfile.ZipInfo(str(path.relative_to(folder.parent)), date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, path.read_bytes())
     return buf.getvalue()
 
 
@@ -207,7 +209,7 @@ def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
         return Response(config_body, media_type="application/json", headers={"cache-control": "no-cache"})
 
     async def pyapp_zip(request: Request) -> Response:
-        body = await asyncio.to_thread(zip_package, PYAPP)
+        body = await asyncio.to_thread(zip_package, *PAGE_PACKAGES)
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         headers = {"cache-control": "no-cache", "etag": etag}
         if request.headers.get("if-none-match") == etag:

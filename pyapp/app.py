@@ -17,14 +17,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from pyapp import router
-from pyapp.client import ApiClient
-from pyapp.config import Config
-from pyapp.cookies import CookieJar, parse_cookie_header
-from pyapp.errors import ApiError, EndReason, HttpStatusError
-from pyapp.messages import SESSION_EXPIRED, Lang, ToastGate, login_error_text, pick, toast_text
 from pyapp.screen import Location, Screen, Toasts
-from pyapp.transport import Request, Transport
-from pyapp.views import View, view_for
+from pyapp.views import View
+from pyapp.views.home import HomeView
+from pyapp.views.login import LoginView
+from pyapp.views.playground import PlaygroundView
+from tokensession.client import ApiClient
+from tokensession.config import Config
+from tokensession.cookies import CookieJar, parse_cookie_header
+from tokensession.errors import ApiError, EndReason, HttpStatusError
+from tokensession.http import Request
+from tokensession.messages import SESSION_EXPIRED, Lang, ToastGate, login_error_text, pick, toast_text
+from tokensession.transport import Transport
 
 log = logging.getLogger("pyapp")
 
@@ -32,6 +36,8 @@ log = logging.getLogger("pyapp")
 UNASKED_ENDINGS = frozenset({"expired", "unauthorized", "refresh_rejected"})
 
 RequestListener = Callable[[str, str, str, bool], None]
+#: The view of each route name; anything else is the not-found view.
+VIEWS: dict[str, type[View]] = {"login": LoginView, "home": HomeView, "playground": PlaygroundView}
 
 
 class App:
@@ -94,7 +100,7 @@ class App:
         if self.view is not None:
             self.view.unmount()
         self.route, self._shown_hash = route, hash_
-        self.view = view_for(route, self)
+        self.view = VIEWS.get(route.name, View)(self)
         self.screen.show(self.view.render())
         self.screen.set_title(f"{self.view.title} · PyAuth")
         self.view.mounted()

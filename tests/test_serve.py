@@ -107,13 +107,14 @@ def test_security_headers_on_pages_files_and_api(http: httpx.Client) -> None:
         assert "access-control-allow-origin" not in h  # no CORS unless a flag allows it
 
 
-def test_pyapp_zip_holds_the_package_without_caches(http: httpx.Client) -> None:
+def test_pyapp_zip_holds_the_app_and_the_library_without_caches(http: httpx.Client) -> None:
     import io
     import zipfile
 
     names = zipfile.ZipFile(io.BytesIO(http.get("pyapp.zip").content)).namelist()
     assert "pyapp/__init__.py" in names and "pyapp/browser/shell.py" in names
-    assert not [n for n in names if "__pycache__" in n or not n.startswith("pyapp/")]
+    assert "tokensession/__init__.py" in names and "tokensession/browser/fetch.py" in names
+    assert not [n for n in names if "__pycache__" in n or not n.startswith(("pyapp/", "tokensession/"))]
 
 
 def test_unknown_file_is_404(http: httpx.Client) -> None:

@@ -11,13 +11,13 @@ from pyscript import fetch  # type: ignore[import-not-found]
 
 from pyapp.app import App
 from pyapp.browser.dom import DomScreen
-from pyapp.browser.fetch import FetchTransport
-from pyapp.browser.locks import WebLock
-from pyapp.browser.storage import DocumentCookieJar, base_path, is_https
 from pyapp.browser.toasts import DomToasts
-from pyapp.client import ApiClient
-from pyapp.config import Config
-from pyapp.messages import lang_for
+from tokensession.browser.cookies import DocumentCookieJar, base_path, is_https
+from tokensession.browser.fetch import FetchTransport
+from tokensession.browser.locks import WebLock
+from tokensession.client import ApiClient
+from tokensession.config import Config
+from tokensession.messages import lang_for
 
 log = logging.getLogger("pyapp")
 

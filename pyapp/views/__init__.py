@@ -6,13 +6,9 @@ section 7).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pyapp import router
 from pyapp.ui import El, h
-
-if TYPE_CHECKING:
-    from pyapp.app import App
 
 
 class View:
@@ -21,7 +17,9 @@ class View:
     name = "not-found"
     title = "Not found"
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Any) -> None:
+        # ``app`` is the ``pyapp.app.App`` that made this view. Views never import that
+        # module: the app depends on its views, not the other way round (no cycle).
         self.app = app
 
     def render(self) -> El:
@@ -52,12 +50,3 @@ class View:
 
     def unmount(self) -> None:
         """Called before another view replaces this one: stop timers and tasks."""
-
-
-def view_for(route: router.Route, app: App) -> View:
-    from pyapp.views.home import HomeView
-    from pyapp.views.login import LoginView
-    from pyapp.views.playground import PlaygroundView
-
-    views: dict[str, Any] = {"login": LoginView, "home": HomeView, "playground": PlaygroundView}
-    return views.get(route.name, View)(app)  # type: ignore[no-any-return]

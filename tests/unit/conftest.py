@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from authapi.app import AuthApi, Settings
-from pyapp.client import ApiClient
-from pyapp.cookies import MemoryCookieJar, Session
-from pyapp.errors import ApiError, EndReason
-from pyapp.transport import InMemoryTransport, Request
+from tokensession.client import ApiClient
+from tokensession.cookies import MemoryCookieJar, Session
+from tokensession.errors import ApiError, EndReason
+from tokensession.http import Request
+from tokensession.transport import InMemoryTransport
 
 T0_MS = 1_800_000_000_000
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from pyapp.app import App
-from pyapp.config import Config
 from tests.unit.conftest import Handler, World, WorldFactory
 from tests.unit.fakes import FakeEvent, FakeLocation, FakeScreen, FakeToasts
+from tokensession.config import Config
 
 pytestmark = pytest.mark.anyio
 

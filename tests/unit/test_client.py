@@ -8,12 +8,20 @@ from typing import Any
 
 import pytest
 
-from pyapp.config import Config
-from pyapp.cookies import MemoryCookieJar, Session
-from pyapp.errors import HttpStatusError, NetworkError, RefreshFailed, RequestTimeout, SessionExpired, UnauthorizedError
-from pyapp.messages import toast_text
-from pyapp.transport import InMemoryTransport, Request
 from tests.unit.conftest import Handler, World, WorldFactory
+from tokensession.config import Config
+from tokensession.cookies import MemoryCookieJar, Session
+from tokensession.errors import (
+    HttpStatusError,
+    NetworkError,
+    RefreshFailed,
+    RequestTimeout,
+    SessionExpired,
+    UnauthorizedError,
+)
+from tokensession.http import Request
+from tokensession.messages import toast_text
+from tokensession.transport import InMemoryTransport
 
 pytestmark = pytest.mark.anyio
 
@@ -360,7 +368,7 @@ async def test_cookies_are_the_source_of_truth(world: World) -> None:
     await world.login()
     other = MemoryCookieJar(world.clock)
     tab = InMemoryTransport(world.api.handle)
-    from pyapp.client import ApiClient
+    from tokensession.client import ApiClient
 
     second = ApiClient(Config(), tab, other, world.clock)
     theirs = await second.login("demo", "demo")
@@ -386,7 +394,7 @@ async def test_custom_lock_is_used_and_a_refresh_done_elsewhere_is_skipped(world
         async def __aexit__(self, *exc: object) -> None:
             return None
 
-    from pyapp.client import ApiClient
+    from tokensession.client import ApiClient
 
     client = ApiClient(Config(), world.transport, world.jar, world.clock, lock=OtherTabRefreshes())
     result = await client.refresh()

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from pyapp.config import Config
+from tokensession.config import Config
 
 FIELDS = {
     "apiBase": "api_base",

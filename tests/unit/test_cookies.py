@@ -7,7 +7,8 @@ import string
 
 import pytest
 
-from pyapp.cookies import (
+from tests.unit.conftest import T0_MS, FakeClock
+from tokensession.cookies import (
     MAX_VALUE,
     MemoryCookieJar,
     Session,
@@ -17,7 +18,6 @@ from pyapp.cookies import (
     grant_assignments,
     parse_cookie_header,
 )
-from tests.unit.conftest import T0_MS, FakeClock
 
 GRANT = TokenGrant("eyJhbGciOi.abc-_def.sig", "r" * 43, expires_in=20, refresh_expires_in=3600)
 

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from pyapp.cookies import MemoryCookieJar, Session, TokenGrant, grant_assignments
-from pyapp.errors import NetworkError, RefreshFailed, RequestTimeout, SessionExpired, UnauthorizedError
-from pyapp.flow import (
+from tests.unit.conftest import FakeClock
+from tokensession.cookies import MemoryCookieJar, Session, TokenGrant, grant_assignments
+from tokensession.errors import NetworkError, RefreshFailed, RequestTimeout, SessionExpired, UnauthorizedError
+from tokensession.flow import (
     Acquire,
     EndSession,
     Refresh,
@@ -23,9 +24,8 @@ from pyapp.flow import (
     refresh_flow,
     request_flow,
 )
-from pyapp.policy import SessionPolicy
-from pyapp.transport import Request, Response
-from tests.unit.conftest import FakeClock
+from tokensession.http import Request, Response
+from tokensession.policy import SessionPolicy
 
 GRANT = TokenGrant("acc1", "ref1", expires_in=60)
 NEW = {"access_token": "acc2", "refresh_token": "ref2", "expires_in": 60, "token_type": "Bearer"}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pyapp.errors import (
+from tests.unit.conftest import FakeClock
+from tokensession.errors import (
     ApiError,
     HttpStatusError,
     NetworkError,
@@ -13,9 +14,8 @@ from pyapp.errors import (
     SessionExpired,
     UnauthorizedError,
 )
-from pyapp.messages import ToastGate, lang_for, login_error_text, status_text, toast_text
-from pyapp.transport import Response
-from tests.unit.conftest import FakeClock
+from tokensession.http import Response
+from tokensession.messages import ToastGate, lang_for, login_error_text, status_text, toast_text
 
 # Contract section 6, R5, copied here by hand so a slip in the module's table shows.
 SEED = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pyapp.cookies import Session
-from pyapp.policy import Action, Call, SessionPolicy, call_kind
+from tokensession.cookies import Session
+from tokensession.policy import Action, Call, SessionPolicy, call_kind
 
 NOW = 1_000_000
 WINDOW = 30_000

@@ -18,10 +18,10 @@ import pytest
 
 from authapi.app import AuthApi, Settings
 from authapi.messages import ApiRequest
-from pyapp.cookies import MemoryCookieJar
-from pyapp.errors import SessionExpired, UnauthorizedError
-from pyapp.urllib_handler import SessionHandler
 from tests.unit.conftest import FakeClock, PlainPasswords
+from tokensession.cookies import MemoryCookieJar
+from tokensession.errors import SessionExpired, UnauthorizedError
+from tokensession.urllib_handler import SessionHandler
 
 BASE = "http://api.test/api/v1/"
 

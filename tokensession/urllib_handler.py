@@ -1,6 +1,6 @@
 """The session rules for synchronous code: a ``urllib.request`` handler.
 
-Same flows, same policy as the async client (:mod:`pyapp.flow`), driven
+Same flows, same policy as the async client (:mod:`tokensession.flow`), driven
 through the stdlib's own interceptor chain: ``http_request`` attaches the
 token (or ends an expired session, R3), ``http_response`` starts the R1
 refresh, ``http_error_401`` refreshes once and retries once (R4). Works in
@@ -15,7 +15,7 @@ Only URLs under the API base get a token. The refresh and logout calls go
 through the same opener, marked so this handler lets them pass untouched
 (no recursion, no token on them). Errors other than the session's stay
 stdlib-shaped: a 404 is an ``urllib.error.HTTPError`` as usual; an ended
-session raises :class:`~pyapp.errors.SessionExpired`.
+session raises :class:`~tokensession.errors.SessionExpired`.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from email.message import Message
 from functools import partial
 from typing import IO, Any, TypeVar
 
-from pyapp.cookies import CookieJar, Session
-from pyapp.errors import ApiError, EndReason, HttpStatusError, NetworkError, RefreshFailed, RequestTimeout
-from pyapp.flow import (
+from tokensession.cookies import CookieJar, Session
+from tokensession.errors import ApiError, EndReason, HttpStatusError, NetworkError, RefreshFailed, RequestTimeout
+from tokensession.flow import (
     Acquire,
     Command,
     EndSession,
@@ -51,8 +51,8 @@ from pyapp.flow import (
     refresh_flow,
     request_flow,
 )
-from pyapp.policy import SessionPolicy
-from pyapp.transport import Request, Response
+from tokensession.http import Request, Response
+from tokensession.policy import SessionPolicy
 
 T = TypeVar("T")
 _FLOW = "_pyapp_session_flow"  # attribute on a urllib Request: the flow it belongs to

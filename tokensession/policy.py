@@ -2,10 +2,10 @@
 
 Theory of operation
 -------------------
-A session is four cookies (contract section 4); :class:`~pyapp.cookies.Session`
+A session is four cookies (contract section 4); :class:`~tokensession.cookies.Session`
 is a snapshot of them. Everything that decides the session's fate lives
 here, and nothing here reads a clock, a cookie or the network: the caller
-(:mod:`pyapp.flow`, driven by the async client or the urllib handler) passes
+(:mod:`tokensession.flow`, driven by the async client or the urllib handler) passes
 ``now_ms``, the snapshot and the event, and performs the action it gets back.
 
 The seed's three rules, exact (contract section 6):
@@ -34,8 +34,8 @@ import enum
 from dataclasses import dataclass
 from typing import Literal
 
-from pyapp.cookies import Session
-from pyapp.errors import RefreshKind
+from tokensession.cookies import Session
+from tokensession.errors import RefreshKind
 
 Call = Literal["login", "refresh", "logout", "api"]
 #: The calls that carry credentials in their body and never trigger a refresh (R1).

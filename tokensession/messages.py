@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from pyapp.errors import ApiError, HttpStatusError, NetworkError, RefreshFailed, RequestTimeout, SessionExpired
+from tokensession.errors import ApiError, HttpStatusError, NetworkError, RefreshFailed, RequestTimeout, SessionExpired
 
 Lang = Literal["zh", "en"]
 

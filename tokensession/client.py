@@ -1,4 +1,4 @@
-"""The async client: an axios-like surface over :mod:`pyapp.flow`.
+"""The async client: an axios-like surface over :mod:`tokensession.flow`.
 
     api = ApiClient(config, FetchTransport(base), DocumentCookieJar(), clock_ms, cookie_path="/app/")
     api.hooks.on_session_end.append(lambda reason: go_to_login())
@@ -9,7 +9,7 @@
 
 What it adds to the flows: the awaiting, the one shared refresh (all
 requests that need a refresh await the same task), fire-and-forget
-``logout`` calls and the hooks. Every error is an :class:`~pyapp.errors.ApiError`;
+``logout`` calls and the hooks. Every error is an :class:`~tokensession.errors.ApiError`;
 ``on_error`` sees each failed call once, except :class:`SessionExpired`
 (reported by ``on_session_end``) and :class:`RefreshFailed` (reported by the
 refresh itself, once however many requests waited on it).
@@ -26,9 +26,9 @@ from contextlib import AbstractAsyncContextManager
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from pyapp.cookies import CookieJar, Session
-from pyapp.errors import ApiError, EndReason, NetworkError, RefreshFailed, SessionExpired
-from pyapp.flow import (
+from tokensession.cookies import CookieJar, Session
+from tokensession.errors import ApiError, EndReason, NetworkError, RefreshFailed, SessionExpired
+from tokensession.flow import (
     Acquire,
     Command,
     EndSession,
@@ -46,10 +46,11 @@ from pyapp.flow import (
     refresh_flow,
     request_flow,
 )
-from pyapp.policy import Action, SessionPolicy
-from pyapp.transport import Request, Response, Transport
+from tokensession.http import Request, Response
+from tokensession.policy import Action, SessionPolicy
+from tokensession.transport import Transport
 
-log = logging.getLogger("pyapp.client")
+log = logging.getLogger("tokensession.client")
 T = TypeVar("T")
 
 #: The lock that keeps refreshes one at a time: ``async with lock:``, exclusive,
@@ -61,7 +62,7 @@ RefreshLock = AbstractAsyncContextManager[Any]
 
 
 class ClientConfig(Protocol):
-    """The parts of :class:`pyapp.config.Config` the client reads."""
+    """The parts of :class:`tokensession.config.Config` the client reads."""
 
     @property
     def refresh_window_seconds(self) -> float: ...

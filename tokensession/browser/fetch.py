@@ -10,8 +10,8 @@ from typing import Any
 from js import AbortController, Object, clearTimeout, fetch, setTimeout  # type: ignore[import-not-found]
 from pyodide.ffi import JsException, create_once_callable, to_js  # type: ignore[import-not-found]
 
-from pyapp.errors import NetworkError, RequestTimeout
-from pyapp.transport import Request, Response
+from tokensession.errors import NetworkError, RequestTimeout
+from tokensession.http import Request, Response
 
 
 class FetchTransport:

@@ -2,9 +2,9 @@
 
 A flow yields commands and receives their results; a refresh is just another
 request it yields. Two drivers run these flows: the async
-:class:`~pyapp.client.ApiClient` and the synchronous
-:class:`~pyapp.urllib_handler.SessionHandler`. The decisions come from
-:class:`~pyapp.policy.SessionPolicy`; the cookies, read through
+:class:`~tokensession.client.ApiClient` and the synchronous
+:class:`~tokensession.urllib_handler.SessionHandler`. The decisions come from
+:class:`~tokensession.policy.SessionPolicy`; the cookies, read through
 :class:`SessionContext`, are the only state that matters::
 
     flow = request_flow(ctx, Request.build("GET", "me"))
@@ -29,7 +29,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pyapp.cookies import (
+from tokensession.cookies import (
     SESSION_COOKIES,
     CookieJar,
     Session,
@@ -38,7 +38,7 @@ from pyapp.cookies import (
     grant_assignments,
     parse_cookie_header,
 )
-from pyapp.errors import (
+from tokensession.errors import (
     ApiError,
     EndReason,
     HttpStatusError,
@@ -47,8 +47,8 @@ from pyapp.errors import (
     SessionExpired,
     UnauthorizedError,
 )
-from pyapp.policy import Action, SessionPolicy, call_kind
-from pyapp.transport import Request, Response
+from tokensession.http import Request, Response
+from tokensession.policy import Action, SessionPolicy, call_kind
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@
 ``RefreshFailed.kind`` is ``"network"``, ``"timeout"`` or ``"server"`` (a 5xx
 or an unreadable answer): a blip, so the session is kept while its token is
 valid. A refresh refused with 400/401 is ``SessionExpired("refresh_rejected")``.
-One function, :func:`pyapp.messages.toast_text`, turns any of them into text::
+One function, :func:`tokensession.messages.toast_text`, turns any of them into text::
 
     try:
         await api.get("me")
@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from pyapp.transport import Request, Response
+    from tokensession.http import Request, Response
 
 #: Why a session ended, as ``on_session_end(reason)`` receives it.
 EndReason = Literal["expired", "unauthorized", "refresh_rejected", "logout", "elsewhere"]

@@ -17,71 +17,17 @@ transport knows where the base is.
 from __future__ import annotations
 
 import asyncio
-import json as jsonlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pyapp.errors import NetworkError, RequestTimeout
-
-
-@dataclass
-class Request:
-    """One call, before it goes out. Header names are lower-case.
-
-    >>> Request.build("POST", "login", json={"username": "demo"}).headers["content-type"]
-    'application/json'
-    """
-
-    method: str
-    path: str
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    timeout_ms: int | None = None
-
-    @classmethod
-    def build(
-        cls,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        body: bytes = b"",
-        headers: Mapping[str, str] | None = None,
-        timeout_ms: int | None = None,
-    ) -> Request:
-        out = {"accept": "application/json"}
-        if json is not None:
-            body = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":")).encode()
-            out["content-type"] = "application/json"
-        out.update({k.lower(): v for k, v in (headers or {}).items()})
-        return cls(method.upper(), path.lstrip("/"), out, body, timeout_ms)
-
-
-@dataclass
-class Response:
-    """One answer. Header names are lower-case."""
-
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-
-    @property
-    def ok(self) -> bool:
-        return self.status < 400
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        """The body parsed as JSON; ``None`` for an empty body. Raises ``ValueError`` if it is not JSON."""
-        return jsonlib.loads(self.body) if self.body else None
+from tokensession.errors import NetworkError, RequestTimeout
+from tokensession.http import Request, Response
 
 
 class Transport(Protocol):
-    """Sends one request; raises :class:`~pyapp.errors.NetworkError` or
-    :class:`~pyapp.errors.RequestTimeout` (after ``request.timeout_ms``) when nothing answers.
+    """Sends one request; raises :class:`~tokensession.errors.NetworkError` or
+    :class:`~tokensession.errors.RequestTimeout` (after ``request.timeout_ms``) when nothing answers.
     Any status, 4xx and 5xx included, is a :class:`Response`, never an exception."""
 
     async def send(self, request: Request) -> Response: ...

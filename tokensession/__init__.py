@@ -1,0 +1,95 @@
+"""tokensession: the session rules of a token-based sign-in, for PyScript pages and plain Python.
+
+After sign-in the server returns ``access_token``, ``refresh_token`` and
+``expires_in``; they live in cookies (``access_token``, ``refresh_token``,
+``utilTime``, ``expires_in``). The client attaches ``Authorization: Bearer``,
+ends the session when the token has expired (R2, R3), refreshes once when a
+request succeeds inside the refresh window (R1), refreshes and retries once
+after a 401 (R4), runs one refresh at a time, and turns errors into toast text
+in Chinese or English (R5). No dependency beyond the standard library.
+
+In a PyScript page (``from pyscript import fetch`` is the only browser part)::
+
+    from tokensession import ApiClient, Config, FetchTransport, DocumentCookieJar
+
+    api = ApiClient(Config(apiBase := "api/v1"), FetchTransport("api/v1"), DocumentCookieJar(), now_ms)
+    await api.login("demo", "demo")
+    me = (await api.get("me")).json()
+
+Anywhere, with any transport (here the reference API in-process)::
+
+    >>> import asyncio, time
+    >>> from tokensession import ApiClient, Config, InMemoryTransport, MemoryCookieJar
+    >>> async def handler(request):             # an API that knows one answer
+    ...     from tokensession import Response
+    ...     return Response(200, {"content-type": "application/json"}, b'{"username": "demo"}')
+    >>> clock_ms = lambda: time.time() * 1000
+    >>> api = ApiClient(Config(), InMemoryTransport(handler), MemoryCookieJar(clock_ms), clock_ms)
+    >>> asyncio.run(api.get("me")).json()
+    {'username': 'demo'}
+
+Synchronous code uses :class:`SessionHandler` in a ``urllib.request`` opener
+(imported on first use: it pulls in ``urllib.request`` and ``http.client``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tokensession.client import ApiClient
+from tokensession.config import Config
+from tokensession.cookies import CookieJar, MemoryCookieJar, Session, TokenGrant
+from tokensession.errors import (
+    ApiError,
+    HttpStatusError,
+    NetworkError,
+    RefreshFailed,
+    RequestTimeout,
+    SessionExpired,
+    UnauthorizedError,
+)
+from tokensession.flow import Hooks
+from tokensession.http import Request, Response
+from tokensession.messages import lang_for, toast_text
+from tokensession.policy import SessionPolicy
+from tokensession.transport import InMemoryTransport, Transport
+
+if TYPE_CHECKING:
+    from tokensession.urllib_handler import SessionHandler
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "ApiClient",
+    "ApiError",
+    "Config",
+    "CookieJar",
+    "Hooks",
+    "HttpStatusError",
+    "InMemoryTransport",
+    "MemoryCookieJar",
+    "NetworkError",
+    "RefreshFailed",
+    "Request",
+    "RequestTimeout",
+    "Response",
+    "Session",
+    "SessionExpired",
+    "SessionHandler",
+    "SessionPolicy",
+    "TokenGrant",
+    "Transport",
+    "UnauthorizedError",
+    "__version__",
+    "lang_for",
+    "toast_text",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: urllib.request, http.client and email cost about half a second in the page.
+    if name == "SessionHandler":
+        from tokensession.urllib_handler import SessionHandler
+
+        return SessionHandler
+    raise AttributeError(f"module 'tokensession' has no attribute {name!r}")
