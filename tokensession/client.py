@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import warnings
 from collections.abc import Callable, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager
 from functools import partial
@@ -41,8 +40,9 @@ from tokensession.flow import (
     SessionContext,
     StartRefresh,
     Wait,
+    end_session,
+    fire_hooks,
     login_flow,
-    logout_flow,
     refresh_flow,
     request_flow,
 )
@@ -76,6 +76,11 @@ class ApiClient:
 
     ``clock_ms`` returns ms since the epoch (the page's ``Date.now``);
     ``cookie_path`` is the app's base path and ``secure`` is true over https.
+
+    Background work (an R1 refresh, a ``logout`` call, async hooks) runs as tasks on
+    one loop: ``loop`` if given, else the running loop, remembered from construction
+    or from the first call, so a sync caller without a running loop (a JS callback
+    under Pyodide's stack switching) still schedules on the page's loop.
     """
 
     def __init__(
@@ -89,8 +94,10 @@ class ApiClient:
         cookie_path: str = "/",
         secure: bool = False,
         idle_warning_seconds: float = 0,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.config = config
+        self._loop = loop if loop is not None else _running_loop()
         self.hooks = Hooks()
         self.policy = SessionPolicy.from_seconds(config.refresh_window_seconds, idle_warning_seconds)
         self._transport = transport
@@ -171,12 +178,10 @@ class ApiClient:
     def end_session(self, reason: EndReason) -> bool:
         """Clear the cookies, send ``logout`` without waiting (only if a refresh token was
         there), fire ``on_session_end(reason)`` once per session. Returns whether it fired."""
-        announce, token = self._ctx.end()
-        if token is not None:
-            self._spawn(self._quietly(logout_flow(self._ctx, token)))
-        if announce:
-            self._fire(self.hooks.on_session_end, reason)
-        return announce
+        ending = end_session(self._ctx, self.hooks, reason, self._spawn)
+        if ending.logout is not None:
+            self._spawn(self._quietly(ending.logout))
+        return ending.announced
 
     def session_deadline_ms(self) -> int | None:
         """When to call :meth:`check_expiry` next (ms since the epoch); ``None``: no session."""
@@ -216,6 +221,7 @@ class ApiClient:
         return self._inflight is not None and not self._inflight.done()
 
     async def _drive(self, flow: Flow[T]) -> T:
+        self._loop = asyncio.get_running_loop()  # the loop background work goes to
         held = False
         step: Callable[[], Command] = partial(flow.send, None)
         try:
@@ -286,7 +292,7 @@ class ApiClient:
     def _refresh_task(self, seen: Session) -> asyncio.Task[Session]:
         # Single flight: whoever needs a refresh while one runs joins it.
         if self._inflight is None or self._inflight.done():
-            task = asyncio.ensure_future(self._drive(refresh_flow(self._ctx, seen)))
+            task = asyncio.get_running_loop().create_task(self._drive(refresh_flow(self._ctx, seen)))
             task.add_done_callback(self._refresh_done)
             self._inflight = task
             self._tasks.add(task)
@@ -307,38 +313,23 @@ class ApiClient:
         except ApiError as exc:  # best effort: the session is already over here
             log.info("logout call failed: %s", exc)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        loop = _event_loop()
-        if loop is None:  # called from plain sync code with no loop: nothing can run it
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        loop = _running_loop() or self._loop
+        if loop is None or loop.is_closed():  # plain sync code that never ran a loop: nothing can run it
             coro.close()
             log.warning("no event loop; background call skipped")
             return
+        self._loop = loop
         task = loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     def _fire(self, hooks: list[Callable[[Any], Any]], argument: Any) -> None:
-        for hook in list(hooks):
-            try:
-                result = hook(argument)
-                if inspect.iscoroutine(result):
-                    self._spawn(result)
-            except Exception:  # a broken hook must not break the session machinery
-                log.exception("hook %r failed", hook)
+        fire_hooks(hooks, argument, self._spawn)
 
 
-def _event_loop() -> asyncio.AbstractEventLoop | None:
-    # A setTimeout callback in Pyodide may run outside a "running" loop; the
-    # page's WebLoop is still the current one and runs tasks created on it.
+def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
-        pass
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            loop = asyncio.get_event_loop_policy().get_event_loop()
-        except RuntimeError:
-            return None
-    # Pyodide's WebLoop always runs; a CPython loop that is not running would never run the task.
-    return loop if loop.is_running() else None
+        return None

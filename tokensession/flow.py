@@ -25,7 +25,9 @@ Commands and what the driver sends back:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Generator
+import inspect
+import logging
+from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -51,6 +53,7 @@ from tokensession.http import Request, Response
 from tokensession.policy import Action, SessionPolicy, call_kind
 
 T = TypeVar("T")
+log = logging.getLogger("tokensession")
 
 
 @dataclass(frozen=True)
@@ -307,3 +310,49 @@ def logout_flow(ctx: SessionContext, refresh_token: str) -> Flow[None]:
     """Tell the server to revoke the family; best effort, the answer does not matter."""
     request = Request.build("POST", "logout", json={"refresh_token": refresh_token}, timeout_ms=ctx.timeout_ms)
     yield Send(request, intercept=False)
+
+
+# -- what every driver does the same way ---------------------------------------------------
+
+#: Where a driver puts the coroutine an async hook returned (the async client: a task).
+Schedule = Callable[[Coroutine[Any, Any, Any]], None]
+
+
+def fire_hooks(hooks: list[Callable[[Any], Any]], argument: Any, schedule: Schedule) -> None:
+    """Call each hook with ``argument``, in order. A hook that raises is logged and the
+    others still run: a broken hook must not break the session machinery (in every driver).
+
+    >>> fire_hooks([print, lambda _: 1 / 0, print], "logout", schedule=lambda coro: None)  # doctest: +SKIP
+    """
+    for hook in list(hooks):
+        try:
+            result = hook(argument)
+            if inspect.iscoroutine(result):
+                schedule(result)
+        except Exception:
+            log.exception("hook %r failed", hook)
+
+
+@dataclass(frozen=True)
+class Ending:
+    """What :func:`end_session` did: ``announced`` (the hooks fired) and the ``logout``
+    call left for the driver to send (``None``: no refresh token was held)."""
+
+    announced: bool
+    logout: Flow[None] | None
+
+
+def end_session(ctx: SessionContext, hooks: Hooks, reason: EndReason, schedule: Schedule) -> Ending:
+    """End the session, in the one order every driver keeps: the cookies are cleared,
+    ``on_session_end(reason)`` fires (once per session), and only then does the
+    ``logout`` call go out (returned as a flow: the async client sends it in the
+    background, the synchronous drivers at once). A hook thus sees the cookies
+    gone and the server not yet told.
+
+    >>> ending = end_session(ctx, hooks, "logout", schedule)   # doctest: +SKIP
+    >>> ending.logout is not None and drive(ending.logout)     # doctest: +SKIP
+    """
+    announce, token = ctx.end()
+    if announce:
+        fire_hooks(hooks.on_session_end, reason, schedule)
+    return Ending(announce, None if token is None else logout_flow(ctx, token))

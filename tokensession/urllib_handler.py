@@ -21,42 +21,23 @@ session raises :class:`~tokensession.errors.SessionExpired`.
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
-from functools import partial
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 from tokensession.cookies import CookieJar, Session
-from tokensession.errors import ApiError, EndReason, HttpStatusError, NetworkError, RefreshFailed, RequestTimeout
-from tokensession.flow import (
-    Acquire,
-    Command,
-    EndSession,
-    Flow,
-    Hooks,
-    Refresh,
-    Refreshed,
-    Release,
-    Send,
-    SessionContext,
-    StartRefresh,
-    Wait,
-    login_flow,
-    logout_flow,
-    refresh_flow,
-    request_flow,
-)
+from tokensession.errors import ApiError, EndReason, HttpStatusError, NetworkError, RequestTimeout
+from tokensession.flow import Flow, Hooks, Send, SessionContext, request_flow
 from tokensession.http import Request, Response
 from tokensession.policy import SessionPolicy
+from tokensession.sync import SyncDriver
 
-T = TypeVar("T")
-_FLOW = "_pyapp_session_flow"  # attribute on a urllib Request: the flow it belongs to
-_BYPASS = "_pyapp_session_bypass"  # attribute on our own refresh/logout requests
+_FLOW = "_tokensession_flow"  # attribute on a urllib Request: the flow it belongs to
+_BYPASS = "_tokensession_bypass"  # attribute on our own refresh/logout requests
 
 
 @dataclass
@@ -91,26 +72,22 @@ class SessionHandler(urllib.request.BaseHandler):
         self.ctx = SessionContext(
             jar, clock_ms, self.policy, timeout_ms=timeout_ms, cookie_path=cookie_path, secure=secure
         )
-        self._lock = threading.Lock()
+        self.driver = SyncDriver(self.ctx, self.hooks, self._direct)
 
     # -- what sync code calls ------------------------------------------------------------
 
     def login(self, username: str, password: str) -> Session:
         """Sign in through this handler's opener; the jar then holds the session."""
-        return self._complete(login_flow(self.ctx, username, password))
+        return self.driver.login(username, password)
 
     def logout(self) -> bool:
         """Sign out: cookies cleared, ``on_session_end("logout")``, then the ``logout`` call."""
         return self.end_session("logout")
 
     def end_session(self, reason: EndReason) -> bool:
-        announce, token = self.ctx.end()
-        if announce:
-            self._fire(self.hooks.on_session_end, reason)
-        if token is not None:
-            with contextlib.suppress(ApiError):  # best effort: the session is over here already
-                self._complete(logout_flow(self.ctx, token))
-        return announce
+        """Cookies cleared, ``on_session_end(reason)`` fired, then ``logout`` sent (best effort);
+        the same order as the async client (:func:`tokensession.flow.end_session`)."""
+        return self.driver.end_session(reason)
 
     # -- the urllib chain ----------------------------------------------------------------
 
@@ -130,7 +107,7 @@ class SessionHandler(urllib.request.BaseHandler):
                 timeout_ms=int(timeout * 1000),
             )
             flow = request_flow(self.ctx, request)
-            send = self._advance(flow, None)
+            send = self.driver.advance(flow, None)
             assert send is not None, "a request flow sends before it finishes"
             state = _FlowState(flow, send)
             setattr(req, _FLOW, state)
@@ -148,7 +125,7 @@ class SessionHandler(urllib.request.BaseHandler):
         if state is None or getattr(req, _BYPASS, False) or response.status == 401:
             return response  # a 401 goes on to http_error_401, via HTTPErrorProcessor
         with contextlib.suppress(HttpStatusError):  # urllib raises its own HTTPError, as callers expect
-            self._advance(state.flow, Response(response.status, _headers(response.headers)))
+            self.driver.advance(state.flow, Response(response.status, _headers(response.headers)))
         return response
 
     https_response = http_response
@@ -158,7 +135,7 @@ class SessionHandler(urllib.request.BaseHandler):
         if state is None or getattr(req, _BYPASS, False):
             return None
         try:
-            send = self._advance(state.flow, Response(401, _headers(headers)))
+            send = self.driver.advance(state.flow, Response(401, _headers(headers)))
         except HttpStatusError:
             return None  # a 401 at login: the usual HTTPError
         if send is None:
@@ -170,68 +147,7 @@ class SessionHandler(urllib.request.BaseHandler):
         setattr(retry, _FLOW, _FlowState(state.flow, send))
         return self.parent.open(retry, timeout=getattr(req, "timeout", None))  # R4: retry once
 
-    # -- the driver ----------------------------------------------------------------------
-
-    def _advance(self, flow: Flow[Response], reply: Any) -> Send | None:
-        """Run ``flow`` until it sends its request (returned) or finishes (``None``)."""
-        step: Callable[[], Command] = partial(flow.send, reply)
-        while True:
-            try:
-                command = step()
-            except StopIteration:
-                return None
-            if isinstance(command, Send):
-                return command
-            try:
-                step = partial(flow.send, self._perform(command))
-            except ApiError as exc:
-                step = partial(flow.throw, exc)
-
-    def _complete(self, flow: Flow[T]) -> T:
-        """Run a flow to its end, sending its requests directly (refresh, login, logout)."""
-        held = False
-        step: Callable[[], Command] = partial(flow.send, None)
-        try:
-            while True:
-                try:
-                    command = step()
-                except StopIteration as stop:
-                    result: T = stop.value
-                    return result
-                try:
-                    reply = self._direct(command.request) if isinstance(command, Send) else self._perform(command)
-                except ApiError as exc:
-                    step = partial(flow.throw, exc)
-                    continue
-                if isinstance(command, (Acquire, Release)):
-                    held = isinstance(command, Acquire)
-                step = partial(flow.send, reply)
-        finally:
-            if held:
-                self._lock.release()
-            flow.close()
-
-    def _perform(self, command: Command) -> Any:
-        if isinstance(command, Acquire):
-            self._lock.acquire()
-        elif isinstance(command, Release):
-            self._lock.release()
-        elif isinstance(command, Refresh):
-            return self._complete(refresh_flow(self.ctx, command.seen))
-        elif isinstance(command, StartRefresh):
-            try:  # sync code has no background: refresh now, keep the answer either way
-                self._complete(refresh_flow(self.ctx, command.seen))
-            except RefreshFailed as exc:
-                self._fire(self.hooks.on_error, exc)
-            except ApiError:
-                pass  # SessionExpired: on_session_end has fired
-        elif isinstance(command, EndSession):
-            self.end_session(command.reason)
-        elif isinstance(command, Refreshed):
-            self._fire(self.hooks.on_refresh, command.session)
-        elif isinstance(command, Wait):
-            pass  # one thread, one request at a time: no refresh can be in flight here
-        return None
+    # -- direct calls (refresh, login, logout): through the same opener, untouched -------
 
     def _direct(self, request: Request) -> Response | ApiError:
         req = urllib.request.Request(  # noqa: S310 - under the API base the caller configured
@@ -252,10 +168,6 @@ class SessionHandler(urllib.request.BaseHandler):
             return NetworkError(str(exc.reason), request=request)
         except OSError as exc:
             return NetworkError(str(exc), request=request)
-
-    def _fire(self, hooks: list[Callable[[Any], Any]], argument: Any) -> None:
-        for hook in list(hooks):
-            hook(argument)
 
 
 def _headers(headers: Any) -> dict[str, str]:
