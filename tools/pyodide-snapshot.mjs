@@ -9,12 +9,35 @@
 // boot. The API (`_loadSnapshot`) is private to Pyodide: when the snapshot
 // cannot be fetched or restored, this boots the plain way and says so with a
 // warning. <html data-pyodide-boot="snapshot|plain"> tells which path ran.
+//
+// Host-independent bytes: a static host (GitHub Pages, `python3 -m http.server`)
+// may compress nothing, and the runtime is 45 MB raw. The big files sit beside
+// their originals as `<name>.gz` (tools/vendor.py); this module fetches those
+// and gunzips them in the page (DecompressionStream), whatever the server does.
+// Pyodide's own requests for them go through a `fetch` wrapped for the length
+// of `loadPyodide` only. Each file is downloaded once per boot, shared by the
+// snapshot attempt and the plain fallback (the fallback used to download the
+// wasm and the stdlib a second time). index.html preloads the same URLs with
+// the same mode and credentials (`crossorigin`, as `fetch(url)`), so the
+// preloads are the responses used.
 
 import { loadPyodide as loadPlain, version } from "./pyodide.mjs";
 
 export { version };
 
-const SNAPSHOT_URL = new URL("snapshot.bin", import.meta.url);
+const BASE = new URL("./", import.meta.url);
+
+// name -> [content type, where the bytes come from]. "gz": `<name>.gz`, or the
+// plain file when the host has no `.gz`; "gz-only": only `<name>.gz` (a 30 MiB raw
+// snapshot is not worth a first visit: without it, boot the plain way); "plain":
+// the file itself (python_stdlib.zip: its members are deflated already).
+const RUNTIME_FILES = {
+  "pyodide.asm.mjs": ["text/javascript", "gz"],
+  "pyodide.asm.wasm": ["application/wasm", "gz"],
+  "pyodide-lock.json": ["application/json", "gz"],
+  "python_stdlib.zip": ["application/zip", "plain"],
+  "snapshot.bin": ["application/octet-stream", "gz-only"],
+};
 
 // After a restore: what a plain boot sets per page, not once at build time.
 // Also checks that python_stdlib.zip is the one the snapshot was made with:
@@ -45,33 +68,147 @@ function browserLang() {
   return (globalThis.navigator?.language ?? "C").replace("-", "_") + ".UTF-8";
 }
 
-async function fetchSnapshot() {
-  const response = await fetch(SNAPSHOT_URL);
-  if (!response.ok) throw new Error(`${SNAPSHOT_URL.pathname} answered ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+// The body of a `.gz` response, gunzipped. A host that labels `x.gz` with
+// `Content-Encoding: gzip` has had the browser gunzip it already: the gzip magic
+// number (1f 8b) says which.
+async function gunzippedBlob(response, type) {
+  const reader = response.body.getReader();
+  const first = await reader.read();
+  const head = first.value ?? new Uint8Array(0);
+  const body = new ReadableStream({
+    start(controller) {
+      if (first.done) controller.close();
+      else controller.enqueue(head);
+    },
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  const gzipped = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  const decoded = gzipped ? body.pipeThrough(new DecompressionStream("gzip")) : body;
+  return new Response(decoded, { headers: { "content-type": type } }).blob();
+}
+
+// The runtime files of one boot: each downloaded once, decoded, kept as a Blob
+// for as long as this boot may need it again.
+class RuntimeFiles {
+  constructor(fetchFn) {
+    this.fetch = fetchFn;
+    this.blobs = new Map();
+  }
+
+  nameOf(url) {
+    for (const name of Object.keys(RUNTIME_FILES)) {
+      if (new URL(name, BASE).href === url) return name;
+    }
+    return undefined;
+  }
+
+  blob(name) {
+    let blob = this.blobs.get(name);
+    if (!blob) {
+      blob = this.download(name);
+      blob.catch(() => {}); // whoever awaits it handles the error
+      this.blobs.set(name, blob);
+    }
+    return blob;
+  }
+
+  async download(name) {
+    const [type, how] = RUNTIME_FILES[name];
+    if (how !== "plain") {
+      const gz = new URL(name + ".gz", BASE);
+      const response = await this.fetch(gz);
+      if (response.ok) return gunzippedBlob(response, type);
+      if (how === "gz-only") throw new Error(`${gz.pathname} answered ${response.status}`);
+    }
+    const url = new URL(name, BASE);
+    const response = await this.fetch(url);
+    if (!response.ok) throw new Error(`${url.pathname} answered ${response.status}`);
+    const blob = await response.blob();
+    return blob.type === type ? blob : new Blob([blob], { type });
+  }
+
+  async response(name) {
+    const blob = await this.blob(name);
+    return new Response(blob, { status: 200, headers: { "content-type": RUNTIME_FILES[name][0] } });
+  }
+}
+
+function requestUrl(input) {
+  if (input instanceof Request) return input.url;
+  return new URL(String(input), globalThis.location?.href ?? BASE).href;
+}
+
+// While Pyodide loads, its GETs of the runtime files are answered from `files`;
+// everything else goes to the real fetch. Returns the function that undoes it.
+function interceptFetch(files, realFetch) {
+  const wrapped = function fetch(input, init) {
+    const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
+    const name = method === "GET" ? files.nameOf(requestUrl(input)) : undefined;
+    return name === undefined ? realFetch(input, init) : files.response(name);
+  };
+  globalThis.fetch = wrapped;
+  return () => {
+    if (globalThis.fetch === wrapped) globalThis.fetch = realFetch;
+  };
+}
+
+// Pyodide's Emscripten module, from the gunzipped pyodide.asm.mjs (1.2 MB raw,
+// 0.26 MB gzipped) through a blob: URL. Undefined if that cannot be done (a CSP
+// without blob: in script-src): Pyodide then imports pyodide.asm.mjs itself.
+async function importAsmModule(files) {
+  let url;
+  try {
+    url = URL.createObjectURL(await files.blob("pyodide.asm.mjs"));
+    return (await import(/* webpackIgnore: true */ url)).default;
+  } catch (error) {
+    console.warn(`Pyodide: importing pyodide.asm.mjs the plain way (${error?.message ?? error})`);
+    return undefined;
+  } finally {
+    if (url) URL.revokeObjectURL(url);
+  }
 }
 
 export async function loadPyodide(options = {}) {
-  let pyodide;
+  const realFetch = globalThis.fetch.bind(globalThis);
+  const files = new RuntimeFiles(realFetch);
+  // All at once, in parallel (index.html's preloads started them already).
+  for (const name of Object.keys(RUNTIME_FILES)) files.blob(name);
+  const restoreFetch = interceptFetch(files, realFetch);
   try {
-    // A promise: Pyodide imports pyodide.asm.mjs while the snapshot downloads.
-    const snapshot = fetchSnapshot();
-    snapshot.catch(() => {}); // handled below, through loadPlain; not an "uncaught" error
-    pyodide = await loadPlain({ ...options, _loadSnapshot: snapshot });
-    // In globals of its own, so nothing stays behind in __main__.
-    const scope = pyodide.toPy({ lang: browserLang() });
+    const createPyodideModule = await importAsmModule(files);
+    const base = createPyodideModule ? { ...options, createPyodideModule } : { ...options };
+    let pyodide;
     try {
-      pyodide.runPython(AFTER_RESTORE, { globals: scope });
-    } finally {
-      scope.destroy();
+      const snapshot = files
+        .blob("snapshot.bin")
+        .then((blob) => blob.arrayBuffer())
+        .then((buffer) => new Uint8Array(buffer));
+      snapshot.catch(() => {}); // handled below, through loadPlain; not an "uncaught" error
+      pyodide = await loadPlain({ ...base, _loadSnapshot: snapshot });
+      // In globals of its own, so nothing stays behind in __main__.
+      const scope = pyodide.toPy({ lang: browserLang() });
+      try {
+        pyodide.runPython(AFTER_RESTORE, { globals: scope });
+      } finally {
+        scope.destroy();
+      }
+    } catch (error) {
+      // A Python error's message is its traceback: its last line says what went wrong.
+      const why = String(error?.message ?? error).trim().split("\n").pop();
+      console.warn(`Pyodide: booting without the memory snapshot (${why})`);
+      markBoot("plain");
+      return await loadPlain(base);
     }
-  } catch (error) {
-    // A Python error's message is its traceback: its last line says what went wrong.
-    const why = String(error?.message ?? error).trim().split("\n").pop();
-    console.warn(`Pyodide: booting without the memory snapshot (${why})`);
-    markBoot("plain");
-    return loadPlain(options);
+    markBoot("snapshot");
+    return pyodide;
+  } finally {
+    restoreFetch();
   }
-  markBoot("snapshot");
-  return pyodide;
 }

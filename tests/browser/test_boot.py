@@ -32,8 +32,8 @@ def test_cold_boot_shows_progress_then_reaches_ready_with_every_request_on_our_o
             u for u in bp.requests if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).netloc != origin
         ]
         assert foreign == []
-        # The runtime came from our vendored copy, not a CDN.
-        assert any(u.endswith("/static/vendor/pyodide-314.0.7/pyodide.asm.wasm") for u in bp.requests)
+        # The runtime came from our vendored copy (gzipped, gunzipped in the page), not a CDN.
+        assert any(u.endswith("/static/vendor/pyodide-314.0.7/pyodide.asm.wasm.gz") for u in bp.requests)
         assert any("/pyodide_http-0.2.2-py3-none-any.whl" in u for u in bp.requests)
         assert bp.console_errors == []
         expect(page.locator(".py-error")).to_have_count(0)
