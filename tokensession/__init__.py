@@ -57,7 +57,7 @@ from tokensession.transport import InMemoryTransport, Transport
 if TYPE_CHECKING:
     from tokensession.urllib_handler import SessionHandler
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "ApiClient",
