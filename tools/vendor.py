@@ -5,10 +5,11 @@
 
 Sources, all pinned:
 - PyScript core and Pyodide from ``node_modules`` (``package-lock.json``);
-- the ``micropip`` and ``pyodide-http`` wheels from PyPI, hash-checked
-  against ``tools/wheels.txt``.
+- the ``micropip`` and ``pyodide-http`` wheels, and ``requests`` with its
+  dependencies (installed by micropip on first use in the page), from PyPI,
+  pure-Python files only, hash-checked against ``tools/wheels.txt``.
 
-Pyodide's ``pyodide-lock.json`` names its own builds of those two wheels,
+Pyodide's ``pyodide-lock.json`` names its own builds of those wheels,
 with their sha256; ``loadPackage`` checks that hash, so the lock entries are
 rewritten for the PyPI files we ship. Folder names carry the versions, which
 lets the server cache them for a year.
@@ -81,8 +82,10 @@ def download_wheels(dest: Path) -> dict[str, Path]:
                 req = Path(tmp) / "req.txt"
                 req.write_text(f"{name}=={version} --hash=sha256:{digest}\n")
                 cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:"]
-                # micropip 0.11 declares Python >= 3.12: ask for the page's Python, not ours.
-                cmd += ["--python-version", "3.14", "--require-hashes", "-r", str(req), "-d", tmp]
+                # micropip 0.11 declares Python >= 3.12: ask for the page's Python, not ours;
+                # and pure-Python files only (charset-normalizer also ships compiled ones).
+                cmd += ["--python-version", "3.14", "--platform", "any", "--implementation", "py"]
+                cmd += ["--require-hashes", "-r", str(req), "-d", tmp]
                 subprocess.run(cmd, check=True)
                 for whl in Path(tmp).glob("*.whl"):
                     shutil.copy2(whl, cache / whl.name)
@@ -130,10 +133,29 @@ def vendor_pyodide(version: str) -> Path:
         entry["version"] = pinned_wheels()[name][0]
     (tmp / "pyodide-lock.json").write_text(json.dumps(lock, separators=(",", ":")))
     precompress(tmp)
+    _keep_snapshot(dest, tmp)
     (tmp / ".stamp").write_text(want)
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
     return dest
+
+
+SNAPSHOT_FILES = (
+    ".stamp-snapshot",
+    "pyodide-snapshot.mjs",
+    "pyodide-snapshot.mjs.gz",
+    "snapshot.bin",
+    "snapshot.bin.gz",
+)
+
+
+def _keep_snapshot(old: Path, new: Path) -> None:
+    """Carry the boot snapshot over when only the wheels changed: it is tied to the runtime
+    files, and :func:`vendor_snapshot` checks its stamp against them, so a stale one is
+    still made again; a valid one is not (making it takes minutes on 2 cores)."""
+    if all((old / name).is_file() for name in SNAPSHOT_FILES):
+        for name in SNAPSHOT_FILES:
+            shutil.copy2(old / name, new / name)
 
 
 SNAPSHOT_MAKER = ROOT / "tools" / "make_snapshot.mjs"
