@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+# Where the Playwright tests live: tests/browser (serve.py) and tests/static (the static build).
+BROWSER_DIRS = ("/tests/browser/", "/tests/static/")
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: "/tests/browser/" in str(item.path).replace("\\", "/"))
+    items.sort(key=lambda item: any(d in str(item.path).replace("\\", "/") for d in BROWSER_DIRS))

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Build the static site (GitHub Pages) into OUT, installing what is missing first
+# as ./run.sh does. OUT is emptied first (a non-empty folder that holds no earlier
+# build is refused).
+#   ./build.sh _site
+#   ./build.sh _site --api-base https://api.example.org/api/v1   # an API on another origin
+# BUILD_SKIP_SETUP=1 skips the install step (the tests set it: ./test.sh has just
+# installed a superset of it).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+if [ $# -lt 1 ] || [ "${1#-}" != "$1" ]; then
+  echo "usage: ./build.sh OUT [--api-base URL] [--demo-api auto|true|false]" >&2
+  exit 2
+fi
+[ "${BUILD_SKIP_SETUP:-}" = 1 ] || "$here/scripts/setup.sh" run
+# OUT stays relative to the caller's folder: no cd here.
+exec "$here/.venv/bin/python" "$here/tools/build_site.py" "$@"

@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""Build the static site (GitHub Pages, contract section 9) into a folder.
+
+    ./build.sh _site                      # installs what is missing, then runs this
+    .venv/bin/python tools/build_site.py _site [--api-base URL] [--demo-api auto|true|false]
+
+What ``OUT`` holds afterwards (every URL in it is relative, so it works under
+any path prefix such as ``/<repo>/``; nothing in it needs a server):
+
+    index.html            web/index.html with the CSP as a <meta http-equiv> tag
+    app.css boot.js main.py pyscript.toml      from web/
+    pyapp.zip             pyapp/ + tokensession/, as serve.py serves it
+    config.json           contract section 8, "demoApi": "auto"
+    static/vendor/        the pinned runtime the page loads (tools/vendor.py), with the
+                          gzipped copies the loader gunzips in the page
+    wheels/               the tokensession (and authapi) wheels (tools/build_wheels.py)
+    examples/minimal/     a page of a few lines using the wheel (examples/minimal/)
+    .nojekyll             GitHub Pages: serve files as they are
+
+``OUT`` is emptied first; a folder that is not empty and holds no earlier
+build (no marker file) is refused, as are ``/``, the home folder and any
+folder that contains this repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import html.parser
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import ModuleType
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+WEB = ROOT / "web"
+VENDOR = ROOT / "static" / "vendor"
+MARKER = ".pyauth-site"
+WEB_FILES = ("index.html", "app.css", "boot.js", "main.py", "pyscript.toml")
+
+# The runtime files the page uses; everything else in static/vendor/pyodide-*/
+# (the raw 30 MiB snapshot.bin, build stamps, .gz nobody asks for) stays out.
+# `.gz`: fetched by tools/pyodide-snapshot.mjs and gunzipped in the page, since a
+# static host may compress nothing. The plain files stay too: pyodide.mjs on its
+# own (examples, the loader's fallback on hosts without the .gz) asks for them.
+PYODIDE_FILES = (
+    "pyodide-snapshot.mjs",
+    "pyodide.mjs",
+    "pyodide.asm.mjs",
+    "pyodide.asm.wasm",
+    "pyodide-lock.json",
+    "python_stdlib.zip",
+)
+PYODIDE_GZ = ("pyodide.asm.mjs", "pyodide.asm.wasm", "pyodide-lock.json", "snapshot.bin")
+
+# A <meta> CSP cannot carry these (CSP3 §6.4: ignored, with a console warning).
+META_CSP_UNSUPPORTED = ("frame-ancestors", "report-uri", "sandbox")
+
+DEFAULT_CONFIG = {
+    "apiBase": "api/v1",
+    "refreshWindowSeconds": 1800,
+    "timeoutMs": 10000,
+    "lang": "auto",
+    "demoApi": "auto",
+}
+
+
+class BuildError(Exception):
+    pass
+
+
+def say(message: str) -> None:
+    print(f"build_site: {message}", file=sys.stderr, flush=True)
+
+
+def _serve_module() -> ModuleType:
+    # serve.py imports Starlette lazily: importing it for CSP and zip_package is cheap.
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module("serve")
+
+
+def api_origin(api_base: str) -> str | None:
+    """The origin of an absolute ``apiBase`` (``None`` for a same-origin path).
+
+    >>> api_origin("https://api.example.org:8443/v1/"), api_origin("api/v1")
+    ('https://api.example.org:8443', None)
+    """
+    parts = urlsplit(api_base)
+    if not parts.scheme:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        raise BuildError(f"--api-base wants http(s)://host[:port]/path or a relative path, got {api_base!r}")
+    if parts.query or parts.fragment:
+        raise BuildError(f"--api-base takes no query or fragment, got {api_base!r}")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def meta_csp(csp: str, extra_connect: Iterable[str] = ()) -> str:
+    """serve.py's CSP as a ``<meta>`` tag can carry it, plus origins the page may call.
+
+    >>> meta_csp("default-src 'self'; connect-src 'self'; frame-ancestors 'none'", ["https://api.example.org"])
+    "default-src 'self'; connect-src 'self' https://api.example.org"
+    """
+    out = []
+    for directive in (d.strip() for d in csp.split(";")):
+        name = directive.split(" ", 1)[0]
+        if not directive or name in META_CSP_UNSUPPORTED:
+            continue
+        if name == "connect-src":
+            directive = " ".join([directive, *extra_connect])
+        out.append(directive)
+    return "; ".join(out)
+
+
+def page_html(source: str, csp: str) -> str:
+    """``index.html`` with the CSP as the first thing after ``<meta charset>``."""
+    anchor = '<meta charset="utf-8">'
+    if anchor not in source:
+        raise BuildError(f"web/index.html has no {anchor!r} to put the CSP after")
+    if "Content-Security-Policy" in source:
+        raise BuildError("web/index.html already has a CSP meta tag")
+    tag = f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
+    return source.replace(anchor, f"{anchor}\n  {tag}", 1)
+
+
+def check_out(out: Path) -> None:
+    """Refuse to empty a folder that is not ours to empty."""
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"{out} exists and is not a folder")
+    home = Path.home().resolve()
+    if out == Path(out.anchor) or out in (home, ROOT) or out in ROOT.parents:
+        raise BuildError(f"refusing to empty {out}: it is / , your home folder or holds this repository")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise BuildError(f"refusing to empty {out}: it is not empty and holds no earlier build ({MARKER})")
+
+
+def empty(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for child in out.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def vendored(prefix: str) -> Path:
+    found = sorted(p for p in VENDOR.glob(prefix + "-*") if p.is_dir() and not p.name.endswith(".tmp"))
+    if len(found) != 1:
+        raise BuildError(f"static/vendor/{prefix}-* is missing or ambiguous: run scripts/setup.sh run")
+    return found[0]
+
+
+def copy_runtime(out: Path) -> None:
+    pyodide = vendored("pyodide")
+    dest = out / "static" / "vendor" / pyodide.name
+    dest.mkdir(parents=True)
+    wheels = sorted(p.name for p in pyodide.glob("*.whl"))
+    for name in [*PYODIDE_FILES, *wheels]:
+        if not (pyodide / name).is_file():
+            raise BuildError(f"{pyodide / name} is missing: run scripts/setup.sh run")
+        shutil.copy2(pyodide / name, dest / name)
+    for name in PYODIDE_GZ:
+        gz = pyodide / (name + ".gz")
+        if gz.is_file():
+            shutil.copy2(gz, dest / gz.name)
+        elif name == "snapshot.bin":
+            say("no snapshot.bin.gz in static/vendor: the page will boot the plain way")
+        else:
+            # Made by tools/vendor.py; make it here rather than ship 9.6 MB raw.
+            (dest / gz.name).write_bytes(gzip.compress((pyodide / name).read_bytes(), 9, mtime=0))
+    pyscript = vendored("pyscript")
+    # The whole dist/ (hashed chunk names, some loaded lazily), without the .gz and stamps.
+    shutil.copytree(pyscript, out / "static" / "vendor" / pyscript.name, ignore=shutil.ignore_patterns("*.gz", ".*"))
+
+
+class _Refs(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src", "config") and value:
+                self.refs.append(value)
+
+
+def page_references(out: Path) -> list[str]:
+    """Every URL that index.html and pyscript.toml name, as written."""
+    parser = _Refs()
+    parser.feed((out / "index.html").read_text())
+    config = tomllib.loads((out / "pyscript.toml").read_text())
+    refs = list(parser.refs)
+    if "interpreter" in config:
+        refs.append(config["interpreter"])
+    refs.extend(config.get("files", {}).keys())
+    refs.extend(str(p) for p in config.get("packages", []) if "/" in str(p))
+    return refs
+
+
+def check_site(out: Path) -> None:
+    """Every reference is relative and names a file that is there."""
+    problems = []
+    for ref in page_references(out):
+        parts = urlsplit(ref)
+        if parts.scheme == "data" or ref.startswith("#"):
+            continue
+        if parts.scheme or parts.netloc or ref.startswith("/"):
+            problems.append(f"{ref}: not a relative URL (the site must work under any prefix)")
+        elif not (out / parts.path).is_file():
+            problems.append(f"{ref}: not in the build")
+    if problems:
+        raise BuildError("the built page names what it cannot load:\n  " + "\n  ".join(problems))
+
+
+def build_wheels(out: Path) -> None:
+    tool = ROOT / "tools" / "build_wheels.py"
+    if not tool.is_file():
+        say("skipping wheels/: tools/build_wheels.py is not in this checkout yet")
+        return
+    subprocess.run([sys.executable, str(tool), str(out / "wheels")], check=True, cwd=ROOT)
+
+
+def copy_examples(out: Path) -> None:
+    src = ROOT / "examples" / "minimal"
+    if not src.is_dir():
+        say("skipping examples/minimal/: examples/minimal/ is not in this checkout yet")
+        return
+    shutil.copytree(src, out / "examples" / "minimal", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+def build(out: Path, api_base: str = "api/v1", demo_api: bool | str = "auto") -> None:
+    """Write the static site into ``out`` (emptied first).
+
+    >>> build(Path("/tmp/site"))  # doctest: +SKIP
+    """
+    out = out.resolve()
+    check_out(out)
+    origin = api_origin(api_base)
+    serve = _serve_module()
+    empty(out)
+    (out / MARKER).write_text("Built by tools/build_site.py; emptied by the next build.\n")
+    (out / ".nojekyll").write_text("")
+    csp = meta_csp(serve.CSP, [origin] if origin else [])
+    for name in WEB_FILES:
+        if name == "index.html":
+            (out / name).write_text(page_html((WEB / name).read_text(), csp))
+        else:
+            shutil.copy2(WEB / name, out / name)
+    (out / "pyapp.zip").write_bytes(serve.zip_package(*serve.PAGE_PACKAGES))
+    config = {**DEFAULT_CONFIG, "apiBase": api_base, "demoApi": demo_api}
+    (out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+    copy_runtime(out)
+    check_site(out)
+    build_wheels(out)
+    copy_examples(out)
+    total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    say(f"{out}: {total / 1e6:.1f} MB; serve it with any static file server, under any path")
+
+
+def _demo_api(value: str) -> bool | str:
+    choices: dict[str, bool | str] = {"auto": "auto", "true": True, "false": False}
+    if value not in choices:
+        raise argparse.ArgumentTypeError("auto, true or false")
+    return choices[value]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Build the static site (GitHub Pages) into OUT.")
+    p.add_argument("out", type=Path, help="output folder, emptied first (e.g. _site)")
+    p.add_argument(
+        "--api-base",
+        default="api/v1",
+        metavar="URL",
+        help="where the API is: a path on the site's origin (default api/v1) or http(s)://host[:port]/path "
+        "on another origin (added to the CSP's connect-src; that API must allow the site's origin, "
+        "e.g. serve.py --cors-origin)",
+    )
+    p.add_argument(
+        "--demo-api", type=_demo_api, default="auto", metavar="auto|true|false", help='config.json "demoApi"'
+    )
+    args = p.parse_args(argv)
+    try:
+        build(Path(os.path.expanduser(str(args.out))), args.api_base, args.demo_api)
+    except (BuildError, subprocess.CalledProcessError) as exc:
+        say(str(exc))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
