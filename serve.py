@@ -12,6 +12,8 @@ Layout of what it serves (all relative, so the app works under any base path;
     /static/...         static/        (static/vendor/ is the pinned runtime, see tools/vendor.py)
     /config.json        client config from the flags (contract section 8)
     /api/v1/...         authapi        (contract section 3)
+    /wheels/*.whl       the tokensession and authapi wheels (tools/build_wheels.py, built on first request)
+    /examples/...       examples/      (examples/minimal/: a page that installs the wheel with micropip)
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ import json
 import mimetypes
 import signal
 import socket
+import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -34,6 +38,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent
 WEB = ROOT / "web"
 STATIC = ROOT / "static"
+EXAMPLES = ROOT / "examples"
+#: What the wheels are built from: a change to any of these files rebuilds them.
+WHEEL_SOURCES = (ROOT / "tokensession", ROOT / "authapi", ROOT / "pyproject.toml")
 #: What the page imports, zipped into ``pyapp.zip``: the app and the session library it uses.
 PAGE_PACKAGES = (ROOT / "pyapp", ROOT / "tokensession")
 
@@ -145,6 +152,45 @@ def zip_package(*folders: Path) -> bytes:
     return buf.getvalue()
 
 
+class WheelCache:
+    """The wheels of ``tools/build_wheels.py``, built on the first request for one and again
+    when a source file changes (so an edit shows on reload), into a folder of this process.
+
+    Building takes a fraction of a second; doing it on demand keeps startup fast.
+    """
+
+    def __init__(self, sources: Sequence[Path] = WHEEL_SOURCES) -> None:
+        self.sources = sources
+        self._dir = tempfile.TemporaryDirectory(prefix="serve-wheels-")
+        self._built_for: str | None = None
+        self._lock = asyncio.Lock()
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256()
+        for source in self.sources:
+            paths = [source] if source.is_file() else sorted(source.rglob("*"))
+            for path in paths:
+                if path.is_file() and "__pycache__" not in path.parts:
+                    st = path.stat()
+                    h.update(f"{path}\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
+        return h.hexdigest()
+
+    async def folder(self) -> Path:
+        async with self._lock:
+            now = await asyncio.to_thread(self.fingerprint)
+            if now != self._built_for:
+                await asyncio.to_thread(self._build)
+                self._built_for = now
+        return Path(self._dir.name)
+
+    def _build(self) -> None:
+        cmd = [sys.executable, str(ROOT / "tools" / "build_wheels.py"), self._dir.name]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)  # noqa: S603 - our own tool, fixed arguments
+
+    def close(self) -> None:
+        self._dir.cleanup()
+
+
 def _accepts_gzip(scope: Any) -> bool:
     for name, value in scope.get("headers", []):
         if name == b"accept-encoding":
@@ -216,6 +262,25 @@ def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
             return Response(status_code=304, headers=headers)
         return Response(body, media_type="application/zip", headers=headers)
 
+    wheels = WheelCache()
+
+    async def wheel_file(request: Request) -> Response:
+        name = request.path_params["name"]
+        if not name.endswith(".whl") or "/" in name or name.startswith("."):
+            return Response(status_code=404)
+        try:
+            path = (await wheels.folder()) / name
+        except subprocess.CalledProcessError:
+            return Response("the wheels could not be built: run tools/build_wheels.py", status_code=500)
+        if not path.is_file():
+            return Response(status_code=404)
+        body = await asyncio.to_thread(path.read_bytes)
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        headers = {"cache-control": "no-cache", "etag": etag}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="application/octet-stream", headers=headers)
+
     async def api_not_found(request: Request) -> Response:
         return JSONResponse({"error": "not_found", "message": "No such API path."}, status_code=404)
 
@@ -255,6 +320,8 @@ def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
         Mount("/api/v1", app=asgi_app(api)),
         Route("/api/{rest:path}", api_not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Mount("/static", app=CachedStatic(directory=STATIC, check_dir=False)),
+        Route("/wheels/{name}", wheel_file),
+        Mount("/examples", app=CachedStatic(directory=EXAMPLES, html=True, check_dir=False)),
         Mount("/", app=CachedStatic(directory=WEB, html=True)),
     ]
     if args.base_path != "/":

@@ -95,3 +95,9 @@ def test_readme_plain_python_example_runs_against_serve_py(venv_python: Path, se
     done = run_isolated(venv_python, code.replace("http://127.0.0.1:8000/", server_url), tmp_path)
     assert done.returncode == 0, done.stderr
     assert "'username': 'demo'" in done.stdout
+
+
+def test_the_minimal_example_names_the_wheels_this_version_builds() -> None:
+    toml = (ROOT / "examples" / "minimal" / "pyscript.toml").read_text(encoding="utf-8")
+    named = re.findall(r'"\.\./\.\./wheels/([^"]+)"', toml)
+    assert named == build_wheels.wheel_names()  # bump __version__ and the example moves with it
