@@ -42,22 +42,11 @@ async def load_config() -> tuple[Config, list[str]]:
         return Config(), [f"config.json could not be loaded ({exc}); using defaults"]
 
 
-def patch_http() -> None:
-    """Make ``urllib``/``requests``-style code work in the page, against our origin."""
-    try:
-        import pyodide_http
-
-        pyodide_http.patch_all()
-    except ImportError as exc:  # the wheel is unpacked at boot; say so if it is missing
-        log.error("pyodide-http unavailable: %s", exc)
-
-
 def now_ms() -> float:
     return float(Date.now())
 
 
 async def start() -> App:
-    patch_http()
     config, problems = await load_config()
     jar = DocumentCookieJar()
     transport = FetchTransport(config.api_base)
