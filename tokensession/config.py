@@ -3,6 +3,11 @@
     cfg, problems = Config.from_json('{"timeoutMs": 5000}')
     assert cfg.timeout_ms == 5000 and problems == []
 
+``apiBase`` is a path on the page's origin, unless the file also says
+``"crossOriginApi": true``: then an ``http(s)://host[:port]/path`` URL is taken
+too (that API must allow the page's origin with CORS, e.g. ``serve.py
+--cors-origin``, and the page's CSP must list it: ``./build.sh OUT --api-base URL``).
+
 A bad file never stops the app: each bad field falls back to its default and
 is reported in ``problems`` (the shell logs them and shows one toast).
 """
@@ -13,6 +18,7 @@ import json
 import math
 from dataclasses import dataclass, replace
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 DemoApi = bool | Literal["auto"]
 
@@ -47,8 +53,12 @@ class Config:
             v = data["apiBase"]
             if isinstance(v, str) and _is_same_origin_path(v):
                 cfg = replace(cfg, api_base=v.strip("/") or ".")
+            elif isinstance(v, str) and data.get("crossOriginApi") is True and _is_http_url(v):
+                # Opted in: an API on another origin (it must allow ours, CORS; the CSP must list it).
+                cfg = replace(cfg, api_base=v.strip().rstrip("/"))
             else:
-                bad("apiBase", "must be a path on this origin (no scheme, no //host)")
+                why = "must be a path on this origin (no scheme, no //host)"
+                bad("apiBase", why + ', or an http(s) URL with "crossOriginApi": true')
         if "refreshWindowSeconds" in data:
             v = data["refreshWindowSeconds"]
             if _is_number(v) and v >= 0:
@@ -87,6 +97,27 @@ _FIELDS = {
 
 def _is_number(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_http_url(v: str) -> bool:
+    # http(s)://host[:port]/path and nothing else: no credentials, query, fragment or odd characters.
+    s = v.strip()
+    if not s.isprintable() or any(c in s for c in " \\"):
+        return False
+    try:
+        parts = urlsplit(s)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and parts.username is None
+        and not parts.query
+        and not parts.fragment
+        and "?" not in s
+        and "#" not in s
+    )
 
 
 def _is_same_origin_path(v: str) -> bool:

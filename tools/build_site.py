@@ -255,7 +255,9 @@ def build(out: Path, api_base: str = "api/v1", demo_api: bool | str = "auto") ->
         else:
             shutil.copy2(WEB / name, out / name)
     (out / "pyapp.zip").write_bytes(serve.zip_package(*serve.PAGE_PACKAGES))
-    config = {**DEFAULT_CONFIG, "apiBase": api_base, "demoApi": demo_api}
+    config: dict[str, object] = {**DEFAULT_CONFIG, "apiBase": api_base, "demoApi": demo_api}
+    if origin:
+        config["crossOriginApi"] = True  # the page refuses another origin without it (tokensession/config.py)
     (out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
     copy_runtime(out)
     check_site(out)
