@@ -5,19 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from js import Date, document, history, location, navigator, window  # type: ignore[import-not-found]
+from js import document, history, location, navigator, window  # type: ignore[import-not-found]
 from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
-from pyscript import fetch  # type: ignore[import-not-found]
 
 from pyapp.app import App
 from pyapp.browser.dom import DomScreen
 from pyapp.browser.toasts import DomToasts
-from tokensession.browser.cookies import DocumentCookieJar, base_path, is_https
-from tokensession.browser.fetch import FetchTransport
-from tokensession.browser.locks import WebLock
-from tokensession.client import ApiClient
-from tokensession.config import Config
-from tokensession.messages import lang_for
+from tokensession.browser.page import now_ms, page_client
+from tokensession.demo import DEMO_BANNER
+from tokensession.messages import Lang, lang_for, pick
 
 log = logging.getLogger("pyapp")
 
@@ -32,45 +28,25 @@ class BrowserLocation:
         history.replaceState(history.state, "", hash_)
 
 
-async def load_config() -> tuple[Config, list[str]]:
-    try:
-        resp = await fetch("config.json", cache="no-cache")
-        if not resp.ok:
-            return Config(), [f"config.json answered {resp.status}; using defaults"]
-        return Config.from_json(await resp.text())
-    except Exception as exc:  # network failure: the app still routes
-        return Config(), [f"config.json could not be loaded ({exc}); using defaults"]
-
-
-def now_ms() -> float:
-    return float(Date.now())
-
-
 async def start() -> App:
-    config, problems = await load_config()
-    jar = DocumentCookieJar()
-    transport = FetchTransport(config.api_base)
-    api = ApiClient(
-        config,
-        transport,
-        jar,
-        now_ms,
-        lock=WebLock("pyapp-refresh"),
-        cookie_path=base_path(),
-        secure=is_https(),
-    )
+    # config.json, then fetch or the in-page demo API (decided once, here); the lock
+    # name is the app's own: tabs of one app must agree on it.
+    page = await page_client(lock_name="pyapp-refresh")
+    config, problems = page.config, page.problems
     root = document.getElementById("app")
     app = App(
         config,
         DomScreen(root),
         BrowserLocation(),
         DomToasts(document.getElementById("toasts")),
-        api,
-        jar,
-        transport,
+        page.api,
+        page.jar,
+        page.transport,  # GET info goes to the same API as the client's calls
         lang=lang_for(config.lang, str(navigator.language or "")),
         clock_ms=now_ms,
     )
+    if page.demo:
+        show_demo_banner(app.lang)
     for problem in problems:
         window.console.warn(problem)
     if problems:
@@ -82,6 +58,23 @@ async def start() -> App:
     app.spawn(app.watchdog())
     _reveal(root)
     return app
+
+
+def show_demo_banner(lang: Lang) -> None:
+    """Say, above the app, that the API runs in the page (shown only while the demo API serves).
+
+    Call again with the new language when the app's language changes.
+    """
+    banner = document.getElementById("demo-banner")
+    if not banner:  # JS null arrives as Pyodide's falsy ``jsnull``, not None
+        banner = document.createElement("p")
+        banner.id = "demo-banner"
+        banner.className = "demo-banner"
+        banner.setAttribute("data-testid", "demo-banner")
+        banner.setAttribute("role", "note")
+        document.getElementById("main").before(banner)
+    banner.lang = "zh-CN" if lang == "zh" else "en"
+    banner.textContent = pick(DEMO_BANNER, lang)
 
 
 def _listen(target: Any, event: str, handler: Any) -> None:

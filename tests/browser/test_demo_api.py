@@ -1,0 +1,149 @@
+"""The in-page demo API (contract section 8, ``demoApi``) in Chromium: no server API, the app still works.
+
+``serve.py`` serves ``"demoApi": false``; these tests answer ``config.json``
+themselves (Playwright routes) and make ``api/v1/`` a dead end, as on a static
+host. Each test has its own browser context, so the shared page keeps its
+normal config, cookies and storage.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Route, expect
+
+from serve import zip_package
+from tests.browser.conftest import BootedPage
+from tests.serverproc import ROOT, ServerProcess
+
+
+@dataclass
+class StaticHost:
+    """A browser context whose ``config.json`` and ``api/v1/`` are answered as a static host would."""
+
+    context: BrowserContext
+    api_calls: list[str] = field(default_factory=list)  # "METHOD /path" of every request for api/v1/
+
+    def tab(self, origin: str) -> BootedPage:
+        return BootedPage(self.context.new_page(), origin)
+
+
+HostFactory = Callable[..., StaticHost]
+
+
+def page_zip_with_authapi(server: ServerProcess) -> bytes | None:
+    """The page's packages with ``authapi`` (the demo API), unless ``pyapp.zip`` has it already."""
+    served = httpx.get(server.url + "pyapp.zip").content
+    if "authapi/app.py" in zipfile.ZipFile(io.BytesIO(served)).namelist():
+        return None
+    return zip_package(ROOT / "pyapp", ROOT / "tokensession", ROOT / "authapi")
+
+
+@pytest.fixture
+def static_host(browser: Browser, server: ServerProcess) -> Iterator[HostFactory]:
+    """``static_host(demo_api, locale)``: a fresh context whose config says ``demoApi`` and
+    whose ``api/v1/`` answers 404 pages, as a static host does."""
+    contexts: list[BrowserContext] = []
+    page_zip = page_zip_with_authapi(server)
+
+    def make(demo_api: bool | str = "auto", locale: str = "en-US") -> StaticHost:
+        ctx = browser.new_context(locale=locale)
+        contexts.append(ctx)
+        host = StaticHost(ctx)
+        config = {"apiBase": "api/v1", "refreshWindowSeconds": 1800, "timeoutMs": 5000, "lang": "auto"}
+        body = json.dumps({**config, "demoApi": demo_api})
+
+        def no_api(route: Route) -> None:
+            host.api_calls.append(f"{route.request.method} {urlsplit(route.request.url).path}")
+            route.fulfill(status=404, content_type="text/html", body="<!doctype html><h1>404 Not Found</h1>")
+
+        ctx.route("**/config.json", lambda route: route.fulfill(content_type="application/json", body=body))
+        ctx.route("**/api/v1/**", no_api)
+        if page_zip is not None:
+            ctx.route("**/pyapp.zip", lambda route: route.fulfill(content_type="application/zip", body=page_zip))
+        return host
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+def stored_state(tab: BootedPage) -> dict[str, Any]:
+    """``localStorage`` as the page sees it."""
+    return dict(tab.page.evaluate("() => Object.fromEntries(Object.entries(localStorage))"))
+
+
+def test_auto_without_an_api_signs_in_through_the_page_and_keeps_the_session_on_reload(
+    static_host: HostFactory, server: ServerProcess
+) -> None:
+    host = static_host("auto")
+    tab = host.tab(server.url)
+    tab.boot("#/playground")
+    banner = tab.page.get_by_test_id("demo-banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("the API runs inside this page")
+    assert tab.page.evaluate("location.hash") == "#/login?redirect=%2Fplayground"
+
+    tab.sign_in("demo", "demo")
+    expect(tab.route_view()).to_have_attribute("data-route", "playground")
+    tab.page.get_by_test_id("call-me").click()
+    log = tab.page.get_by_test_id("request-log")
+    expect(log).to_contain_text("GET me → 200")
+    # ttl 20 s inside an 1800 s window: the success refreshed, and the demo API rotated
+    expect(tab.page.get_by_test_id("refresh-count")).to_have_text("1")
+    # the boot probe was the only request for api/v1/: login, me and the refresh stayed in the page
+    assert host.api_calls == ["GET /api/v1/info"]
+
+    cookies = {c["name"]: c["value"] for c in host.context.cookies()}
+    stored = stored_state(tab)
+    assert len(json.loads(stored["pyauth-demo-api:/"])["families"]) == 1  # the demo API's state is there ...
+    raw = json.dumps(stored)
+    assert cookies["access_token"] not in raw and cookies["refresh_token"] not in raw  # ... without a token
+
+    tab.page.reload()
+    tab.wait_ready()
+    expect(tab.route_view()).to_have_attribute("data-route", "playground")  # still signed in
+    expect(banner).to_be_visible()
+    tab.page.get_by_test_id("call-me").click()
+    expect(log).to_contain_text("GET me → 200")
+    assert host.api_calls == ["GET /api/v1/info", "GET /api/v1/info"]
+    # Chromium logs each 404 it fetches: the two boot probes, and nothing else
+    assert [e for e in tab.console_errors if "status of 404" not in e] == []
+    assert len(tab.console_errors) == 2
+
+
+def test_true_serves_two_tabs_in_chinese_without_probing(static_host: HostFactory, server: ServerProcess) -> None:
+    host = static_host(True, locale="zh-CN")
+    one, two = host.tab(server.url), host.tab(server.url)
+    one.boot("#/login")
+    two.boot("#/login")
+    expect(one.page.get_by_test_id("demo-banner")).to_contain_text("API 运行在本页面内")
+
+    one.page.get_by_test_id("login-username").fill("demo")
+    one.page.get_by_test_id("login-password").fill("demo")
+    one.page.get_by_test_id("login-submit").click()
+    expect(one.route_view()).to_have_attribute("data-route", "home")
+    # tab two runs its own demo API over the same storage: it accepts tab one's tokens
+    two.go("#/playground")
+    expect(two.route_view()).to_have_attribute("data-route", "playground")
+    two.page.get_by_test_id("call-me").click()
+    expect(two.page.get_by_test_id("request-log")).to_contain_text("GET me → 200")
+    expect(two.page.get_by_test_id("refresh-count")).to_have_text("1")
+    # and tab one goes on with the token tab two's refresh rotated in
+    one.go("#/playground")
+    one.page.get_by_test_id("call-me").click()
+    expect(one.page.get_by_test_id("request-log")).to_contain_text("GET me → 200")
+    expect(one.toasts()).to_have_count(0)
+    expect(two.toasts()).to_have_count(0)
+
+    one.page.get_by_test_id("logout").click()  # R7: signing out in one tab signs out the other
+    expect(two.route_view()).to_have_attribute("data-route", "login", timeout=1500)
+    assert host.api_calls == []

@@ -1,0 +1,57 @@
+"""The demo API's key-value seam over ``localStorage`` (synchronous, shared by the origin's tabs).
+
+storage = local_storage()           # LocalStorage, or an in-memory dict where storage is refused
+storage.set("k", "v"); storage.get("k")    # 'v'
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from js import window  # type: ignore[import-not-found]
+from pyodide.ffi import JsException  # type: ignore[import-not-found]
+
+log = logging.getLogger("tokensession")
+
+
+class LocalStorage:
+    """``window.localStorage`` as the ``KeyValue`` seam of :mod:`tokensession.demo`.
+
+    Each ``get`` reads the browser's current value, so a tab sees what another
+    tab wrote; each ``set`` is one atomic write of one value.
+    """
+
+    def __init__(self, storage: Any = None) -> None:
+        self._storage = window.localStorage if storage is None else storage
+
+    def get(self, key: str) -> str | None:
+        value = self._storage.getItem(key)
+        # A missing key is JS null: Pyodide's ``jsnull``, not ``None``.
+        return value if isinstance(value, str) else None
+
+    def set(self, key: str, value: str) -> None:
+        self._storage.setItem(key, value)
+
+
+class PageMemory(dict[str, str]):
+    """The fallback where ``localStorage`` is refused: state lasts as long as the page."""
+
+    def set(self, key: str, value: str) -> None:
+        self[key] = value
+
+
+def local_storage() -> LocalStorage | PageMemory:
+    """``localStorage`` if the page may use it, else memory (and a warning: reloads forget the state).
+
+    Storage can be refused (cookies blocked, some private modes): reading
+    ``window.localStorage`` then throws, or writing does.
+    """
+    try:
+        storage = LocalStorage()
+        storage.set("tokensession-probe", "1")
+        window.localStorage.removeItem("tokensession-probe")
+        return storage
+    except JsException as exc:
+        log.warning("localStorage is not available (%s): the demo API keeps its state in memory only", exc)
+        return PageMemory()
