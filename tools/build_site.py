@@ -9,7 +9,7 @@ any path prefix such as ``/<repo>/``; nothing in it needs a server):
 
     index.html            web/index.html with the CSP as a <meta http-equiv> tag
     app.css boot.js main.py pyscript.toml      from web/
-    pyapp.zip             pyapp/ + tokensession/, as serve.py serves it
+    pyapp.zip             pyapp/ + tokensession/ + authapi/ (the in-page demo API)
     config.json           contract section 8, "demoApi": "auto"
     static/vendor/        the pinned runtime the page loads (tools/vendor.py), with the
                           gzipped copies the loader gunzips in the page
@@ -192,32 +192,39 @@ class _Refs(html.parser.HTMLParser):
                 self.refs.append(value)
 
 
-def page_references(out: Path) -> list[str]:
-    """Every URL that index.html and pyscript.toml name, as written."""
+def page_references(folder: Path) -> list[str]:
+    """Every URL that ``folder``'s index.html and pyscript.toml name, as written."""
     parser = _Refs()
-    parser.feed((out / "index.html").read_text())
-    config = tomllib.loads((out / "pyscript.toml").read_text())
+    parser.feed((folder / "index.html").read_text())
     refs = list(parser.refs)
-    if "interpreter" in config:
-        refs.append(config["interpreter"])
-    refs.extend(config.get("files", {}).keys())
-    refs.extend(str(p) for p in config.get("packages", []) if "/" in str(p))
+    toml = folder / "pyscript.toml"
+    if toml.is_file():
+        config = tomllib.loads(toml.read_text())
+        if "interpreter" in config:
+            refs.append(config["interpreter"])
+        refs.extend(config.get("files", {}).keys())
+        refs.extend(str(p) for p in config.get("packages", []) if "/" in str(p))
     return refs
 
 
 def check_site(out: Path) -> None:
-    """Every reference is relative and names a file that is there."""
+    """Every reference of every page is relative, stays inside ``out`` and names a file that is there."""
     problems = []
-    for ref in page_references(out):
-        parts = urlsplit(ref)
-        if parts.scheme == "data" or ref.startswith("#"):
-            continue
-        if parts.scheme or parts.netloc or ref.startswith("/"):
-            problems.append(f"{ref}: not a relative URL (the site must work under any prefix)")
-        elif not (out / parts.path).is_file():
-            problems.append(f"{ref}: not in the build")
+    pages = [out, *[p for p in [out / "examples" / "minimal"] if (p / "index.html").is_file()]]
+    for folder in pages:
+        for ref in page_references(folder):
+            parts = urlsplit(ref)
+            where = f"{folder.relative_to(out).as_posix()}: {ref}"
+            if parts.scheme == "data" or ref.startswith("#"):
+                continue
+            if parts.scheme or parts.netloc or ref.startswith("/"):
+                problems.append(f"{where}: not a relative URL (the site must work under any prefix)")
+                continue
+            target = (folder / parts.path).resolve()
+            if not target.is_relative_to(out) or not target.is_file():
+                problems.append(f"{where}: not in the build")
     if problems:
-        raise BuildError("the built page names what it cannot load:\n  " + "\n  ".join(problems))
+        raise BuildError("a built page names what it cannot load:\n  " + "\n  ".join(problems))
 
 
 def build_wheels(out: Path) -> None:
@@ -254,15 +261,18 @@ def build(out: Path, api_base: str = "api/v1", demo_api: bool | str = "auto") ->
             (out / name).write_text(page_html((WEB / name).read_text(), csp))
         else:
             shutil.copy2(WEB / name, out / name)
-    (out / "pyapp.zip").write_bytes(serve.zip_package(*serve.PAGE_PACKAGES))
+    # The in-page demo API (tokensession.demo) runs authapi: the static site needs it in the page
+    # even while serve.py, which has a real API, leaves it out.
+    packages = [*serve.PAGE_PACKAGES, *[p for p in [ROOT / "authapi"] if p not in serve.PAGE_PACKAGES]]
+    (out / "pyapp.zip").write_bytes(serve.zip_package(*packages))
     config: dict[str, object] = {**DEFAULT_CONFIG, "apiBase": api_base, "demoApi": demo_api}
     if origin:
         config["crossOriginApi"] = True  # the page refuses another origin without it (tokensession/config.py)
     (out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
     copy_runtime(out)
-    check_site(out)
     build_wheels(out)
     copy_examples(out)
+    check_site(out)
     total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     say(f"{out}: {total / 1e6:.1f} MB; serve it with any static file server, under any path")
 
