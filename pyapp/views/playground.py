@@ -1,7 +1,9 @@
 """The seed's ``#/axios`` demo page: buttons that call the API and the session, live.
 
 Contract section 7 names its hooks: ``session-expires-at``, ``refresh-count``,
-``call-me``, ``call-burst``, ``status-<code>``, ``call-slow``.
+``call-me``, ``call-burst``, ``status-<code>``, ``call-slow``. ``call-requests``
+runs ``GET me`` through ``requests`` (synchronous, over ``pyodide-http``), which
+the first click installs with micropip: the same session rules from sync code.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from pyapp.ui import El, h
 from pyapp.views import View
+from tokensession.errors import SessionExpired
 
 SEED_STATUSES = (400, 401, 403, 404, 405, 408, 500, 501, 502, 503, 504, 505)
 
@@ -23,6 +26,7 @@ class PlaygroundView(View):
     def __init__(self, app: Any) -> None:
         super().__init__(app)
         self._ticker: asyncio.Task[Any] | None = None
+        self._http: Any = None  # the requests session, made on the first requests call
 
     def body(self) -> list[El]:
         timeout_ms = self.app.config.timeout_ms
@@ -54,6 +58,7 @@ class PlaygroundView(View):
                     {"class": "buttons", "role": "group", "aria-label": "Calls"},
                     self.button("call-me", "GET me", lambda: self.app.call("GET", "me")),
                     self.button("call-burst", "10 × GET me at once", self.burst),
+                    self.button("call-requests", "GET me with requests (sync)", self.call_requests),
                     self.button(
                         "call-slow",
                         f"GET slow ({timeout_ms + 2000} ms, times out)",
@@ -89,6 +94,31 @@ class PlaygroundView(View):
 
     async def burst(self) -> None:
         await asyncio.gather(*(self.app.call("GET", "me") for _ in range(10)))
+
+    async def call_requests(self) -> None:
+        """One ``GET me`` through ``requests``; its line goes to the request log like the others."""
+        config = self.app.config
+        if self._http is None:
+            # Page only, and only now: installs requests + pyodide-http (micropip) on first use.
+            from tokensession.browser.sync_http import requests_session
+
+            self._http = await requests_session(
+                config.api_base, refresh_window_seconds=config.refresh_window_seconds, timeout_ms=config.timeout_ms
+            )
+            self._http.auth.hooks.on_refresh.append(
+                lambda _session: self.log_request("POST", "refresh_token (requests)", "200", True)
+            )
+        try:
+            # Synchronous XHR: the page waits for the answer (fine for one button).
+            resp = self._http.get(self._http.auth.base + "me", timeout=config.timeout_ms / 1000)
+        except SessionExpired as exc:
+            self.log_request("GET", "me (requests)", type(exc).__name__, False)
+            self.app.on_wake()  # the cookies are gone: the app ends its session view too
+            return
+        except Exception as exc:  # requests' own errors (no answer): logged like the others
+            self.log_request("GET", "me (requests)", type(exc).__name__, False)
+            return
+        self.log_request("GET", "me (requests)", str(resp.status_code), bool(resp.ok))
 
     def mounted(self) -> None:
         self.app.request_listeners.append(self.log_request)
