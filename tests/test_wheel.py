@@ -101,3 +101,17 @@ def test_the_minimal_example_names_the_wheels_this_version_builds() -> None:
     toml = (ROOT / "examples" / "minimal" / "pyscript.toml").read_text(encoding="utf-8")
     named = re.findall(r'"\.\./\.\./wheels/([^"]+)"', toml)
     assert named == build_wheels.wheel_names()  # bump __version__ and the example moves with it
+
+
+def test_the_readme_section_is_the_minimal_example() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Use it in your own PyScript page", 1)[1].split("\n### ", 1)[0]
+    blocks = dict(re.findall(r"```(html|toml|python)\n(.*?)```", section, re.S))
+    folder = ROOT / "examples" / "minimal"
+
+    def code_lines(text: str) -> list[str]:
+        return [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+    assert blocks["html"] == (folder / "index.html").read_text(encoding="utf-8")
+    assert code_lines(blocks["toml"]) == code_lines((folder / "pyscript.toml").read_text(encoding="utf-8"))
+    assert code_lines(blocks["python"]) == code_lines((folder / "main.py").read_text(encoding="utf-8"))
