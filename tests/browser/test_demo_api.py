@@ -147,3 +147,25 @@ def test_true_serves_two_tabs_in_chinese_without_probing(static_host: HostFactor
     one.page.get_by_test_id("logout").click()  # R7: signing out in one tab signs out the other
     expect(two.route_view()).to_have_attribute("data-route", "login", timeout=1500)
     assert host.api_calls == []
+
+
+REFUSE_STORAGE = """Object.defineProperty(window, "localStorage", {
+    get() { throw new DOMException("storage is blocked", "SecurityError"); },
+});"""
+
+
+def test_where_storage_is_refused_the_demo_api_still_serves_from_memory(
+    static_host: HostFactory, server: ServerProcess
+) -> None:
+    host = static_host("auto")
+    host.context.add_init_script(REFUSE_STORAGE)
+    tab = host.tab(server.url)
+    warnings: list[str] = []
+    tab.page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+    tab.boot("#/playground")
+    expect(tab.page.get_by_test_id("demo-banner")).to_be_visible()
+    tab.sign_in("demo", "demo")
+    expect(tab.route_view()).to_have_attribute("data-route", "playground")
+    tab.page.get_by_test_id("call-me").click()
+    expect(tab.page.get_by_test_id("request-log")).to_contain_text("GET me → 200")
+    assert any("localStorage is not available" in w for w in warnings)

@@ -6,13 +6,10 @@ storage.set("k", "v"); storage.get("k")    # 'v'
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from js import window  # type: ignore[import-not-found]
+from js import console, window  # type: ignore[import-not-found]
 from pyodide.ffi import JsException  # type: ignore[import-not-found]
-
-log = logging.getLogger("tokensession")
 
 
 class LocalStorage:
@@ -53,5 +50,6 @@ def local_storage() -> LocalStorage | PageMemory:
         window.localStorage.removeItem("tokensession-probe")
         return storage
     except JsException as exc:
-        log.warning("localStorage is not available (%s): the demo API keeps its state in memory only", exc)
+        # The console, not stderr: PyScript would print stderr into the page.
+        console.warn(f"localStorage is not available ({exc}): the demo API keeps its state in memory only")
         return PageMemory()
