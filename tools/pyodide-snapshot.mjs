@@ -26,6 +26,8 @@ import { loadPyodide as loadPlain, version } from "./pyodide.mjs";
 export { version };
 
 const BASE = new URL("./", import.meta.url);
+// Every browser Pyodide runs in has it (Chrome 80, Firefox 113, Safari 16.4); without it, the plain files.
+const CAN_GUNZIP = typeof DecompressionStream === "function";
 
 // name -> [content type, where the bytes come from]. "gz": `<name>.gz`, or the
 // plain file when the host has no `.gz`; "gz-only": only `<name>.gz` (a 30 MiB raw
@@ -121,7 +123,8 @@ class RuntimeFiles {
 
   async download(name) {
     const [type, how] = RUNTIME_FILES[name];
-    if (how !== "plain") {
+    if (how === "gz-only" && !CAN_GUNZIP) throw new Error("this browser has no DecompressionStream");
+    if (how !== "plain" && CAN_GUNZIP) {
       const gz = new URL(name + ".gz", BASE);
       const response = await this.fetch(gz);
       if (response.ok) return gunzippedBlob(response, type);
