@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from js import document, history, location, navigator, window  # type: ignore[import-not-found]
-from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
+from js import MutationObserver, Object, document, history, location, navigator, window  # type: ignore[import-not-found]
+from pyodide.ffi import create_proxy, to_js  # type: ignore[import-not-found]
 
 from pyapp.app import App
 from pyapp.browser.dom import DomScreen
@@ -63,18 +63,29 @@ async def start() -> App:
 def show_demo_banner(lang: Lang) -> None:
     """Say, above the app, that the API runs in the page (shown only while the demo API serves).
 
-    Call again with the new language when the app's language changes.
+    The text follows ``<html lang>`` when the page's language is switched later.
     """
-    banner = document.getElementById("demo-banner")
-    if not banner:  # JS null arrives as Pyodide's falsy ``jsnull``, not None
-        banner = document.createElement("p")
-        banner.id = "demo-banner"
-        banner.className = "demo-banner"
-        banner.setAttribute("data-testid", "demo-banner")
-        banner.setAttribute("role", "note")
-        document.getElementById("main").before(banner)
-    banner.lang = "zh-CN" if lang == "zh" else "en"
-    banner.textContent = pick(DEMO_BANNER, lang)
+    if document.getElementById("demo-banner"):
+        return
+    banner = document.createElement("p")
+    banner.id = "demo-banner"
+    banner.className = "demo-banner"
+    banner.setAttribute("data-testid", "demo-banner")
+    banner.setAttribute("role", "note")
+
+    def say(in_lang: Lang) -> None:
+        banner.lang = "zh-CN" if in_lang == "zh" else "en"
+        banner.textContent = pick(DEMO_BANNER, in_lang)
+
+    def on_lang_change(_records: Any, _observer: Any) -> None:
+        say("zh" if str(document.documentElement.lang or "").lower().startswith("zh") else "en")
+
+    say(lang)
+    document.getElementById("main").before(banner)
+    # Lives as long as the page, like the banner: the proxy is never destroyed.
+    MutationObserver.new(create_proxy(on_lang_change)).observe(
+        document.documentElement, to_js({"attributeFilter": ["lang"]}, dict_converter=Object.fromEntries)
+    )
 
 
 def _listen(target: Any, event: str, handler: Any) -> None:

@@ -115,6 +115,10 @@ def test_auto_without_an_api_signs_in_through_the_page_and_keeps_the_session_on_
     tab.page.get_by_test_id("call-me").click()
     expect(log).to_contain_text("GET me → 200")
     assert host.api_calls == ["GET /api/v1/info", "GET /api/v1/info"]
+    # a language switch (the page's <html lang>) switches the banner too
+    tab.page.evaluate("document.documentElement.lang = 'zh-CN'")
+    expect(banner).to_contain_text("API 运行在本页面内")
+    expect(banner).to_have_attribute("lang", "zh-CN")
     # Chromium logs each 404 it fetches: the two boot probes, and nothing else
     assert [e for e in tab.console_errors if "status of 404" not in e] == []
     assert len(tab.console_errors) == 2
