@@ -8,13 +8,15 @@ request succeeds inside the refresh window (R1), refreshes and retries once
 after a 401 (R4), runs one refresh at a time, and turns errors into toast text
 in Chinese or English (R5). No dependency beyond the standard library.
 
-In a PyScript page (``from pyscript import fetch`` is the only browser part)::
+In a PyScript page (install the wheel with PyScript's ``packages``), one call
+wires the ``fetch`` transport, the ``document.cookie`` jar and the cross-tab
+refresh lock, or the in-page demo API when no API answers::
 
-    from tokensession import ApiClient, Config, FetchTransport, DocumentCookieJar
+    from tokensession.browser.page import page_client
 
-    api = ApiClient(Config(apiBase := "api/v1"), FetchTransport("api/v1"), DocumentCookieJar(), now_ms)
-    await api.login("demo", "demo")
-    me = (await api.get("me")).json()
+    page = await page_client()                  # reads ./config.json (contract section 8)
+    await page.api.login("demo", "demo")
+    me = (await page.api.get("me")).json()
 
 Anywhere, with any transport (here the reference API in-process)::
 
@@ -29,7 +31,9 @@ Anywhere, with any transport (here the reference API in-process)::
     {'username': 'demo'}
 
 Synchronous code uses :class:`SessionHandler` in a ``urllib.request`` opener
-(imported on first use: it pulls in ``urllib.request`` and ``http.client``).
+(imported on first use: it pulls in ``urllib.request`` and ``http.client``), or
+``tokensession.requests_auth.SessionAuth`` with ``requests`` (optional
+dependency). All three drivers run the same flows (:mod:`tokensession.flow`).
 """
 
 from __future__ import annotations

@@ -1,10 +1,15 @@
 """A refresh lock shared by every tab of the origin: the Web Locks API (R1, R7).
 
-``async with WebLock("pyapp-refresh"):`` holds ``navigator.locks`` lock of that
+``async with WebLock("tokensession-refresh"):`` holds ``navigator.locks`` lock of that
 name until the block ends, so two tabs never refresh at once; the client
 re-reads the cookies once it holds the lock and skips a refresh another tab
 has just made. Where Web Locks are missing (an insecure context), an
 in-process ``asyncio.Lock`` keeps at least one tab single-flight.
+
+Proxies: the promise executor's proxy is destroyed as soon as the promise is
+made (the executor runs at once); the lock callbacks are one-shot
+(``create_once_callable``: PyScript's ``ffi`` has no such helper), so none
+outlives its lock request.
 """
 
 from __future__ import annotations
@@ -13,16 +18,23 @@ import asyncio
 from types import TracebackType
 from typing import Any
 
-from js import Object, Promise, navigator  # type: ignore[import-not-found]
-from pyodide.ffi import create_once_callable, create_proxy, to_js  # type: ignore[import-not-found]
+from pyodide.ffi import create_once_callable  # type: ignore[import-not-found]
+from pyscript import window  # type: ignore[import-not-found]
+from pyscript.ffi import create_proxy, to_js  # type: ignore[import-not-found]
 
 
 class WebLock:
+    """An async context manager holding the Web Lock ``name`` (exclusive) across tabs.
+
+    >>> async with WebLock("tokensession-refresh"):   # doctest: +SKIP
+    ...     ...                                         # no other tab refreshes meanwhile
+    """
+
     def __init__(self, name: str) -> None:
         self.name = name
         self._local = asyncio.Lock()
         self._release: Any = None
-        self._supported = bool(getattr(navigator, "locks", None))
+        self._supported = bool(getattr(window.navigator, "locks", None))
 
     async def __aenter__(self) -> WebLock:
         await self._local.acquire()  # one waiter per tab at the Web Lock
@@ -36,7 +48,7 @@ class WebLock:
             holder["resolve"] = resolve
 
         executor_proxy = create_proxy(executor)
-        held = Promise.new(executor_proxy)  # runs the executor at once
+        held = window.Promise.new(executor_proxy)  # runs the executor at once
         executor_proxy.destroy()
 
         def on_grant(_lock: Any) -> Any:
@@ -45,7 +57,7 @@ class WebLock:
             return held  # the lock is held until this promise resolves
 
         try:
-            navigator.locks.request(self.name, create_once_callable(on_grant))
+            window.navigator.locks.request(self.name, create_once_callable(on_grant))
             await granted
         except BaseException:
             if "resolve" in holder:
@@ -67,9 +79,7 @@ class WebLock:
             if not done.done():
                 done.set_result(None)
 
-        navigator.locks.request(
-            self.name, to_js({"mode": "shared"}, dict_converter=Object.fromEntries), create_once_callable(granted)
-        )
+        window.navigator.locks.request(self.name, to_js({"mode": "shared"}), create_once_callable(granted))
         await done
 
     async def __aexit__(
