@@ -72,7 +72,7 @@ CSP = "; ".join(
 # Files in the vendored folders that we build ourselves (tools/), not copied from a
 # pinned package: they can change while the folder's version does not, so they
 # are revalidated rather than cached for a year.
-BUILT_HERE = frozenset({"pyodide-snapshot.mjs", "snapshot.bin"})
+BUILT_HERE = frozenset({"pyodide-snapshot.mjs", "snapshot.bin", "snapshot.bin.gz"})
 
 SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
@@ -248,6 +248,10 @@ def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
                     resp = NotModifiedResponse(gz_resp.headers)
             else:
                 resp = super().file_response(full_path, stat_result, scope, status_code)
+                if str(full_path).endswith(".gz"):
+                    # Asked for by name (the runtime loader gunzips it in the page): the bytes as
+                    # they are, not gzipped again by the middleware.
+                    resp.headers["content-type"] = "application/gzip"
             resp.headers["cache-control"] = "public, max-age=31536000, immutable" if immutable else "no-cache"
             return resp
 

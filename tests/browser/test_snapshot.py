@@ -50,6 +50,13 @@ def test_the_runtime_folder_serves_the_snapshot_gzipped_and_revalidated(server: 
         assert r.headers["cache-control"] == "no-cache"
         assert r.headers["etag"]
         assert int(r.headers["content-length"]) < MEMORY_CACHE_ENTRY_MAX
+    # What the page asks for (the loader gunzips it): served as it is, and revalidated too.
+    with httpx.stream("GET", server.url + RUNTIME + "snapshot.bin.gz", headers={"accept-encoding": "gzip"}) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "application/gzip"
+        assert "content-encoding" not in r.headers
+        assert r.headers["cache-control"] == "no-cache"
+        assert int(r.headers["content-length"]) < MEMORY_CACHE_ENTRY_MAX
     loader = httpx.get(server.url + RUNTIME + "pyodide-snapshot.mjs")
     assert loader.status_code == 200
     assert loader.headers["content-type"].startswith("text/javascript")
