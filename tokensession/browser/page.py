@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from js import Date, Object, fetch  # type: ignore[import-not-found]
-from pyodide.ffi import to_js  # type: ignore[import-not-found]
+from pyscript import window  # type: ignore[import-not-found]
+from pyscript.ffi import to_js  # type: ignore[import-not-found]
 
 from tokensession.browser.cookies import DocumentCookieJar, base_path, is_https
 from tokensession.browser.fetch import FetchTransport
@@ -46,7 +46,7 @@ class PageClient:
 
 def now_ms() -> float:
     """The page's clock: ms since the epoch (``Date.now()``)."""
-    return float(Date.now())
+    return float(window.Date.now())
 
 
 async def load_config(url: str = "config.json") -> tuple[Config, list[str]]:
@@ -55,7 +55,7 @@ async def load_config(url: str = "config.json") -> tuple[Config, list[str]]:
     >>> config, problems = await load_config("config.json")  # doctest: +SKIP
     """
     try:
-        resp = await fetch(url, to_js({"cache": "no-cache"}, dict_converter=Object.fromEntries))
+        resp = await window.fetch(url, to_js({"cache": "no-cache"}))
         if not resp.ok:
             return Config(), [f"{url} answered {resp.status}; using defaults"]
         return Config.from_json(str(await resp.text()))

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from js import console, window  # type: ignore[import-not-found]
 from pyodide.ffi import JsException  # type: ignore[import-not-found]
+from pyscript import window  # type: ignore[import-not-found]
 
 
 class LocalStorage:
@@ -51,5 +51,5 @@ def local_storage() -> LocalStorage | PageMemory:
         return storage
     except JsException as exc:
         # The console, not stderr: PyScript would print stderr into the page.
-        console.warn(f"localStorage is not available ({exc}): the demo API keeps its state in memory only")
+        window.console.warn(f"localStorage is not available ({exc}): the demo API keeps its state in memory only")
         return PageMemory()
