@@ -33,6 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "bench" / "README.md"
 SECTION = "## Static site"
+KEEP = "### Notes on the static site"
 for path in (ROOT, ROOT / "bench"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
@@ -158,7 +159,15 @@ def main(argv: list[str] | None = None) -> int:
         pattern = re.compile(r"^## Static site\n.*?(?=^## |\Z)", re.S | re.M)
         old = pattern.search(text)
         if old:
-            text = text[: old.start()] + section + "\n" + text[old.end() :]
+            # Hand-written notes at the end of the section survive a re-run.
+            kept = old.group(0)[old.group(0).find(KEEP) :] if KEEP in old.group(0) else ""
+            text = (
+                text[: old.start()]
+                + section
+                + ("\n" + kept.rstrip("\n") + "\n" if kept else "")
+                + "\n"
+                + text[old.end() :]
+            )
         else:
             # Right after the boot-time section, which it extends.
             nxt = re.search(r"^## (?!Boot time)", text[text.find("## Boot time") :], re.M)
