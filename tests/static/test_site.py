@@ -54,6 +54,9 @@ def test_first_visit_boots_under_the_prefix_from_the_snapshot_within_the_byte_bu
     urls = log.urls()
     assert any(u.endswith(RUNTIME + "snapshot.bin.gz") for u in urls)
     assert any(u.endswith(RUNTIME + "pyodide.asm.wasm.gz") for u in urls)
+    # The loader answered Pyodide's own requests for the plain files from the gunzipped ones.
+    raw = ("pyodide.asm.wasm", "pyodide.asm.mjs", "pyodide-lock.json", "snapshot.bin")
+    assert [u for u in urls if u.endswith(tuple(RUNTIME + name for name in raw))] == []
     # Every request on the site's origin, under its prefix: nothing from a CDN, nothing from "/".
     elsewhere = [u for u in urls if not u.startswith(site.url)]
     assert elsewhere == []
