@@ -135,3 +135,18 @@ def test_with_the_demo_api_off_and_no_api_sign_in_says_it_cannot_reach_the_serve
     expect(bp.page.get_by_role("alert").filter(has_text="Cannot reach the server").first).to_be_visible()
     expect(bp.route_view()).to_have_attribute("data-route", "login")
     assert cold_context.cookies() == []
+
+
+def test_a_host_without_the_gz_copies_still_boots_from_the_plain_files(
+    cold_context: BrowserContext, site: Site
+) -> None:
+    missing = ("pyodide.asm.wasm.gz", "pyodide.asm.mjs.gz", "pyodide-lock.json.gz")
+    for name in missing:
+        cold_context.route(f"**/{name}", lambda route: route.fulfill(status=404, body="not here"))
+    bp, log = _visit(cold_context, site)
+    expect(bp.page.locator("html")).to_have_attribute("data-pyodide-boot", "snapshot")
+    expect(bp.route_view()).to_have_attribute("data-route", "login")
+    expect(bp.page.locator(".py-error")).to_have_count(0)
+    urls = log.urls()
+    for name in missing:
+        assert urls.count(site.url + RUNTIME + name.removesuffix(".gz")) == 1, name
