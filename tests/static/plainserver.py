@@ -31,17 +31,28 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class GzipLabellingHandler(QuietHandler):
+    """Serves ``x.gz`` with ``Content-Encoding: gzip``, as Apache's ``AddEncoding gzip .gz`` does:
+    the browser then gunzips it before the page sees it."""
+
+    def end_headers(self) -> None:
+        if self.path.split("?", 1)[0].endswith(".gz"):
+            self.send_header("Content-Encoding", "gzip")
+        super().end_headers()
+
+
 class PlainServer:
     """``plainserver.py DIR`` as a child process on a free port; ``url`` ends with ``/``."""
 
-    def __init__(self, directory: Path, start_timeout: float = 30) -> None:
+    def __init__(self, directory: Path, start_timeout: float = 30, *, label_gzip: bool = False) -> None:
         self.directory = directory
+        self.label_gzip = label_gzip
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
 
     def __enter__(self) -> PlainServer:
-        cmd = [sys.executable, __file__, str(self.directory)]
+        cmd = [sys.executable, __file__, str(self.directory), *(["--label-gzip"] if self.label_gzip else [])]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         found = threading.Event()
 
@@ -73,8 +84,10 @@ def main() -> int:
     p = argparse.ArgumentParser(description="Serve DIR as a plain static file server.")
     p.add_argument("directory", type=Path)
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--label-gzip", action="store_true", help="send x.gz with Content-Encoding: gzip")
     args = p.parse_args()
-    handler = functools.partial(QuietHandler, directory=str(args.directory))
+    handler_class = GzipLabellingHandler if args.label_gzip else QuietHandler
+    handler = functools.partial(handler_class, directory=str(args.directory))
     with http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler) as httpd:
         print(f"Serving on http://127.0.0.1:{httpd.server_address[1]}/", flush=True)
         with contextlib.suppress(KeyboardInterrupt):

@@ -12,11 +12,12 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import BrowserContext, Route, expect
+from playwright.sync_api import BrowserContext, Response, Route, expect
 
 from tests.browser.conftest import BootedPage
-from tests.static.conftest import Site
+from tests.static.conftest import PREFIX, Site
 from tests.static.netlog import NetworkLog
+from tests.static.plainserver import PlainServer
 
 pytestmark = pytest.mark.browser
 
@@ -150,3 +151,19 @@ def test_a_host_without_the_gz_copies_still_boots_from_the_plain_files(
     urls = log.urls()
     for name in missing:
         assert urls.count(site.url + RUNTIME + name.removesuffix(".gz")) == 1, name
+
+
+def test_a_host_that_labels_gz_files_as_gzip_encoded_still_boots_from_the_snapshot(
+    cold_context: BrowserContext, site: Site
+) -> None:
+    # The browser gunzips those before the loader sees them: it must not gunzip them again.
+    with PlainServer(site.out.parent, label_gzip=True) as labelling:
+        page = cold_context.new_page()
+        bp = BootedPage(page, labelling.url + PREFIX + "/")
+        responses: list[Response] = []
+        page.on("response", lambda r: responses.append(r) if r.url.endswith("snapshot.bin.gz") else None)
+        bp.boot("#/login")
+        expect(page.locator("html")).to_have_attribute("data-pyodide-boot", "snapshot")
+        expect(bp.route_view()).to_have_attribute("data-route", "login")
+        expect(page.locator(".py-error")).to_have_count(0)
+        assert [r.headers.get("content-encoding") for r in responses] == ["gzip"]
