@@ -76,7 +76,7 @@ class BuildError(Exception):
     pass
 
 
-def say(message: str) -> None:
+def _say(message: str) -> None:
     print(f"build_site: {message}", file=sys.stderr, flush=True)
 
 
@@ -121,7 +121,11 @@ def meta_csp(csp: str, extra_connect: Iterable[str] = ()) -> str:
 
 
 def page_html(source: str, csp: str) -> str:
-    """``index.html`` with the CSP as the first thing after ``<meta charset>``."""
+    """``index.html`` with the CSP as the first thing after ``<meta charset>``.
+
+    >>> page_html('<head><meta charset="utf-8"></head>', "default-src 'self'").count("Content-Security-Policy")
+    1
+    """
     anchor = '<meta charset="utf-8">'
     if anchor not in source:
         raise BuildError(f"web/index.html has no {anchor!r} to put the CSP after")
@@ -132,7 +136,12 @@ def page_html(source: str, csp: str) -> str:
 
 
 def check_out(out: Path) -> None:
-    """Refuse to empty a folder that is not ours to empty."""
+    """Refuse (``BuildError``) to empty a folder that is not ours to empty.
+
+    >>> check_out(Path("/"))
+    Traceback (most recent call last):
+    build_site.BuildError: refusing to empty /: it is / , your home folder or holds this repository
+    """
     if out.exists() and not out.is_dir():
         raise BuildError(f"{out} exists and is not a folder")
     home = Path.home().resolve()
@@ -142,7 +151,7 @@ def check_out(out: Path) -> None:
         raise BuildError(f"refusing to empty {out}: it is not empty and holds no earlier build ({MARKER})")
 
 
-def empty(out: Path) -> None:
+def _empty(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for child in out.iterdir():
         if child.is_dir() and not child.is_symlink():
@@ -151,15 +160,15 @@ def empty(out: Path) -> None:
             child.unlink()
 
 
-def vendored(prefix: str) -> Path:
+def _vendored(prefix: str) -> Path:
     found = sorted(p for p in VENDOR.glob(prefix + "-*") if p.is_dir() and not p.name.endswith(".tmp"))
     if len(found) != 1:
         raise BuildError(f"static/vendor/{prefix}-* is missing or ambiguous: run scripts/setup.sh run")
     return found[0]
 
 
-def copy_runtime(out: Path) -> None:
-    pyodide = vendored("pyodide")
+def _copy_runtime(out: Path) -> None:
+    pyodide = _vendored("pyodide")
     dest = out / "static" / "vendor" / pyodide.name
     dest.mkdir(parents=True)
     wheels = sorted(p.name for p in pyodide.glob("*.whl"))
@@ -172,11 +181,11 @@ def copy_runtime(out: Path) -> None:
         if gz.is_file():
             shutil.copy2(gz, dest / gz.name)
         elif name == "snapshot.bin":
-            say("no snapshot.bin.gz in static/vendor: the page will boot the plain way")
+            _say("no snapshot.bin.gz in static/vendor: the page will boot the plain way")
         else:
             # Made by tools/vendor.py; make it here rather than ship 9.6 MB raw.
             (dest / gz.name).write_bytes(gzip.compress((pyodide / name).read_bytes(), 9, mtime=0))
-    pyscript = vendored("pyscript")
+    pyscript = _vendored("pyscript")
     # The whole dist/ (hashed chunk names, some loaded lazily), without the .gz and stamps.
     shutil.copytree(pyscript, out / "static" / "vendor" / pyscript.name, ignore=shutil.ignore_patterns("*.gz", ".*"))
 
@@ -193,7 +202,11 @@ class _Refs(html.parser.HTMLParser):
 
 
 def page_references(folder: Path) -> list[str]:
-    """Every URL that ``folder``'s index.html and pyscript.toml name, as written."""
+    """Every URL that ``folder``'s index.html and pyscript.toml name, as written.
+
+    >>> "static/vendor/pyscript-0.7.31/core.js" in page_references(Path("_site"))  # doctest: +SKIP
+    True
+    """
     parser = _Refs()
     parser.feed((folder / "index.html").read_text())
     refs = list(parser.refs)
@@ -208,7 +221,10 @@ def page_references(folder: Path) -> list[str]:
 
 
 def check_site(out: Path) -> None:
-    """Every reference of every page is relative, stays inside ``out`` and names a file that is there."""
+    """Every reference of every page is relative, stays inside ``out`` and names a file that is there.
+
+    >>> check_site(Path("_site"))  # doctest: +SKIP
+    """
     problems = []
     pages = [out, *[p for p in [out / "examples" / "minimal"] if (p / "index.html").is_file()]]
     for folder in pages:
@@ -227,18 +243,18 @@ def check_site(out: Path) -> None:
         raise BuildError("a built page names what it cannot load:\n  " + "\n  ".join(problems))
 
 
-def build_wheels(out: Path) -> None:
+def _build_wheels(out: Path) -> None:
     tool = ROOT / "tools" / "build_wheels.py"
     if not tool.is_file():
-        say("skipping wheels/: tools/build_wheels.py is not in this checkout yet")
+        _say("skipping wheels/: tools/build_wheels.py is not in this checkout yet")
         return
     subprocess.run([sys.executable, str(tool), str(out / "wheels")], check=True, cwd=ROOT)
 
 
-def copy_examples(out: Path) -> None:
+def _copy_examples(out: Path) -> None:
     src = ROOT / "examples" / "minimal"
     if not src.is_dir():
-        say("skipping examples/minimal/: examples/minimal/ is not in this checkout yet")
+        _say("skipping examples/minimal/: examples/minimal/ is not in this checkout yet")
         return
     shutil.copytree(src, out / "examples" / "minimal", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
@@ -252,7 +268,7 @@ def build(out: Path, api_base: str = "api/v1", demo_api: bool | str = "auto") ->
     check_out(out)
     origin = api_origin(api_base)
     serve = _serve_module()
-    empty(out)
+    _empty(out)
     (out / MARKER).write_text("Built by tools/build_site.py; emptied by the next build.\n")
     (out / ".nojekyll").write_text("")
     csp = meta_csp(serve.CSP, [origin] if origin else [])
@@ -269,12 +285,12 @@ def build(out: Path, api_base: str = "api/v1", demo_api: bool | str = "auto") ->
     if origin:
         config["crossOriginApi"] = True  # the page refuses another origin without it (tokensession/config.py)
     (out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
-    copy_runtime(out)
-    build_wheels(out)
-    copy_examples(out)
+    _copy_runtime(out)
+    _build_wheels(out)
+    _copy_examples(out)
     check_site(out)
     total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    say(f"{out}: {total / 1e6:.1f} MB; serve it with any static file server, under any path")
+    _say(f"{out}: {total / 1e6:.1f} MB; serve it with any static file server, under any path")
 
 
 def _demo_api(value: str) -> bool | str:
@@ -302,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         build(Path(os.path.expanduser(str(args.out))), args.api_base, args.demo_api)
     except (BuildError, subprocess.CalledProcessError) as exc:
-        say(str(exc))
+        _say(str(exc))
         return 1
     return 0
 
