@@ -41,8 +41,10 @@ STATIC = ROOT / "static"
 EXAMPLES = ROOT / "examples"
 #: What the wheels are built from: a change to any of these files rebuilds them.
 WHEEL_SOURCES = (ROOT / "tokensession", ROOT / "authapi", ROOT / "pyproject.toml")
-#: What the page imports, zipped into ``pyapp.zip``: the app and the session library it uses.
-PAGE_PACKAGES = (ROOT / "pyapp", ROOT / "tokensession")
+#: What the page imports, zipped into ``pyapp.zip``: the app, the session library it uses, and
+#: the reference API's logic that the in-page demo API runs (``demoApi``; 29 KB more zipped).
+#: The static build (tools/build_site.py) ships the same zip.
+PAGE_PACKAGES = (ROOT / "pyapp", ROOT / "tokensession", ROOT / "authapi")
 
 mimetypes.add_type("text/javascript", ".mjs")
 mimetypes.add_type("text/javascript", ".js")

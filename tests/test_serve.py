@@ -114,7 +114,8 @@ def test_pyapp_zip_holds_the_app_and_the_library_without_caches(http: httpx.Clie
     names = zipfile.ZipFile(io.BytesIO(http.get("pyapp.zip").content)).namelist()
     assert "pyapp/__init__.py" in names and "pyapp/browser/shell.py" in names
     assert "tokensession/__init__.py" in names and "tokensession/browser/fetch.py" in names
-    assert not [n for n in names if "__pycache__" in n or not n.startswith(("pyapp/", "tokensession/"))]
+    assert "authapi/app.py" in names  # the in-page demo API runs it
+    assert not [n for n in names if "__pycache__" in n or not n.startswith(("pyapp/", "tokensession/", "authapi/"))]
 
 
 def test_unknown_file_is_404(http: httpx.Client) -> None:

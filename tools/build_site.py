@@ -277,10 +277,7 @@ def build(out: Path, api_base: str = "api/v1", demo_api: bool | str = "auto") ->
             (out / name).write_text(page_html((WEB / name).read_text(), csp))
         else:
             shutil.copy2(WEB / name, out / name)
-    # The in-page demo API (tokensession.demo) runs authapi: the static site needs it in the page
-    # even while serve.py, which has a real API, leaves it out.
-    packages = [*serve.PAGE_PACKAGES, *[p for p in [ROOT / "authapi"] if p not in serve.PAGE_PACKAGES]]
-    (out / "pyapp.zip").write_bytes(serve.zip_package(*packages))
+    (out / "pyapp.zip").write_bytes(serve.zip_package(*serve.PAGE_PACKAGES))
     config: dict[str, object] = {**DEFAULT_CONFIG, "apiBase": api_base, "demoApi": demo_api}
     if origin:
         config["crossOriginApi"] = True  # the page refuses another origin without it (tokensession/config.py)

@@ -34,7 +34,8 @@ def test_cold_boot_shows_progress_then_reaches_ready_with_every_request_on_our_o
         assert foreign == []
         # The runtime came from our vendored copy (gzipped, gunzipped in the page), not a CDN.
         assert any(u.endswith("/static/vendor/pyodide-314.0.7/pyodide.asm.wasm.gz") for u in bp.requests)
-        assert any("/pyodide_http-0.2.2-py3-none-any.whl" in u for u in bp.requests)
+        # pyodide-http and requests are installed on first use of the sync path, not at boot.
+        assert not [u for u in bp.requests if "pyodide_http" in u or "/requests-" in u]
         assert bp.console_errors == []
         expect(page.locator(".py-error")).to_have_count(0)
     finally:
@@ -44,13 +45,15 @@ def test_cold_boot_shows_progress_then_reaches_ready_with_every_request_on_our_o
 PROBE = """
 import json, urllib.request
 from js import document
+from tokensession.browser.sync_http import patch_http
+await patch_http()  # installs pyodide-http from our origin, once
 with urllib.request.urlopen("config.json") as r:
     document.body.dataset.probe = f"{r.status} {json.load(r)['apiBase']}"
 """
 
 
-def test_pyodide_http_is_patched_at_boot(app: BootedPage) -> None:
-    # Plain stdlib urllib in the page reaches our origin (pyodide-http's synchronous XHR).
+def test_stdlib_urllib_reaches_our_origin_once_the_sync_path_is_patched(app: BootedPage) -> None:
+    # Plain stdlib urllib in the page (pyodide-http's synchronous XHR), patched lazily.
     app.page.evaluate(
         """code => {
             const s = document.createElement('script');

@@ -8,21 +8,17 @@ normal config, cookies and storage.
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Route, expect
 
-from serve import zip_package
 from tests.browser.conftest import BootedPage
-from tests.serverproc import ROOT, ServerProcess
+from tests.serverproc import ServerProcess
 
 
 @dataclass
@@ -39,20 +35,11 @@ class StaticHost:
 HostFactory = Callable[..., StaticHost]
 
 
-def page_zip_with_authapi(server: ServerProcess) -> bytes | None:
-    """The page's packages with ``authapi`` (the demo API), unless ``pyapp.zip`` has it already."""
-    served = httpx.get(server.url + "pyapp.zip").content
-    if "authapi/app.py" in zipfile.ZipFile(io.BytesIO(served)).namelist():
-        return None
-    return zip_package(ROOT / "pyapp", ROOT / "tokensession", ROOT / "authapi")
-
-
 @pytest.fixture
 def static_host(browser: Browser, server: ServerProcess) -> Iterator[HostFactory]:
     """``static_host(demo_api, locale)``: a fresh context whose config says ``demoApi`` and
     whose ``api/v1/`` answers 404 pages, as a static host does."""
     contexts: list[BrowserContext] = []
-    page_zip = page_zip_with_authapi(server)
 
     def make(demo_api: bool | str = "auto", locale: str = "en-US") -> StaticHost:
         ctx = browser.new_context(locale=locale)
@@ -67,8 +54,6 @@ def static_host(browser: Browser, server: ServerProcess) -> Iterator[HostFactory
 
         ctx.route("**/config.json", lambda route: route.fulfill(content_type="application/json", body=body))
         ctx.route("**/api/v1/**", no_api)
-        if page_zip is not None:
-            ctx.route("**/pyapp.zip", lambda route: route.fulfill(content_type="application/zip", body=page_zip))
         return host
 
     yield make
