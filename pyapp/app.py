@@ -16,8 +16,9 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import urlencode
 
-from pyapp import router
-from pyapp.screen import Location, Screen, Toasts
+from pyapp import i18n, router
+from pyapp.screen import Frame, Location, Preferences, Screen, Toasts
+from pyapp.ui import El, h
 from pyapp.views import View
 from pyapp.views.home import HomeView
 from pyapp.views.login import LoginView
@@ -55,6 +56,9 @@ class App:
         *,
         lang: Lang = "en",
         clock_ms: Callable[[], float],
+        frame: Frame | None = None,
+        header: Screen | None = None,
+        prefs: Preferences | None = None,
     ) -> None:
         self.config = config
         self.screen = screen
@@ -64,6 +68,9 @@ class App:
         self.jar = jar
         self.transport = transport
         self.lang: Lang = lang
+        self.frame = frame
+        self.header = header
+        self.prefs = prefs
         self.now_ms = clock_ms
         self.gate = ToastGate(clock_ms)
         self.view: View | None = None
@@ -81,7 +88,47 @@ class App:
     def start(self) -> None:
         """First render: a session that expired while the page was closed ends first (R2)."""
         self.api.check_expiry()
+        self._apply_lang()
         self.render()
+
+    # -- language ----------------------------------------------------------------------------
+
+    def t(self, key: str, **values: object) -> str:
+        """A text of the app in the current language (``pyapp.i18n``)."""
+        return i18n.text(self.lang, key, **values)
+
+    def around(self, key: str, field: str) -> tuple[str, str]:
+        """The current language's text before and after ``{field}`` in ``key``."""
+        return i18n.around(self.lang, key, field)
+
+    def set_lang(self, lang: Lang) -> None:
+        """Switch language at once: frame, header and view re-rendered, choice remembered."""
+        self.lang = lang
+        if self.prefs is not None:
+            self.prefs.set(i18n.PREFERENCE_KEY, lang)
+        self._apply_lang()
+        self.render(force=True)
+
+    def _apply_lang(self) -> None:
+        if self.frame is not None:
+            self.frame.set_lang(i18n.html_lang(self.lang), self.t)
+        if self.header is not None:
+            self.header.show(self._header_tree())
+
+    def _header_tree(self) -> El:
+        other: Lang = "en" if self.lang == "zh" else "zh"
+        return h(
+            "button",
+            {
+                "type": "button",
+                "class": "lang-switch",
+                "data-testid": "lang-switch",
+                "lang": i18n.html_lang(other),
+                "title": self.t("lang.switch.title"),
+            },
+            self.t("lang.switch"),
+            on={"click": lambda _e: self.set_lang(other)},
+        )
 
     def signed_in(self) -> bool:
         session = self.api.session()
@@ -102,7 +149,7 @@ class App:
         self.route, self._shown_hash = route, hash_
         self.view = VIEWS.get(route.name, View)(self)
         self.screen.show(self.view.render())
-        self.screen.set_title(f"{self.view.title} · PyAuth")
+        self.screen.set_title(self.t("title", view=self.view.title))
         self.view.mounted()
         return route
 
@@ -193,7 +240,7 @@ class App:
 
     def toast(self, text: str) -> None:
         if self.gate.admit(text):
-            self.toasts.show(text)
+            self.toasts.show(text, close_label=self.t("toast.close"))
 
     def _on_error(self, error: ApiError) -> None:
         self.toast(toast_text(error, self.lang))

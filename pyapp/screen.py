@@ -5,6 +5,7 @@ Tests implement them with plain objects; see ``tests/unit/fakes.py``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from pyapp.ui import El
@@ -22,6 +23,19 @@ class Screen(Protocol):
     def set_title(self, title: str) -> None: ...
 
 
+class Frame(Protocol):
+    """The page around the views: ``<html lang>`` and the frame's fixed texts (``data-i18n``)."""
+
+    def set_lang(self, tag: str, text: Callable[[str], str]) -> None: ...
+
+
+class Preferences(Protocol):
+    """Small user preferences that survive a reload (``localStorage``); never a token."""
+
+    def get(self, key: str) -> str | None: ...
+    def set(self, key: str, value: str) -> None: ...
+
+
 class Location(Protocol):
     """``location.hash`` and history, for hash routing."""
 
@@ -32,4 +46,4 @@ class Location(Protocol):
 class Toasts(Protocol):
     """Error messages shown to the user (``role="alert"``)."""
 
-    def show(self, text: str) -> None: ...
+    def show(self, text: str, close_label: str = "Close") -> None: ...

@@ -1,15 +1,61 @@
 // Boot progress before Python is up: plain JS, no framework, no inline script (CSP).
 // Steps: runtime downloading -> Python started (py:ready) -> app rendering (py:done).
+// The texts follow the language the app will use (stored choice, else the browser's);
+// they mirror the "boot.*" and "nav.*" keys of pyapp/i18n (a unit test keeps them equal).
+const TEXTS = {
+  en: {
+    "boot.loading": "Loading the Python runtime…",
+    "boot.starting": "Starting the app…",
+    "boot.rendering": "Rendering…",
+    "boot.failed": "The app could not start. Reload the page to try again.",
+    "boot.hint": "The first visit downloads about 14 MB; later visits come from the cache.",
+    "boot.progress": "Start-up progress",
+    "nav.label": "Main",
+    "nav.home": "Home",
+    "nav.playground": "Playground",
+    "nav.skip": "Skip to content",
+  },
+  zh: {
+    "boot.loading": "正在加载 Python 运行时…",
+    "boot.starting": "正在启动应用…",
+    "boot.rendering": "正在渲染…",
+    "boot.failed": "应用无法启动,请刷新页面重试。",
+    "boot.hint": "首次访问约需下载 14 MB,之后从缓存加载。",
+    "boot.progress": "启动进度",
+    "nav.label": "主导航",
+    "nav.home": "首页",
+    "nav.playground": "演示",
+    "nav.skip": "跳到正文",
+  },
+};
+const pickLang = () => {
+  let stored = null;
+  try {
+    stored = window.localStorage.getItem("pyauth.lang");
+  } catch (_) {
+    // storage disabled: fall back to the browser's language
+  }
+  if (stored === "en" || stored === "zh") return stored;
+  return (navigator.language || "").toLowerCase().startsWith("zh") ? "zh" : "en";
+};
+const lang = pickLang();
+const t = (key) => TEXTS[lang][key] || TEXTS.en[key] || key;
+document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+for (const node of document.querySelectorAll("[data-i18n-aria-label]")) {
+  node.setAttribute("aria-label", t(node.dataset.i18nAriaLabel));
+}
+
 const text = document.getElementById("boot-text");
 const bar = document.getElementById("boot-progress");
-const step = (value, message) => {
+const step = (value, key) => {
   if (document.documentElement.dataset.appState !== "loading") return;
   if (bar && Number(bar.value) < value) bar.value = value;
-  if (text) text.textContent = message;
+  if (text) text.textContent = t(key);
 };
-step(1, "Loading the Python runtime…");
-const onReady = () => step(2, "Starting the app…");
-const onDone = () => step(3, "Rendering…");
+step(1, "boot.loading");
+const onReady = () => step(2, "boot.starting");
+const onDone = () => step(3, "boot.rendering");
 for (const target of [document, window]) {
   target.addEventListener("py:ready", onReady, { once: true, capture: true });
   target.addEventListener("py:done", onDone, { once: true, capture: true });
@@ -18,7 +64,7 @@ for (const target of [document, window]) {
 window.addEventListener("error", (event) => {
   if (document.documentElement.dataset.appState !== "loading") return;
   if (text) {
-    text.textContent = "The app could not start. Reload the page to try again.";
+    text.textContent = t("boot.failed");
     text.classList.add("boot-error");
   }
   console.debug("boot error", event.message);

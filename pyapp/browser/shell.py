@@ -9,15 +9,15 @@ from js import Date, document, history, location, navigator, window  # type: ign
 from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
 from pyscript import fetch  # type: ignore[import-not-found]
 
+from pyapp import i18n
 from pyapp.app import App
-from pyapp.browser.dom import DomScreen
+from pyapp.browser.dom import DomFrame, DomScreen, LocalPreferences
 from pyapp.browser.toasts import DomToasts
 from tokensession.browser.cookies import DocumentCookieJar, base_path, is_https
 from tokensession.browser.fetch import FetchTransport
 from tokensession.browser.locks import WebLock
 from tokensession.client import ApiClient
 from tokensession.config import Config
-from tokensession.messages import lang_for
 
 log = logging.getLogger("pyapp")
 
@@ -71,6 +71,7 @@ async def start() -> App:
         secure=is_https(),
     )
     root = document.getElementById("app")
+    prefs = LocalPreferences()
     app = App(
         config,
         DomScreen(root),
@@ -79,8 +80,11 @@ async def start() -> App:
         api,
         jar,
         transport,
-        lang=lang_for(config.lang, str(navigator.language or "")),
+        lang=i18n.choose_lang(prefs.get(i18n.PREFERENCE_KEY), config.lang, str(navigator.language or "")),
         clock_ms=now_ms,
+        frame=DomFrame(),
+        header=DomScreen(_header_slot()),
+        prefs=prefs,
     )
     for problem in problems:
         window.console.warn(problem)
@@ -98,6 +102,17 @@ async def start() -> App:
 def _listen(target: Any, event: str, handler: Any) -> None:
     # Lives as long as the page: the proxy is never destroyed.
     target.addEventListener(event, create_proxy(handler))
+
+
+def _header_slot() -> Any:
+    # The header's tools (the language switch) live in a slot Python adds to the static frame.
+    slot = document.getElementById("header-tools")
+    if not slot:  # getElementById answers JS null, which is falsy but not None
+        slot = document.createElement("div")
+        slot.id = "header-tools"
+        slot.className = "header-tools"
+        document.querySelector(".app-header").appendChild(slot)
+    return slot
 
 
 def _reveal(root: Any) -> None:

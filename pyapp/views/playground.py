@@ -18,7 +18,7 @@ SEED_STATUSES = (400, 401, 403, 404, 405, 408, 500, 501, 502, 503, 504, 505)
 
 class PlaygroundView(View):
     name = "playground"
-    title = "Playground"
+    title_key = "playground.title"
 
     def __init__(self, app: Any) -> None:
         super().__init__(app)
@@ -30,48 +30,47 @@ class PlaygroundView(View):
             h(
                 "div",
                 {"class": "card"},
-                self.heading("Playground"),
+                self.heading(self.t("playground.title")),
                 h(
                     "p",
                     {"class": "hint"},
-                    "Each button calls the API through the session client: watch the token refresh "
-                    "while you are active and the session end when you are idle.",
+                    self.t("playground.hint"),
                 ),
                 h(
                     "dl",
                     {"class": "facts"},
-                    h("dt", {}, "Access token expires at (ms)"),
+                    h("dt", {}, self.t("playground.expires_at")),
                     h("dd", {"data-testid": "session-expires-at"}, "", ref="expires-at"),
-                    h("dt", {}, "Expires in"),
+                    h("dt", {}, self.t("playground.expires_in")),
                     h("dd", {"data-testid": "session-countdown", "aria-live": "off"}, "", ref="countdown"),
-                    h("dt", {}, "Refreshes so far"),
+                    h("dt", {}, self.t("playground.refreshes")),
                     h("dd", {"data-testid": "refresh-count"}, "0", ref="refresh-count"),
-                    h("dt", {}, "Cookies seen by the page"),
+                    h("dt", {}, self.t("playground.cookies")),
                     h("dd", {"data-testid": "cookies"}, "", ref="cookies"),
                 ),
                 h(
                     "div",
-                    {"class": "buttons", "role": "group", "aria-label": "Calls"},
+                    {"class": "buttons", "role": "group", "aria-label": self.t("playground.calls")},
                     self.button("call-me", "GET me", lambda: self.app.call("GET", "me")),
-                    self.button("call-burst", "10 × GET me at once", self.burst),
+                    self.button("call-burst", self.t("playground.burst"), self.burst),
                     self.button(
                         "call-slow",
-                        f"GET slow ({timeout_ms + 2000} ms, times out)",
+                        self.t("playground.slow", ms=timeout_ms + 2000),
                         lambda: self.app.call("GET", "slow", params={"ms": str(timeout_ms + 2000)}),
                     ),
                     h(
                         "button",
                         {"type": "button", "data-testid": "logout"},
-                        "Sign out",
+                        self.t("logout"),
                         on={"click": lambda _e: self.app.sign_out()},
                     ),
                 ),
                 h(
                     "div",
-                    {"class": "buttons", "role": "group", "aria-label": "Error statuses"},
+                    {"class": "buttons", "role": "group", "aria-label": self.t("playground.statuses")},
                     *[self.status_button(code) for code in SEED_STATUSES],
                 ),
-                h("h2", {}, "Requests"),
+                h("h2", {}, self.t("playground.requests")),
                 h("ol", {"class": "log", "data-testid": "request-log", "aria-live": "polite"}, ref="log"),
             )
         ]
@@ -112,9 +111,13 @@ class PlaygroundView(View):
         screen = self.app.screen
         screen.set_text("expires-at", str(int(expires)) if expires else "")
         now = self.app.now_ms()
-        screen.set_text("countdown", f"{max(0.0, (expires - now) / 1000):.1f} s" if expires else "no session")
+        seconds = f"{max(0.0, (expires - now) / 1000):.1f}"
+        screen.set_text(
+            "countdown", self.t("playground.seconds", seconds=seconds) if expires else self.t("playground.no_session")
+        )
         screen.set_text("refresh-count", str(info.get("refresh_count", 0)))
-        screen.set_text("cookies", "; ".join(f"{k}={_short(v)}" for k, v in info.get("cookies", {}).items()) or "none")
+        cookies = "; ".join(f"{k}={_short(v)}" for k, v in info.get("cookies", {}).items())
+        screen.set_text("cookies", cookies or self.t("playground.no_cookies"))
 
     def log_request(self, method: str, path: str, outcome: str, ok: bool) -> None:
         stamp = time.strftime("%H:%M:%S")

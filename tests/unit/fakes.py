@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pyapp.ui import El
@@ -97,5 +98,31 @@ class FakeLocation:
 class FakeToasts:
     shown: list[str] = field(default_factory=list)
 
-    def show(self, text: str) -> None:
+    close_labels: list[str] = field(default_factory=list)
+
+    def show(self, text: str, close_label: str = "Close") -> None:
         self.shown.append(text)
+        self.close_labels.append(close_label)
+
+
+@dataclass
+class FakeFrame:
+    """``<html lang>`` and the frame's fixed texts, as the page would hold them."""
+
+    lang: str = "en"
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def set_lang(self, tag: str, text: Callable[[str], str]) -> None:
+        self.lang = tag
+        self.texts = {key: text(key) for key in ("nav.home", "nav.playground", "nav.skip", "nav.label")}
+
+
+@dataclass
+class FakePreferences:
+    values: dict[str, str] = field(default_factory=dict)
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self.values[key] = value
