@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from pyapp import i18n, router
 from pyapp.screen import Frame, Location, Preferences, Screen, Toasts
+from pyapp.tabs import Channel, Message
 from pyapp.ui import El, h
 from pyapp.views import View
 from pyapp.views.home import HomeView
@@ -59,6 +60,7 @@ class App:
         frame: Frame | None = None,
         header: Screen | None = None,
         prefs: Preferences | None = None,
+        channel: Channel | None = None,
     ) -> None:
         self.config = config
         self.screen = screen
@@ -71,6 +73,7 @@ class App:
         self.frame = frame
         self.header = header
         self.prefs = prefs
+        self.channel = channel
         self.now_ms = clock_ms
         self.gate = ToastGate(clock_ms)
         self.view: View | None = None
@@ -79,6 +82,9 @@ class App:
         self.request_listeners: list[RequestListener] = []
         self._shown_hash: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._heard_end = False  # ending a session another tab announced: do not announce it back
+        if channel is not None:
+            channel.listen(self.on_tab_message)
         api.hooks.on_error.append(self._on_error)
         api.hooks.on_session_end.append(self._on_session_end)
         api.hooks.on_refresh.append(self._on_refresh)
@@ -175,6 +181,7 @@ class App:
         except ApiError as exc:
             return login_error_text(exc, self.lang)
         self.refresh_count = 0
+        self._post({"type": "signed-in"})
         self.go_after_login()
         return None
 
@@ -235,8 +242,30 @@ class App:
             self.api.check_expiry()
 
     def on_wake(self) -> None:
-        """``visibilitychange``/``focus``: a tab woken from sleep ends a stale session at once."""
+        """``visibilitychange``/``focus``/``pageshow``: a tab woken from sleep (or restored from
+        the back-forward cache) ends a stale session at once."""
         self.api.check_expiry()
+
+    def on_tab_message(self, message: Message) -> None:
+        """What another tab said (``pyapp.tabs``); the cookies decide, the message says when to look."""
+        kind = message.get("type")
+        if kind == "signed-out":
+            session = self.api.session()
+            if not session.is_empty and not session.expired(self.now_ms()):
+                return  # signed in again since: that newer session is not the one that ended
+            # The R2 toast in every tab (R7): an unasked ending elsewhere is one here too.
+            reason: EndReason = "expired" if message.get("reason") in UNASKED_ENDINGS else "elsewhere"
+            self._heard_end = True
+            try:
+                self.api.end_session(reason)  # cookies already gone: no second logout call
+            finally:
+                self._heard_end = False
+        elif kind == "signed-in":
+            self.api.check_expiry()
+            if self.route is not None and self.route.name == "login" and self.signed_in():
+                self.go_after_login()  # signed in elsewhere: this login form has nothing left to do
+        elif kind == "refreshed":
+            self.api.check_expiry()
 
     def toast(self, text: str) -> None:
         if self.gate.admit(text):
@@ -245,11 +274,14 @@ class App:
     def _on_error(self, error: ApiError) -> None:
         self.toast(toast_text(error, self.lang))
 
-    def _on_refresh(self, _session: Any) -> None:
+    def _on_refresh(self, session: Any) -> None:
         self.refresh_count += 1
         self._log("POST", "refresh_token", "200", True)
+        self._post({"type": "refreshed", "util_time": getattr(session, "util_time_ms", None)})
 
     def _on_session_end(self, reason: EndReason) -> None:
+        if reason != "elsewhere" and not self._heard_end:
+            self._post({"type": "signed-out", "reason": reason})
         if reason in UNASKED_ENDINGS:
             self.toast(pick(SESSION_EXPIRED, self.lang))
         self._to_login(with_redirect=reason != "logout")
@@ -260,6 +292,13 @@ class App:
         target = router.login_hash(self.current_route_path()) if with_redirect else "#/login"
         self.location.replace(target)
         self.render()
+
+    def _post(self, message: Message) -> None:
+        if self.channel is not None:
+            try:
+                self.channel.post(message)
+            except Exception:  # a closed channel must not break the session; cookies still tell
+                log.exception("tab message not sent")
 
     def _log(self, method: str, path: str, outcome: str, ok: bool) -> None:
         for listener in list(self.request_listeners):

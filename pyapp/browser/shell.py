@@ -11,8 +11,10 @@ from pyscript import fetch  # type: ignore[import-not-found]
 
 from pyapp import i18n
 from pyapp.app import App
+from pyapp.browser.channel import BroadcastTabChannel
 from pyapp.browser.dom import DomFrame, DomScreen, LocalPreferences
 from pyapp.browser.toasts import DomToasts
+from pyapp.tabs import channel_name
 from tokensession.browser.cookies import DocumentCookieJar, base_path, is_https
 from tokensession.browser.fetch import FetchTransport
 from tokensession.browser.locks import WebLock
@@ -85,6 +87,7 @@ async def start() -> App:
         frame=DomFrame(),
         header=DomScreen(_header_slot()),
         prefs=prefs,
+        channel=BroadcastTabChannel.open(channel_name(base_path())),
     )
     for problem in problems:
         window.console.warn(problem)
@@ -93,6 +96,7 @@ async def start() -> App:
     _listen(window, "hashchange", lambda _e: app.render())
     _listen(document, "visibilitychange", lambda _e: app.on_wake())
     _listen(window, "focus", lambda _e: app.on_wake())
+    _listen(window, "pageshow", lambda _e: app.on_wake())
     app.start()
     app.spawn(app.watchdog())
     _reveal(root)
