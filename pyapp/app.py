@@ -17,7 +17,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from pyapp import i18n, router
-from pyapp.screen import Frame, Location, Preferences, Screen, Toasts
+from pyapp.idle import IdleWarning
+from pyapp.screen import Dialog, Frame, Location, Preferences, Screen, Toasts
 from pyapp.tabs import Channel, Message
 from pyapp.ui import El, h
 from pyapp.views import View
@@ -61,6 +62,7 @@ class App:
         header: Screen | None = None,
         prefs: Preferences | None = None,
         channel: Channel | None = None,
+        dialog: Dialog | None = None,
     ) -> None:
         self.config = config
         self.screen = screen
@@ -83,6 +85,9 @@ class App:
         self._shown_hash: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._heard_end = False  # ending a session another tab announced: do not announce it back
+        self.idle_warning = IdleWarning(self, dialog) if dialog is not None else None
+        if self.idle_warning is not None:
+            api.hooks.on_idle_warning.append(self.idle_warning.open)
         if channel is not None:
             channel.listen(self.on_tab_message)
         api.hooks.on_error.append(self._on_error)
@@ -114,6 +119,8 @@ class App:
             self.prefs.set(i18n.PREFERENCE_KEY, lang)
         self._apply_lang()
         self.render(force=True)
+        if self.idle_warning is not None:
+            self.idle_warning.render()
 
     def _apply_lang(self) -> None:
         if self.frame is not None:
@@ -205,6 +212,13 @@ class App:
         except ValueError:
             return None
 
+    async def stay_signed_in(self) -> None:
+        """The idle warning's answer: refresh now. A failure is already a toast (client hooks)."""
+        try:
+            await self.api.refresh()
+        except ApiError as exc:
+            log.info("stay signed in: refresh failed: %s", exc)
+
     async def server_info(self) -> dict[str, Any]:
         """``GET info`` without toasts: whether the server runs the demo account."""
         try:
@@ -265,6 +279,7 @@ class App:
             if self.route is not None and self.route.name == "login" and self.signed_in():
                 self.go_after_login()  # signed in elsewhere: this login form has nothing left to do
         elif kind == "refreshed":
+            self._close_warning()  # any tab's refresh answers the warning in every tab
             self.api.check_expiry()
 
     def toast(self, text: str) -> None:
@@ -278,10 +293,12 @@ class App:
         self.refresh_count += 1
         self._log("POST", "refresh_token", "200", True)
         self._post({"type": "refreshed", "util_time": getattr(session, "util_time_ms", None)})
+        self._close_warning()
 
     def _on_session_end(self, reason: EndReason) -> None:
         if reason != "elsewhere" and not self._heard_end:
             self._post({"type": "signed-out", "reason": reason})
+        self._close_warning()
         if reason in UNASKED_ENDINGS:
             self.toast(pick(SESSION_EXPIRED, self.lang))
         self._to_login(with_redirect=reason != "logout")
@@ -292,6 +309,10 @@ class App:
         target = router.login_hash(self.current_route_path()) if with_redirect else "#/login"
         self.location.replace(target)
         self.render()
+
+    def _close_warning(self) -> None:
+        if self.idle_warning is not None:
+            self.idle_warning.close()
 
     def _post(self, message: Message) -> None:
         if self.channel is not None:

@@ -23,6 +23,13 @@ class Screen(Protocol):
     def set_title(self, title: str) -> None: ...
 
 
+class Dialog(Screen, Protocol):
+    """A layer above the view for one dialog at a time; ``show`` opens it, ``close`` empties it
+    and gives focus back to where it was."""
+
+    def close(self) -> None: ...
+
+
 class Frame(Protocol):
     """The page around the views: ``<html lang>`` and the frame's fixed texts (``data-i18n``)."""
 

@@ -24,6 +24,8 @@ class Config:
     timeout_ms: int = 10000
     lang: str = "auto"
     demo_api: DemoApi = "auto"
+    #: The idle warning shows ``min(warn_before_seconds, expires_in / 2)`` before ``utilTime``; 0: off.
+    warn_before_seconds: float = 60
 
     @classmethod
     def from_json(cls, text: str) -> tuple[Config, list[str]]:
@@ -73,6 +75,12 @@ class Config:
                 cfg = replace(cfg, demo_api=v)
             else:
                 bad("demoApi", 'must be true, false or "auto"')
+        if "warnBeforeSeconds" in data:
+            v = data["warnBeforeSeconds"]
+            if _is_number(v) and v >= 0:
+                cfg = replace(cfg, warn_before_seconds=float(v))
+            else:
+                bad("warnBeforeSeconds", "must be a number >= 0 (0 turns the warning off)")
         return cfg, problems
 
 
@@ -82,6 +90,7 @@ _FIELDS = {
     "timeoutMs": "timeout_ms",
     "lang": "lang",
     "demoApi": "demo_api",
+    "warnBeforeSeconds": "warn_before_seconds",
 }
 
 

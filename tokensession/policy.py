@@ -22,8 +22,10 @@ And two things the seed could not tell apart: a refresh *refused* (400/401:
 the session is over) and a refresh that *failed* (network, timeout, 5xx: a
 blip; after an R1 refresh the session lives on while its token does, and the
 error is shown; after a 401 there is no working token left, so R4 ends it).
-An optional idle warning ("stay signed in?") fires ``idle_warning_ms``
-before expiry, so the app can offer an explicit refresh.
+An optional idle warning ("stay signed in?") fires
+``min(idle_warning_ms, expires_in / 2)`` before expiry (:meth:`SessionPolicy.warning_lead_ms`),
+so the app can offer an explicit refresh; a short-lived token is not warned
+about for most of its life.
 
 Each method below is one event; its rows are tried top to bottom.
 """
@@ -162,9 +164,22 @@ class SessionPolicy:
             return Action.END_SESSION if seen else Action.NOTHING  # R7: signed out in another tab
         if session.expired(now_ms):
             return Action.END_SESSION  # R2, at the moment of expiry
-        if self.idle_warning_ms and not warned and session.remaining_ms(now_ms) <= self.idle_warning_ms:
+        lead = self.warning_lead_ms(session)
+        if lead and not warned and session.remaining_ms(now_ms) <= lead:
             return Action.WARN_IDLE
         return Action.NOTHING
+
+    def warning_lead_ms(self, session: Session) -> int:
+        """How long before ``utilTime`` the idle warning shows: ``min(idle_warning_ms,
+        expires_in / 2)`` (contract section 8); 0: no warning.
+
+        >>> SessionPolicy(idle_warning_ms=60_000).warning_lead_ms(Session("t", "r", 0, 6))
+        3000
+        """
+        lead = self.idle_warning_ms
+        if lead and session.expires_in is not None:
+            lead = min(lead, session.expires_in * 500)  # expires_in is in seconds: half of it, in ms
+        return max(0, lead)
 
     def deadline_ms(self, session: Session, *, warned: bool) -> int | None:
         """When :meth:`on_tick` may next answer something else; ``None``: no session to watch."""
@@ -172,6 +187,7 @@ class SessionPolicy:
             return None
         if session.util_time_ms is None:
             return 0  # unreadable expiry: look now
-        if self.idle_warning_ms and not warned:
-            return max(0, session.util_time_ms - self.idle_warning_ms)
+        lead = self.warning_lead_ms(session)
+        if lead and not warned:
+            return max(0, session.util_time_ms - lead)
         return session.util_time_ms

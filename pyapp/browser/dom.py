@@ -81,6 +81,30 @@ class DomScreen:
         return node
 
 
+class DomDialog(DomScreen):
+    """The ``Dialog`` seam: a layer (``#dialogs``) shown while it holds a dialog."""
+
+    def __init__(self, root: Any) -> None:
+        super().__init__(root)
+        self._return_focus: Any = None
+
+    def show(self, tree: El) -> None:
+        if self.root.hidden:  # opening: remember where focus was, to give it back
+            self._return_focus = document.activeElement
+        super().show(tree)
+        self.root.hidden = False
+
+    def close(self) -> None:
+        self.root.hidden = True
+        self.root.replaceChildren()
+        for p in self._proxies:
+            p.destroy()
+        self._proxies, self.refs = [], {}
+        back, self._return_focus = self._return_focus, None
+        if back and back.isConnected:
+            back.focus()
+
+
 class DomFrame:
     """The ``Frame`` seam: ``<html lang>`` and every ``data-i18n`` text of ``index.html``.
 

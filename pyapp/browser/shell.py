@@ -12,7 +12,7 @@ from pyscript import fetch  # type: ignore[import-not-found]
 from pyapp import i18n
 from pyapp.app import App
 from pyapp.browser.channel import BroadcastTabChannel
-from pyapp.browser.dom import DomFrame, DomScreen, LocalPreferences
+from pyapp.browser.dom import DomDialog, DomFrame, DomScreen, LocalPreferences
 from pyapp.browser.toasts import DomToasts
 from pyapp.tabs import channel_name
 from tokensession.browser.cookies import DocumentCookieJar, base_path, is_https
@@ -71,6 +71,7 @@ async def start() -> App:
         lock=WebLock("pyapp-refresh"),
         cookie_path=base_path(),
         secure=is_https(),
+        idle_warning_seconds=config.warn_before_seconds,
     )
     root = document.getElementById("app")
     prefs = LocalPreferences()
@@ -88,6 +89,7 @@ async def start() -> App:
         header=DomScreen(_header_slot()),
         prefs=prefs,
         channel=BroadcastTabChannel.open(channel_name(base_path())),
+        dialog=DomDialog(_layer("dialogs", "dialog-layer")),
     )
     for problem in problems:
         window.console.warn(problem)
@@ -117,6 +119,16 @@ def _header_slot() -> Any:
         slot.className = "header-tools"
         document.querySelector(".app-header").appendChild(slot)
     return slot
+
+
+def _layer(id_: str, class_name: str) -> Any:
+    # A hidden layer for dialogs, after the main content in the tab order.
+    layer = document.getElementById(id_)
+    if not layer:
+        layer = document.createElement("div")
+        layer.id, layer.className, layer.hidden = id_, class_name, True
+        document.body.appendChild(layer)
+    return layer
 
 
 def _reveal(root: Any) -> None:

@@ -83,6 +83,28 @@ class FakeScreen:
         return el.text()
 
 
+class FakeDialog(FakeScreen):
+    """The dialog layer: ``tree`` is None while closed."""
+
+    def close(self) -> None:
+        self.tree, self.focused = None, None
+
+    @property
+    def open(self) -> bool:
+        return self.tree is not None
+
+    def key(self, testid: str, key: str) -> None:
+        assert self.tree is not None
+        el = self.tree.find(data_testid=testid)
+        assert el is not None and "keydown" in el.on
+        el.on["keydown"](FakeKey(key=key))
+
+
+@dataclass
+class FakeKey(FakeEvent):
+    key: str = ""
+
+
 @dataclass
 class FakeLocation:
     hash: str = ""
