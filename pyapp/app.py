@@ -35,6 +35,8 @@ from tokensession.transport import Transport
 
 log = logging.getLogger("pyapp")
 
+#: At most one look per this many ms however fast the configured activity events fire.
+ACTIVITY_THROTTLE_MS = 1000
 #: Session endings the user did not ask for: they get the "session expired" toast.
 UNASKED_ENDINGS = frozenset({"expired", "unauthorized", "refresh_rejected"})
 
@@ -84,6 +86,7 @@ class App:
         self.request_listeners: list[RequestListener] = []
         self._shown_hash: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._last_activity_ms = float("-inf")
         self._heard_end = False  # ending a session another tab announced: do not announce it back
         self.idle_warning = IdleWarning(self, dialog) if dialog is not None else None
         if self.idle_warning is not None:
@@ -259,6 +262,15 @@ class App:
         """``visibilitychange``/``focus``/``pageshow``: a tab woken from sleep (or restored from
         the back-forward cache) ends a stale session at once."""
         self.api.check_expiry()
+
+    def on_user_activity(self, _event: Any = None) -> bool:
+        """A configured ``activityEvents`` event: counts as activity (R1 inside the refresh
+        window), throttled to one look per second. Returns whether it started a refresh."""
+        now = self.now_ms()
+        if now - self._last_activity_ms < ACTIVITY_THROTTLE_MS:
+            return False
+        self._last_activity_ms = now
+        return self.api.note_activity()
 
     def on_tab_message(self, message: Message) -> None:
         """What another tab said (``pyapp.tabs``); the cookies decide, the message says when to look."""

@@ -202,6 +202,21 @@ class ApiClient:
         ctx.observe()
         return False
 
+    def note_activity(self) -> bool:
+        """User input that counts as activity (config ``activityEvents``; throttle it): inside
+        the refresh window it starts the R1 refresh in the background, shared as any other.
+        Returns whether it started one.
+
+        >>> document.addEventListener("keydown", create_proxy(lambda _e: api.note_activity()))  # doctest: +SKIP
+        """
+        ctx = self._ctx
+        session = ctx.observe()
+        action = self.policy.on_activity(ctx.now(), session, refreshing=self._refreshing())
+        if action is not Action.START_REFRESH or _event_loop() is None:
+            return False
+        self._refresh_task(session)
+        return True
+
     async def settle(self) -> None:
         """Wait for background work (refreshes, logout calls) to finish; for tests and shutdown."""
         while self._tasks:

@@ -131,6 +131,19 @@ class SessionPolicy:
             return Action.START_REFRESH  # R1
         return Action.ACCEPT
 
+    def on_activity(self, now_ms: float, session: Session, *, refreshing: bool) -> Action:
+        """The user did something that counts as activity (config ``activityEvents``): inside
+        the refresh window it starts the refresh a successful request would (R1)."""
+        if refreshing:
+            return Action.NOTHING  # R1 single flight
+        if session.access_token is None or session.refresh_token is None:
+            return Action.NOTHING  # signed out, or nothing to refresh with
+        if session.expired(now_ms):
+            return Action.NOTHING  # too late: the watchdog ends it (R2)
+        if session.remaining_ms(now_ms) <= self.refresh_window_ms:
+            return Action.START_REFRESH  # R1, as for a request that succeeded now
+        return Action.NOTHING
+
     def refresh_turn(self, seen: Session, current: Session) -> Action:
         """The refresh lock is ours; ``seen`` is what made us want a refresh."""
         if current.replaced(seen):

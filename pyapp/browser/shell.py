@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from js import Date, document, history, location, navigator, window  # type: ignore[import-not-found]
-from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
+from js import Date, Object, document, history, location, navigator, window  # type: ignore[import-not-found]
+from pyodide.ffi import create_proxy, to_js  # type: ignore[import-not-found]
 from pyscript import fetch  # type: ignore[import-not-found]
 
 from pyapp import i18n
@@ -99,6 +99,7 @@ async def start() -> App:
     _listen(document, "visibilitychange", lambda _e: app.on_wake())
     _listen(window, "focus", lambda _e: app.on_wake())
     _listen(window, "pageshow", lambda _e: app.on_wake())
+    _listen_for_activity(app, config.activity_events)
     app.start()
     app.spawn(app.watchdog())
     _reveal(root)
@@ -108,6 +109,16 @@ async def start() -> App:
 def _listen(target: Any, event: str, handler: Any) -> None:
     # Lives as long as the page: the proxy is never destroyed.
     target.addEventListener(event, create_proxy(handler))
+
+
+def _listen_for_activity(app: App, events: tuple[str, ...]) -> None:
+    # User input as activity, only when configured; passive, so scrolling is never held up.
+    if not events:
+        return
+    handler = create_proxy(app.on_user_activity)
+    options = to_js({"capture": True, "passive": True}, dict_converter=Object.fromEntries)
+    for name in events:
+        document.addEventListener(name, handler, options)
 
 
 def _header_slot() -> Any:

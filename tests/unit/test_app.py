@@ -205,3 +205,17 @@ async def test_playground_has_its_own_sign_out(page: Page) -> None:
     await page.settle()
     assert page.location.hash == "#/login"
     assert len(page.world.sent("logout")) == 1
+
+
+async def test_configured_activity_is_throttled_and_refreshes_inside_the_window(make_world: WorldFactory) -> None:
+    world = make_world(access_ttl=60, window=30)
+    p = Page(world, "#/login?redirect=%2Fnowhere")
+    p.app.start()
+    await p.sign_in()
+    world.clock.advance(35)  # 25 s left
+    assert p.app.on_user_activity() is True
+    await p.settle()
+    world.clock.advance(0.5)
+    assert p.app.on_user_activity() is False  # throttled (and the new token is far from expiry)
+    assert len(world.sent("refresh_token")) == 1
+    assert p.app.refresh_count == 1

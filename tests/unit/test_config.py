@@ -11,6 +11,7 @@ FIELDS = {
     "lang": "lang",
     "demoApi": "demo_api",
     "warnBeforeSeconds": "warn_before_seconds",
+    "activityEvents": "activity_events",
 }
 
 
@@ -62,6 +63,10 @@ def test_malformed_file_falls_back_to_defaults_with_a_reason(text):
         ("warnBeforeSeconds", -5),
         ("warnBeforeSeconds", "60"),
         ("warnBeforeSeconds", float("inf")),
+        ("activityEvents", "keydown"),
+        ("activityEvents", ["keydown", 3]),
+        ("activityEvents", ["onclick=alert(1)"]),
+        ("activityEvents", ["KeyDown"]),
     ],
 )
 def test_each_bad_field_keeps_its_default_and_the_rest(key, value):
@@ -84,3 +89,9 @@ def test_warn_before_seconds_defaults_to_60_and_0_turns_it_off():
     assert problems == [] and cfg.warn_before_seconds == 0
     cfg, problems = Config.from_dict({"warnBeforeSeconds": 12.5})
     assert problems == [] and cfg.warn_before_seconds == 12.5
+
+
+def test_activity_events_default_to_none_and_take_dom_event_names():
+    assert Config().activity_events == ()
+    cfg, problems = Config.from_dict({"activityEvents": ["pointerdown", "keydown", "keydown"]})
+    assert problems == [] and cfg.activity_events == ("pointerdown", "keydown")

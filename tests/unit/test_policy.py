@@ -161,6 +161,23 @@ def test_deadline_is_expiry_or_the_idle_warning_before_it() -> None:
 
 
 @pytest.mark.parametrize(
+    ("session", "refreshing", "expected"),
+    [
+        (NEAR, False, Action.START_REFRESH),  # inside the window: as a successful request (R1)
+        (NEAR, True, Action.NOTHING),  # one refresh at a time
+        (LIVE, False, Action.NOTHING),  # outside the window
+        (EXPIRED, False, Action.NOTHING),  # too late: R2 ends it
+        (EMPTY, False, Action.NOTHING),
+        (ACCESS_ONLY, False, Action.NOTHING),  # nothing to refresh with
+        (GARBLED_TOKEN, False, Action.NOTHING),
+        (Session("tok", "ref", NOW + WINDOW, 60), False, Action.START_REFRESH),  # "at most" the window
+    ],
+)
+def test_on_activity_row(session: Session, refreshing: bool, expected: Action) -> None:
+    assert policy.on_activity(NOW, session, refreshing=refreshing) is expected
+
+
+@pytest.mark.parametrize(
     ("warn_before_ms", "expires_in", "lead_ms"),
     [
         (60_000, 20, 10_000),  # the seed's 20 s token: half its life, not a minute
