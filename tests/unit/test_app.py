@@ -219,3 +219,21 @@ async def test_configured_activity_is_throttled_and_refreshes_inside_the_window(
     assert p.app.on_user_activity() is False  # throttled (and the new token is far from expiry)
     assert len(world.sent("refresh_token")) == 1
     assert p.app.refresh_count == 1
+
+
+async def test_demo_hint_shows_the_servers_password_not_the_user_name_twice(make_world: WorldFactory) -> None:
+    from authapi.messages import ApiResponse
+
+    def wrap(handler: Handler) -> Handler:
+        async def info(req: Any) -> Any:
+            if req.path == "info":
+                body = b'{"demo": true, "demo_user": "guest", "demo_password": "open-sesame"}'
+                return ApiResponse(200, {"content-type": "application/json"}, body)
+            return await handler(req)
+
+        return info
+
+    p = Page(make_world(wrap=wrap))
+    p.app.start()
+    await p.settle()
+    assert p.screen._ref("demo-hint").text() == "Demo account: guest / open-sesame"  # type: ignore[union-attr]
