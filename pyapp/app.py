@@ -21,7 +21,7 @@ from pyapp.idle import IdleWarning
 from pyapp.screen import Dialog, Frame, Location, Preferences, Screen, Toasts
 from pyapp.tabs import Channel, Message
 from pyapp.ui import El, h
-from pyapp.views import View
+from pyapp.views import ErrorView, View
 from pyapp.views.home import HomeView
 from pyapp.views.login import LoginView
 from pyapp.views.playground import PlaygroundView
@@ -163,10 +163,19 @@ class App:
         if self.view is not None:
             self.view.unmount()
         self.route, self._shown_hash = route, hash_
-        self.view = VIEWS.get(route.name, View)(self)
-        self.screen.show(self.view.render())
-        self.screen.set_title(self.t("title", view=self.view.title))
-        self.view.mounted()
+        try:
+            self.view = VIEWS.get(route.name, View)(self)
+            self.screen.show(self.view.render())
+            self.screen.set_title(self.t("title", view=self.view.title))
+            self.view.mounted()
+        except Exception:
+            # A bug in a view must not leave a half-drawn page or a traceback: a friendly
+            # screen with a reload button; the details go to the console (logging).
+            log.exception("rendering the %s view failed", route.name)
+            self.view = ErrorView(self)
+            self.screen.show(self.view.render())
+            self.screen.set_title(self.t("title", view=self.view.title))
+            self.view.mounted()
         return route
 
     def go_after_login(self) -> None:

@@ -48,6 +48,7 @@ class Location(Protocol):
 
     def get_hash(self) -> str: ...
     def replace(self, hash_: str) -> None: ...  # same entry, no hashchange
+    def reload(self) -> None: ...  # load the page again (the error screen's button)
 
 
 class Toasts(Protocol):

@@ -14,6 +14,8 @@ const TEXTS = {
     "nav.home": "Home",
     "nav.playground": "Playground",
     "nav.skip": "Skip to content",
+    "error.title": "Something went wrong",
+    "error.reload": "Reload the page",
   },
   zh: {
     "boot.loading": "正在加载 Python 运行时…",
@@ -26,6 +28,8 @@ const TEXTS = {
     "nav.home": "首页",
     "nav.playground": "演示",
     "nav.skip": "跳到正文",
+    "error.title": "出错了",
+    "error.reload": "刷新页面",
   },
 };
 const pickLang = () => {
@@ -60,12 +64,35 @@ for (const target of [document, window]) {
   target.addEventListener("py:ready", onReady, { once: true, capture: true });
   target.addEventListener("py:done", onDone, { once: true, capture: true });
 }
-// A boot that fails says so instead of spinning forever.
+// A boot that fails says so instead of spinning forever: a friendly screen with a reload
+// button (no traceback: PyScript's error plugin is off; the details are in the console).
+const failed = () => {
+  const html = document.documentElement;
+  if (html.dataset.appState === "error") return;
+  html.dataset.appState = "error";
+  const screen = document.createElement("div");
+  screen.className = "card error-screen";
+  screen.setAttribute("role", "alert");
+  screen.dataset.testid = "error-screen";
+  const heading = document.createElement("h1");
+  heading.textContent = t("error.title");
+  const body = document.createElement("p");
+  body.textContent = t("boot.failed");
+  const reload = document.createElement("button");
+  reload.type = "button";
+  reload.className = "primary";
+  reload.dataset.testid = "reload";
+  reload.textContent = t("error.reload");
+  reload.addEventListener("click", () => location.reload());
+  screen.append(heading, body, reload);
+  const boot = document.getElementById("boot");
+  if (boot) boot.replaceChildren(screen);
+  else document.getElementById("main")?.replaceChildren(screen);
+  reload.focus();
+};
+document.addEventListener("pyauth:boot-failed", failed);
 window.addEventListener("error", (event) => {
   if (document.documentElement.dataset.appState !== "loading") return;
-  if (text) {
-    text.textContent = t("boot.failed");
-    text.classList.add("boot-error");
-  }
-  console.debug("boot error", event.message);
+  console.error("boot error", event.message);
+  failed();
 });

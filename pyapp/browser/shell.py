@@ -33,6 +33,9 @@ class BrowserLocation:
     def replace(self, hash_: str) -> None:
         history.replaceState(history.state, "", hash_)
 
+    def reload(self) -> None:
+        location.reload()
+
 
 async def load_config() -> tuple[Config, list[str]]:
     try:

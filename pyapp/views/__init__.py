@@ -61,3 +61,37 @@ class View:
 
     def unmount(self) -> None:
         """Called before another view replaces this one: stop timers and tasks."""
+
+
+class ErrorView(View):
+    """What a view that failed to render leaves instead: an apology and a reload button."""
+
+    name = "error"
+    title_key = "error.title"
+
+    def render(self) -> El:
+        return h(
+            "section",
+            {"data-testid": "error-screen", "role": "alert", "aria-labelledby": "view-title"},
+            *self.body(),
+        )
+
+    def body(self) -> list[El]:
+        return [
+            h(
+                "div",
+                {"class": "card error-screen"},
+                self.heading(self.t("error.title")),
+                h("p", {}, self.t("error.body")),
+                h(
+                    "button",
+                    {"type": "button", "class": "primary", "data-testid": "reload"},
+                    self.t("error.reload"),
+                    ref="reload",
+                    on={"click": lambda _e: self.app.location.reload()},
+                ),
+            )
+        ]
+
+    def mounted(self) -> None:
+        self.app.screen.focus("reload")

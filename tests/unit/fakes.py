@@ -108,12 +108,16 @@ class FakeKey(FakeEvent):
 @dataclass
 class FakeLocation:
     hash: str = ""
+    reloads: int = 0
 
     def get_hash(self) -> str:
         return self.hash
 
     def replace(self, hash_: str) -> None:
         self.hash = hash_
+
+    def reload(self) -> None:
+        self.reloads += 1
 
 
 @dataclass

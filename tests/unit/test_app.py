@@ -237,3 +237,27 @@ async def test_demo_hint_shows_the_servers_password_not_the_user_name_twice(make
     p.app.start()
     await p.settle()
     assert p.screen._ref("demo-hint").text() == "Demo account: guest / open-sesame"  # type: ignore[union-attr]
+
+
+async def test_a_view_that_fails_to_render_shows_the_error_screen_and_logs_the_details(
+    page: Page, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from pyapp.views.login import LoginView
+
+    def broken(self: LoginView) -> list[Any]:
+        raise ZeroDivisionError("a bug in a view")
+
+    monkeypatch.setattr(LoginView, "body", broken)
+    page.app.start()
+    assert page.screen.tree is not None
+    assert page.screen.tree.attrs["data-testid"] == "error-screen" and page.screen.tree.attrs["role"] == "alert"
+    assert "Traceback" not in page.screen.tree.text() and "ZeroDivisionError" not in page.screen.tree.text()
+    assert page.screen.text_of("reload") == "Reload the page" and page.screen.focused == "reload"
+    assert page.screen.title == "Something went wrong · PyAuth"
+    assert "a bug in a view" in caplog.text  # the details, for the console
+    page.screen.click("reload")
+    assert page.location.reloads == 1
+    monkeypatch.undo()
+    page.location.hash = "#/nowhere"
+    page.app.render()  # the next route renders as usual
+    assert page.screen.route() == "not-found"
