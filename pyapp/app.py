@@ -272,6 +272,12 @@ class App:
         the back-forward cache) ends a stale session at once."""
         self.api.check_expiry()
 
+    def on_online(self) -> None:
+        """The browser is back ``online``: a refresh waiting out a blip goes now (while the
+        token is valid), and a session that ended meanwhile ends here too."""
+        if not self.api.retry_now():
+            self.api.check_expiry()
+
     def on_user_activity(self, _event: Any = None) -> bool:
         """A configured ``activityEvents`` event: counts as activity (R1 inside the refresh
         window), throttled to one look per second. Returns whether it started a refresh."""

@@ -105,6 +105,10 @@ class ApiClient:
             refreshing=self._refreshing,
         )
         self._inflight: asyncio.Task[Session] | None = None
+        # A refresh that failed by a blip (R1) is tried again at _retry_at_ms, with backoff.
+        self._blips = 0
+        self._retry_at_ms: float | None = None
+        self._retry_seen: Session | None = None  # the session the failed refresh was for
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- the axios-like surface ---------------------------------------------------------
@@ -181,7 +185,7 @@ class ApiClient:
     def session_deadline_ms(self) -> int | None:
         """When to call :meth:`check_expiry` next (ms since the epoch); ``None``: no session."""
         session = self._ctx.read()
-        return self.policy.deadline_ms(session, warned=self._warned(session))
+        return self.policy.deadline_ms(session, warned=self._warned(session), retry_at_ms=self._retry_at_ms)
 
     def check_expiry(self) -> bool:
         """The R2 watchdog: end the session if ``utilTime`` has passed (or the cookies vanished
@@ -191,8 +195,21 @@ class ApiClient:
         ctx = self._ctx
         session = ctx.read()
         action = self.policy.on_tick(
-            ctx.now(), session, seen=ctx.seen, refreshing=self._refreshing(), warned=self._warned(session)
+            ctx.now(),
+            session,
+            seen=ctx.seen,
+            refreshing=self._refreshing(),
+            warned=self._warned(session),
+            retry_at_ms=self._retry_at_ms,
         )
+        if action is Action.START_REFRESH:
+            seen = self._retry_seen or session
+            if session.replaced(seen):  # another tab refreshed meanwhile: nothing left to retry
+                self._blips, self._retry_at_ms, self._retry_seen = 0, None, None
+            elif _event_loop() is not None:
+                self._retry_at_ms = None  # set again if this one fails too
+                self._refresh_task(seen)  # the lock and refresh_turn still stop a second rotation
+            return False
         if action is Action.END_SESSION:
             self.end_session("elsewhere" if session.is_empty else "expired")
             return True
@@ -201,6 +218,15 @@ class ApiClient:
             self._fire(self.hooks.on_idle_warning, session.remaining_ms(ctx.now()))
         ctx.observe()
         return False
+
+    def retry_now(self) -> bool:
+        """The browser is back ``online``: a refresh waiting out a blip's backoff goes now.
+        Returns whether one was waiting."""
+        if self._retry_at_ms is None:
+            return False
+        self._retry_at_ms = self._ctx.now()
+        self.check_expiry()
+        return True
 
     def note_activity(self) -> bool:
         """User input that counts as activity (config ``activityEvents``; throttle it): inside
@@ -314,7 +340,21 @@ class ApiClient:
         self._tasks.discard(task)
         error = None if task.cancelled() else task.exception()
         if isinstance(error, RefreshFailed):
+            self._schedule_retry()
             self._fire(self.hooks.on_error, error)  # once, however many requests waited
+        elif error is None and not task.cancelled():
+            self._blips, self._retry_at_ms, self._retry_seen = 0, None, None
+
+    def _schedule_retry(self) -> None:
+        # A blip kept the session (R1): try again later while the token lives; the watchdog
+        # (check_expiry at session_deadline_ms) runs it. After a 401 the session is already over.
+        session = self._ctx.read()
+        if session.is_empty or session.refresh_token is None:
+            self._blips, self._retry_at_ms, self._retry_seen = 0, None, None
+            return
+        self._blips += 1
+        self._retry_seen = session
+        self._retry_at_ms = self._ctx.now() + self.policy.retry_delay_ms(self._blips)
 
     async def _quietly(self, flow: Flow[None]) -> None:
         try:

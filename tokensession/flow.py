@@ -48,7 +48,7 @@ from tokensession.errors import (
     UnauthorizedError,
 )
 from tokensession.http import Request, Response
-from tokensession.policy import Action, SessionPolicy, call_kind
+from tokensession.policy import Action, SessionPolicy, call_kind, insufficient_scope
 
 T = TypeVar("T")
 
@@ -213,7 +213,14 @@ def request_flow(ctx: SessionContext, request: Request) -> Flow[Response]:
         if isinstance(reply, ApiError):
             raise reply
         action = ctx.policy.after_response(
-            ctx.now(), reply.status, call, sent=sent, current=ctx.read(), refreshing=ctx.refreshing(), retried=retried
+            ctx.now(),
+            reply.status,
+            call,
+            sent=sent,
+            current=ctx.read(),
+            refreshing=ctx.refreshing(),
+            retried=retried,
+            insufficient_scope=insufficient_scope(reply.headers.get("www-authenticate")),
         )
         if action is Action.ACCEPT:
             return reply

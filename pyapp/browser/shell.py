@@ -102,6 +102,7 @@ async def start() -> App:
     _listen(document, "visibilitychange", lambda _e: app.on_wake())
     _listen(window, "focus", lambda _e: app.on_wake())
     _listen(window, "pageshow", lambda _e: app.on_wake())
+    _listen(window, "online", lambda _e: app.on_online())
     _listen_for_activity(app, config.activity_events)
     app.start()
     app.spawn(app.watchdog())
