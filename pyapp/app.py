@@ -83,6 +83,7 @@ class App:
         self.view: View | None = None
         self.route: router.Route | None = None
         self.refresh_count = 0
+        self.refresh_times_ms: list[float] = []  # when refreshes happened (here or in another tab), for the timeline
         self.request_listeners: list[RequestListener] = []
         self._shown_hash: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -306,6 +307,7 @@ class App:
             if self.route is not None and self.route.name == "login" and self.signed_in():
                 self.go_after_login()  # signed in elsewhere: this login form has nothing left to do
         elif kind == "refreshed":
+            self._note_refresh()
             self._close_warning()  # any tab's refresh answers the warning in every tab
             self.api.check_expiry()
 
@@ -318,6 +320,7 @@ class App:
 
     def _on_refresh(self, session: Any) -> None:
         self.refresh_count += 1
+        self._note_refresh()
         self._log("POST", "refresh_token", "200", True)
         self._post({"type": "refreshed", "util_time": getattr(session, "util_time_ms", None)})
         self._close_warning()
@@ -336,6 +339,9 @@ class App:
         target = router.login_hash(self.current_route_path()) if with_redirect else "#/login"
         self.location.replace(target)
         self.render()
+
+    def _note_refresh(self) -> None:
+        self.refresh_times_ms = [*self.refresh_times_ms[-49:], self.now_ms()]
 
     def _close_warning(self) -> None:
         if self.idle_warning is not None:

@@ -172,6 +172,11 @@ class ApiClient:
         """What the cookies say now (for display; the client reads them again on every call)."""
         return self._ctx.read()
 
+    def refresh_expires_at_ms(self) -> int | None:
+        """When the refresh token this tab stored last expires (``refresh_expires_in`` of its
+        grant), or ``None`` when this tab was not told (signed in by another tab)."""
+        return self._ctx.refresh_expires_at_ms if not self._ctx.read().is_empty else None
+
     def end_session(self, reason: EndReason) -> bool:
         """Clear the cookies, send ``logout`` without waiting (only if a refresh token was
         there), fire ``on_session_end(reason)`` once per session. Returns whether it fired."""

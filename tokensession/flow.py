@@ -140,6 +140,9 @@ class SessionContext:
         self.refreshing = refreshing
         self.seen = False
         self.warned_for: int | None = None  # the utilTime the idle warning fired for
+        # When the refresh token stored last expires (ms since the epoch; None: not told). Its
+        # cookie's lifetime is not readable from document.cookie, so this tab remembers it.
+        self.refresh_expires_at_ms: int | None = None
 
     def now(self) -> int:
         return int(self.clock_ms())
@@ -156,6 +159,7 @@ class SessionContext:
         received = self.now()
         for line in grant_assignments(grant, received_ms=received, path=self.cookie_path, secure=self.secure):
             self.jar.write(line)
+        self.refresh_expires_at_ms = received + grant.refresh_expires_in * 1000 if grant.refresh_expires_in else None
         self.seen = True
         return grant.session(received)
 

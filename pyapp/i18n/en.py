@@ -59,6 +59,23 @@ MESSAGES: dict[str, str] = {
     "playground.burst": "10 × GET me at once",
     "playground.slow": "GET slow ({ms} ms, times out)",
     "playground.requests": "Requests",
+    # the session timeline (playground)
+    "timeline.title": "Session timeline",
+    "timeline.legend": "Shaded: the refresh window · orange line: the idle warning · green marks: refreshes · "
+    "blue line: now",
+    "timeline.access": "Access token: {left} of {life} left.",
+    "timeline.window": "Refresh window: the last {window}.",
+    "timeline.window_active": "Refresh window: the last {window}; now inside it, so the next successful request "
+    "refreshes.",
+    "timeline.warning": "Idle warning: {lead} before expiry.",
+    "timeline.refreshes": "Refreshes so far: {count}.",
+    "timeline.refresh_token": "Refresh token: {left} left.",
+    "timeline.refresh_token_unknown": "Refresh token: its lifetime was not told to this tab.",
+    "timeline.none": "No session.",
+    "duration.days": "{d} d {h} h",
+    "duration.hours": "{h} h {m} min",
+    "duration.minutes": "{m} min {s} s",
+    "duration.seconds": "{s} s",
     # the idle warning
     "idle.title": "Stay signed in?",
     "idle.body": "Your session ends in {seconds} s because you have been inactive.",

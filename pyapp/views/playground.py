@@ -10,6 +10,7 @@ import asyncio
 import time
 from typing import Any
 
+from pyapp.timeline import TimelineModel, duration, layout
 from pyapp.ui import El, h
 from pyapp.views import View
 
@@ -23,6 +24,7 @@ class PlaygroundView(View):
     def __init__(self, app: Any) -> None:
         super().__init__(app)
         self._ticker: asyncio.Task[Any] | None = None
+        self._drawn: dict[str, str | None] = {}  # what the timeline's attributes hold: write only changes
 
     def body(self) -> list[El]:
         timeout_ms = self.app.config.timeout_ms
@@ -48,6 +50,7 @@ class PlaygroundView(View):
                     h("dt", {}, self.t("playground.cookies")),
                     h("dd", {"data-testid": "cookies"}, "", ref="cookies"),
                 ),
+                self.timeline(),
                 h(
                     "div",
                     {"class": "buttons", "role": "group", "aria-label": self.t("playground.calls")},
@@ -74,6 +77,24 @@ class PlaygroundView(View):
                 h("ol", {"class": "log", "data-testid": "request-log", "aria-live": "polite"}, ref="log"),
             )
         ]
+
+    def timeline(self) -> El:
+        """The picture of the session: a track (decoration) and its text equivalent."""
+        return h(
+            "figure",
+            {"class": "timeline", "data-testid": "session-timeline", "aria-labelledby": "timeline-title"},
+            h("h2", {"id": "timeline-title"}, self.t("timeline.title")),
+            h(
+                "div",
+                {"class": "timeline-track", "aria-hidden": "true"},
+                h("div", {"class": "timeline-window"}, ref="tl-window"),
+                h("div", {"class": "timeline-marks"}, ref="tl-marks"),
+                h("div", {"class": "timeline-warn"}, ref="tl-warn"),
+                h("div", {"class": "timeline-now"}, ref="tl-now"),
+            ),
+            h("p", {"class": "hint", "aria-hidden": "true"}, self.t("timeline.legend")),
+            h("figcaption", {"data-testid": "session-timeline-text"}, ref="tl-text"),
+        )
 
     def button(self, testid: str, label: str, action: Any) -> El:
         return h(
@@ -118,6 +139,54 @@ class PlaygroundView(View):
         screen.set_text("refresh-count", str(info.get("refresh_count", 0)))
         cookies = "; ".join(f"{k}={_short(v)}" for k, v in info.get("cookies", {}).items())
         screen.set_text("cookies", cookies or self.t("playground.no_cookies"))
+        self.update_timeline(now)
+
+    def update_timeline(self, now: float) -> None:
+        """One tick of the picture: attribute writes only (no reads, so no forced layout);
+        the moving "now" is a transform, and the rest changes only when the token does."""
+        app = self.app
+        session = app.api.session()
+        model = layout(
+            now,
+            session,
+            window_ms=app.api.policy.refresh_window_ms,
+            warn_lead_ms=app.api.policy.warning_lead_ms(session),
+            refreshes_ms=app.refresh_times_ms,
+        )
+        self._draw("tl-now", f"transform: translateX({model.now * 100:.2f}%)" if model else "display: none")
+        self._draw("tl-window", f"left: {model.window_from * 100:.2f}%" if model else "display: none")
+        warn = model.warn_at if model else None
+        self._draw("tl-warn", f"left: {warn * 100:.2f}%" if warn is not None else "display: none")
+        self._draw("tl-marks", _marks_style(model.marks) if model and model.marks else None)
+        app.screen.set_text("tl-text", self.timeline_text(model, now))
+
+    def timeline_text(self, model: TimelineModel | None, now: float) -> str:
+        if model is None:
+            return self.t("timeline.none")
+        app, t = self.app, self.t
+        window_ms = app.api.policy.refresh_window_ms
+        parts = [
+            t("timeline.access", left=duration(model.left_ms, t), life=duration(model.life_ms, t)),
+            t(
+                "timeline.window_active" if model.left_ms <= window_ms else "timeline.window",
+                window=duration(window_ms, t),
+            ),
+        ]
+        if model.warn_at is not None:
+            lead = app.api.policy.warning_lead_ms(app.api.session())
+            parts.append(t("timeline.warning", lead=duration(lead, t)))
+        parts.append(t("timeline.refreshes", count=app.refresh_count))
+        refresh_at = app.api.refresh_expires_at_ms()
+        if refresh_at is None:
+            parts.append(t("timeline.refresh_token_unknown"))
+        else:
+            parts.append(t("timeline.refresh_token", left=duration(refresh_at - now, t)))
+        return " ".join(parts)
+
+    def _draw(self, ref: str, style: str | None) -> None:
+        if self._drawn.get(ref, "") != style:
+            self._drawn[ref] = style
+            self.app.screen.set_attr(ref, "style", style)
 
     def log_request(self, method: str, path: str, outcome: str, ok: bool) -> None:
         stamp = time.strftime("%H:%M:%S")
@@ -128,3 +197,13 @@ class PlaygroundView(View):
 
 def _short(value: str) -> str:
     return value if len(value) <= 24 else value[:10] + "…" + value[-8:]
+
+
+def _marks_style(marks: tuple[float, ...]) -> str:
+    # All marks in one attribute (a gradient of 2 px stripes): no element per refresh.
+    stops = ", ".join(
+        f"transparent {m * 100:.2f}%, var(--ok) {m * 100:.2f}%, var(--ok) calc({m * 100:.2f}% + 2px), "
+        f"transparent calc({m * 100:.2f}% + 2px)"
+        for m in sorted(marks)
+    )
+    return f"background-image: linear-gradient(to right, {stops})"
