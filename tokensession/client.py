@@ -216,7 +216,10 @@ class ApiClient:
                 self._refresh_task(seen)  # the lock and refresh_turn still stop a second rotation
             return False
         if action is Action.END_SESSION:
-            self.end_session("elsewhere" if session.is_empty else "expired")
+            # Cookies gone after the last utilTime this page saw: another tab's R2 got there
+            # first (a sign-out elsewhere clears them before it); the same "expired" here.
+            lapsed = ctx.last_util_ms is not None and ctx.now() >= ctx.last_util_ms
+            self.end_session("expired" if not session.is_empty or lapsed else "elsewhere")
             return True
         if action is Action.WARN_IDLE:
             ctx.warned_for = session.util_time_ms

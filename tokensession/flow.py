@@ -143,6 +143,9 @@ class SessionContext:
         # When the refresh token stored last expires (ms since the epoch; None: not told). Its
         # cookie's lifetime is not readable from document.cookie, so this tab remembers it.
         self.refresh_expires_at_ms: int | None = None
+        # The utilTime of the last session this page saw: cookies that vanish after it passed
+        # were cleared by another tab's R2, not by a sign-out (same toast in every tab, R7).
+        self.last_util_ms: int | None = None
 
     def now(self) -> int:
         return int(self.clock_ms())
@@ -153,6 +156,8 @@ class SessionContext:
     def observe(self) -> Session:
         session = self.read()
         self.seen = self.seen or not session.is_empty
+        if not session.is_empty:
+            self.last_util_ms = session.util_time_ms
         return session
 
     def store(self, grant: TokenGrant) -> Session:
@@ -170,7 +175,7 @@ class SessionContext:
             for line in clear_assignments(path=self.cookie_path, secure=self.secure):
                 self.jar.write(line)
         announce = self.seen or not before.is_empty
-        self.seen = False
+        self.seen, self.last_util_ms = False, None
         return announce, before.refresh_token
 
 

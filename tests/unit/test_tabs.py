@@ -124,3 +124,36 @@ def test_channel_names_follow_the_cookie_path() -> None:
     assert channel_name("/a/") != channel_name("/b/")
     assert decode('{"type":"signed-out","reason":"logout"}') == {"type": "signed-out", "reason": "logout"}
     assert decode(b"bytes") is None and decode("[1]") is None and decode("x" * 2000) is None
+
+
+async def test_without_a_channel_a_tab_that_finds_the_cookies_gone_after_expiry_still_says_expired(
+    world: World,
+) -> None:
+    bus = LocalBus()
+    a, b = Tab(world, bus, "#/", own_client=False), Tab(world, LocalBus(), "#/playground")  # b hears nothing
+    a.app.start()
+    await a.sign_in()
+    b.app.start()
+    b.app.on_wake()  # b's watchdog has looked at the session once
+    world.clock.advance(21)
+    a.app.on_wake()  # a ends it first (R2) and clears the cookies
+    b.app.on_wake()  # b's timer, later: the cookies are gone, and so is their utilTime
+    await a.settle()
+    await b.settle()
+    assert b.toasts.shown == ["Session expired, please sign in again"]
+    assert b.location.hash == "#/login?redirect=%2Fplayground"
+    assert bus.sent  # a still announced it; b was not listening
+
+
+async def test_without_a_channel_a_sign_out_elsewhere_is_not_called_expired(world: World) -> None:
+    a, b = Tab(world, LocalBus(), "#/", own_client=False), Tab(world, LocalBus(), "#/playground")
+    a.app.start()
+    await a.sign_in()
+    b.app.start()
+    b.app.on_wake()
+    a.screen.click("logout")
+    b.app.on_wake()
+    await a.settle()
+    await b.settle()
+    assert b.toasts.shown == [] and b.location.hash == "#/login?redirect=%2Fplayground"
+    b.app.view.unmount()  # type: ignore[union-attr]
