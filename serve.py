@@ -22,9 +22,11 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
+import importlib.util
 import io
 import json
 import mimetypes
+import os
 import signal
 import socket
 import subprocess
@@ -81,6 +83,34 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
 ]
+
+
+#: What serve.py imports beyond the standard library (requirements.txt), by import name.
+REQUIRED_MODULES = ("starlette", "uvicorn", "jwt", "argon2")
+#: Set when serve.py should not (or did already) re-execute itself under ``.venv``.
+NO_VENV_ENV = "PYAUTH_SERVE_NO_VENV"
+
+
+def ensure_packages(argv: Sequence[str]) -> None:
+    """Contract section 2: a Python without our packages never shows a traceback.
+
+    Under ``.venv/bin/python`` when the Run command made one (re-executed, same
+    arguments); otherwise one line saying what to run, and exit status 1.
+    """
+    missing = [name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None]
+    if not missing:
+        return
+    venv_python = ROOT / ".venv" / "bin" / "python"
+    if venv_python.exists() and not os.environ.get(NO_VENV_ENV):
+        os.environ[NO_VENV_ENV] = "1"  # once: a broken .venv must not loop
+        sys.stdout.flush()
+        os.execv(venv_python, [str(venv_python), str(ROOT / "serve.py"), *argv])  # noqa: S606 (our own venv, our own file)
+    print(
+        f"serve.py: missing Python packages ({', '.join(missing)}): run ./run.sh, which installs them and serves",
+        file=sys.stderr,
+        flush=True,
+    )
+    raise SystemExit(1)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -343,7 +373,9 @@ def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)  # --help and bad flags work with no package installed
+    ensure_packages(argv)
     import uvicorn
 
     app, api = build_app(args)

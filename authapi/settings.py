@@ -26,8 +26,9 @@ class Settings:
     """The server-side policy, in seconds; mirrors the flags of ``serve.py``.
 
     ``users`` are ``(name, password)`` pairs, hashed at startup. ``is_demo``
-    says the accounts are the public demo ones (``GET info`` tells the login
-    view). ``db_path`` ``None`` means the per-user default of
+    (off unless asked for; ``serve.py`` turns it on for its default ``demo``
+    account) says the accounts are the public demo ones, so ``GET info`` may
+    tell the login view the first one's name and password. ``db_path`` ``None`` means the per-user default of
     :func:`default_db_path`; the string ``":memory:"`` keeps nothing on disk.
 
     The rate limit (``max_failures`` failed sign-ins per user or per client
@@ -39,7 +40,7 @@ class Settings:
     refresh_ttl: int = 604800
     refresh_grace: int = 10
     users: Sequence[tuple[str, str]] = (("demo", "demo"),)
-    is_demo: bool = True
+    is_demo: bool = False  # an embedder's real users never have their password published
     db_path: Path | str | None = None
     max_failures: int = 10
     failure_window: int = 60

@@ -16,9 +16,12 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import urlencode
 
-from pyapp import router
-from pyapp.screen import Location, Screen, Toasts
-from pyapp.views import View
+from pyapp import i18n, router
+from pyapp.idle import IdleWarning
+from pyapp.screen import Dialog, Frame, Location, Preferences, Screen, Toasts
+from pyapp.tabs import Channel, Message
+from pyapp.ui import El, h
+from pyapp.views import ErrorView, View
 from pyapp.views.home import HomeView
 from pyapp.views.login import LoginView
 from pyapp.views.playground import PlaygroundView
@@ -32,6 +35,8 @@ from tokensession.transport import Transport
 
 log = logging.getLogger("pyapp")
 
+#: At most one look per this many ms however fast the configured activity events fire.
+ACTIVITY_THROTTLE_MS = 1000
 #: Session endings the user did not ask for: they get the "session expired" toast.
 UNASKED_ENDINGS = frozenset({"expired", "unauthorized", "refresh_rejected"})
 
@@ -55,6 +60,11 @@ class App:
         *,
         lang: Lang = "en",
         clock_ms: Callable[[], float],
+        frame: Frame | None = None,
+        header: Screen | None = None,
+        prefs: Preferences | None = None,
+        channel: Channel | None = None,
+        dialog: Dialog | None = None,
     ) -> None:
         self.config = config
         self.screen = screen
@@ -64,14 +74,26 @@ class App:
         self.jar = jar
         self.transport = transport
         self.lang: Lang = lang
+        self.frame = frame
+        self.header = header
+        self.prefs = prefs
+        self.channel = channel
         self.now_ms = clock_ms
         self.gate = ToastGate(clock_ms)
         self.view: View | None = None
         self.route: router.Route | None = None
         self.refresh_count = 0
+        self.refresh_times_ms: list[float] = []  # when refreshes happened (here or in another tab), for the timeline
         self.request_listeners: list[RequestListener] = []
         self._shown_hash: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._last_activity_ms = float("-inf")
+        self._heard_end = False  # ending a session another tab announced: do not announce it back
+        self.idle_warning = IdleWarning(self, dialog) if dialog is not None else None
+        if self.idle_warning is not None:
+            api.hooks.on_idle_warning.append(self.idle_warning.open)
+        if channel is not None:
+            channel.listen(self.on_tab_message)
         api.hooks.on_error.append(self._on_error)
         api.hooks.on_session_end.append(self._on_session_end)
         api.hooks.on_refresh.append(self._on_refresh)
@@ -81,7 +103,49 @@ class App:
     def start(self) -> None:
         """First render: a session that expired while the page was closed ends first (R2)."""
         self.api.check_expiry()
+        self._apply_lang()
         self.render()
+
+    # -- language ----------------------------------------------------------------------------
+
+    def t(self, key: str, **values: object) -> str:
+        """A text of the app in the current language (``pyapp.i18n``)."""
+        return i18n.text(self.lang, key, **values)
+
+    def around(self, key: str, field: str) -> tuple[str, str]:
+        """The current language's text before and after ``{field}`` in ``key``."""
+        return i18n.around(self.lang, key, field)
+
+    def set_lang(self, lang: Lang) -> None:
+        """Switch language at once: frame, header and view re-rendered, choice remembered."""
+        self.lang = lang
+        if self.prefs is not None:
+            self.prefs.set(i18n.PREFERENCE_KEY, lang)
+        self._apply_lang()
+        self.render(force=True)
+        if self.idle_warning is not None:
+            self.idle_warning.render()
+
+    def _apply_lang(self) -> None:
+        if self.frame is not None:
+            self.frame.set_lang(i18n.html_lang(self.lang), self.t)
+        if self.header is not None:
+            self.header.show(self._header_tree())
+
+    def _header_tree(self) -> El:
+        other: Lang = "en" if self.lang == "zh" else "zh"
+        return h(
+            "button",
+            {
+                "type": "button",
+                "class": "lang-switch",
+                "data-testid": "lang-switch",
+                "lang": i18n.html_lang(other),
+                "title": self.t("lang.switch.title"),
+            },
+            self.t("lang.switch"),
+            on={"click": lambda _e: self.set_lang(other)},
+        )
 
     def signed_in(self) -> bool:
         session = self.api.session()
@@ -100,10 +164,19 @@ class App:
         if self.view is not None:
             self.view.unmount()
         self.route, self._shown_hash = route, hash_
-        self.view = VIEWS.get(route.name, View)(self)
-        self.screen.show(self.view.render())
-        self.screen.set_title(f"{self.view.title} · PyAuth")
-        self.view.mounted()
+        try:
+            self.view = VIEWS.get(route.name, View)(self)
+            self.screen.show(self.view.render())
+            self.screen.set_title(self.t("title", view=self.view.title))
+            self.view.mounted()
+        except Exception:
+            # A bug in a view must not leave a half-drawn page or a traceback: a friendly
+            # screen with a reload button; the details go to the console (logging).
+            log.exception("rendering the %s view failed", route.name)
+            self.view = ErrorView(self)
+            self.screen.show(self.view.render())
+            self.screen.set_title(self.t("title", view=self.view.title))
+            self.view.mounted()
         return route
 
     def go_after_login(self) -> None:
@@ -128,6 +201,7 @@ class App:
         except ApiError as exc:
             return login_error_text(exc, self.lang)
         self.refresh_count = 0
+        self._post({"type": "signed-in"})
         self.go_after_login()
         return None
 
@@ -150,6 +224,13 @@ class App:
             return resp.json()
         except ValueError:
             return None
+
+    async def stay_signed_in(self) -> None:
+        """The idle warning's answer: refresh now. A failure is already a toast (client hooks)."""
+        try:
+            await self.api.refresh()
+        except ApiError as exc:
+            log.info("stay signed in: refresh failed: %s", exc)
 
     async def server_info(self) -> dict[str, Any]:
         """``GET info`` without toasts: whether the server runs the demo account."""
@@ -188,21 +269,66 @@ class App:
             self.api.check_expiry()
 
     def on_wake(self) -> None:
-        """``visibilitychange``/``focus``: a tab woken from sleep ends a stale session at once."""
+        """``visibilitychange``/``focus``/``pageshow``: a tab woken from sleep (or restored from
+        the back-forward cache) ends a stale session at once."""
         self.api.check_expiry()
+
+    def on_online(self) -> None:
+        """The browser is back ``online``: a refresh waiting out a blip goes now (while the
+        token is valid), and a session that ended meanwhile ends here too."""
+        if not self.api.retry_now():
+            self.api.check_expiry()
+
+    def on_user_activity(self, _event: Any = None) -> bool:
+        """A configured ``activityEvents`` event: counts as activity (R1 inside the refresh
+        window), throttled to one look per second. Returns whether it started a refresh."""
+        now = self.now_ms()
+        if now - self._last_activity_ms < ACTIVITY_THROTTLE_MS:
+            return False
+        self._last_activity_ms = now
+        return self.api.note_activity()
+
+    def on_tab_message(self, message: Message) -> None:
+        """What another tab said (``pyapp.tabs``); the cookies decide, the message says when to look."""
+        kind = message.get("type")
+        if kind == "signed-out":
+            session = self.api.session()
+            if not session.is_empty and not session.expired(self.now_ms()):
+                return  # signed in again since: that newer session is not the one that ended
+            # The R2 toast in every tab (R7): an unasked ending elsewhere is one here too.
+            reason: EndReason = "expired" if message.get("reason") in UNASKED_ENDINGS else "elsewhere"
+            self._heard_end = True
+            try:
+                self.api.end_session(reason)  # cookies already gone: no second logout call
+            finally:
+                self._heard_end = False
+        elif kind == "signed-in":
+            self.api.check_expiry()
+            if self.route is not None and self.route.name == "login" and self.signed_in():
+                self.go_after_login()  # signed in elsewhere: this login form has nothing left to do
+        elif kind == "refreshed":
+            self._note_refresh()
+            self._close_warning()  # any tab's refresh answers the warning in every tab
+            self.api.check_expiry()
 
     def toast(self, text: str) -> None:
         if self.gate.admit(text):
-            self.toasts.show(text)
+            self.toasts.show(text, close_label=self.t("toast.close"))
 
     def _on_error(self, error: ApiError) -> None:
         self.toast(toast_text(error, self.lang))
 
-    def _on_refresh(self, _session: Any) -> None:
+    def _on_refresh(self, session: Any) -> None:
         self.refresh_count += 1
+        self._note_refresh()
         self._log("POST", "refresh_token", "200", True)
+        self._post({"type": "refreshed", "util_time": getattr(session, "util_time_ms", None)})
+        self._close_warning()
 
     def _on_session_end(self, reason: EndReason) -> None:
+        if reason != "elsewhere" and not self._heard_end:
+            self._post({"type": "signed-out", "reason": reason})
+        self._close_warning()
         if reason in UNASKED_ENDINGS:
             self.toast(pick(SESSION_EXPIRED, self.lang))
         self._to_login(with_redirect=reason != "logout")
@@ -213,6 +339,20 @@ class App:
         target = router.login_hash(self.current_route_path()) if with_redirect else "#/login"
         self.location.replace(target)
         self.render()
+
+    def _note_refresh(self) -> None:
+        self.refresh_times_ms = [*self.refresh_times_ms[-49:], self.now_ms()]
+
+    def _close_warning(self) -> None:
+        if self.idle_warning is not None:
+            self.idle_warning.close()
+
+    def _post(self, message: Message) -> None:
+        if self.channel is not None:
+            try:
+                self.channel.post(message)
+            except Exception:  # a closed channel must not break the session; cookies still tell
+                log.exception("tab message not sent")
 
     def _log(self, method: str, path: str, outcome: str, ok: bool) -> None:
         for listener in list(self.request_listeners):

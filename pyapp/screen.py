@@ -5,6 +5,7 @@ Tests implement them with plain objects; see ``tests/unit/fakes.py``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from pyapp.ui import El
@@ -22,14 +23,35 @@ class Screen(Protocol):
     def set_title(self, title: str) -> None: ...
 
 
+class Dialog(Screen, Protocol):
+    """A layer above the view for one dialog at a time; ``show`` opens it, ``close`` empties it
+    and gives focus back to where it was."""
+
+    def close(self) -> None: ...
+
+
+class Frame(Protocol):
+    """The page around the views: ``<html lang>`` and the frame's fixed texts (``data-i18n``)."""
+
+    def set_lang(self, tag: str, text: Callable[[str], str]) -> None: ...
+
+
+class Preferences(Protocol):
+    """Small user preferences that survive a reload (``localStorage``); never a token."""
+
+    def get(self, key: str) -> str | None: ...
+    def set(self, key: str, value: str) -> None: ...
+
+
 class Location(Protocol):
     """``location.hash`` and history, for hash routing."""
 
     def get_hash(self) -> str: ...
     def replace(self, hash_: str) -> None: ...  # same entry, no hashchange
+    def reload(self) -> None: ...  # load the page again (the error screen's button)
 
 
 class Toasts(Protocol):
     """Error messages shown to the user (``role="alert"``)."""
 
-    def show(self, text: str) -> None: ...
+    def show(self, text: str, close_label: str = "Close") -> None: ...

@@ -112,6 +112,10 @@ class ApiClient:
             refreshing=self._refreshing,
         )
         self._inflight: asyncio.Task[Session] | None = None
+        # A refresh that failed by a blip (R1) is tried again at _retry_at_ms, with backoff.
+        self._blips = 0
+        self._retry_at_ms: float | None = None
+        self._retry_seen: Session | None = None  # the session the failed refresh was for
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- the axios-like surface ---------------------------------------------------------
@@ -175,6 +179,11 @@ class ApiClient:
         """What the cookies say now (for display; the client reads them again on every call)."""
         return self._ctx.read()
 
+    def refresh_expires_at_ms(self) -> int | None:
+        """When the refresh token this tab stored last expires (``refresh_expires_in`` of its
+        grant), or ``None`` when this tab was not told (signed in by another tab)."""
+        return self._ctx.refresh_expires_at_ms if not self._ctx.read().is_empty else None
+
     def end_session(self, reason: EndReason) -> bool:
         """Clear the cookies, send ``logout`` without waiting (only if a refresh token was
         there), fire ``on_session_end(reason)`` once per session. Returns whether it fired."""
@@ -186,7 +195,7 @@ class ApiClient:
     def session_deadline_ms(self) -> int | None:
         """When to call :meth:`check_expiry` next (ms since the epoch); ``None``: no session."""
         session = self._ctx.read()
-        return self.policy.deadline_ms(session, warned=self._warned(session))
+        return self.policy.deadline_ms(session, warned=self._warned(session), retry_at_ms=self._retry_at_ms)
 
     def check_expiry(self) -> bool:
         """The R2 watchdog: end the session if ``utilTime`` has passed (or the cookies vanished
@@ -196,16 +205,56 @@ class ApiClient:
         ctx = self._ctx
         session = ctx.read()
         action = self.policy.on_tick(
-            ctx.now(), session, seen=ctx.seen, refreshing=self._refreshing(), warned=self._warned(session)
+            ctx.now(),
+            session,
+            seen=ctx.seen,
+            refreshing=self._refreshing(),
+            warned=self._warned(session),
+            retry_at_ms=self._retry_at_ms,
         )
+        if action is Action.START_REFRESH:
+            seen = self._retry_seen or session
+            if session.replaced(seen):  # another tab refreshed meanwhile: nothing left to retry
+                self._blips, self._retry_at_ms, self._retry_seen = 0, None, None
+            elif self._background_loop() is not None:
+                self._retry_at_ms = None  # set again if this one fails too
+                self._refresh_task(seen)  # the lock and refresh_turn still stop a second rotation
+            return False
         if action is Action.END_SESSION:
-            self.end_session("elsewhere" if session.is_empty else "expired")
+            # Cookies gone after the last utilTime this page saw: another tab's R2 got there
+            # first (a sign-out elsewhere clears them before it); the same "expired" here.
+            lapsed = ctx.last_util_ms is not None and ctx.now() >= ctx.last_util_ms
+            self.end_session("expired" if not session.is_empty or lapsed else "elsewhere")
             return True
         if action is Action.WARN_IDLE:
             ctx.warned_for = session.util_time_ms
             self._fire(self.hooks.on_idle_warning, session.remaining_ms(ctx.now()))
         ctx.observe()
         return False
+
+    def retry_now(self) -> bool:
+        """The browser is back ``online``: a refresh waiting out a blip's backoff goes now.
+        Returns whether one was waiting."""
+        if self._retry_at_ms is None:
+            return False
+        self._retry_at_ms = self._ctx.now()
+        self.check_expiry()
+        return True
+
+    def note_activity(self) -> bool:
+        """User input that counts as activity (config ``activityEvents``; throttle it): inside
+        the refresh window it starts the R1 refresh in the background, shared as any other.
+        Returns whether it started one.
+
+        >>> document.addEventListener("keydown", create_proxy(lambda _e: api.note_activity()))  # doctest: +SKIP
+        """
+        ctx = self._ctx
+        session = ctx.observe()
+        action = self.policy.on_activity(ctx.now(), session, refreshing=self._refreshing())
+        if action is not Action.START_REFRESH or self._background_loop() is None:
+            return False
+        self._refresh_task(session)
+        return True
 
     async def settle(self) -> None:
         """Wait for background work (refreshes, logout calls) to finish; for tests and shutdown."""
@@ -292,7 +341,10 @@ class ApiClient:
     def _refresh_task(self, seen: Session) -> asyncio.Task[Session]:
         # Single flight: whoever needs a refresh while one runs joins it.
         if self._inflight is None or self._inflight.done():
-            task = asyncio.get_running_loop().create_task(self._drive(refresh_flow(self._ctx, seen)))
+            loop = self._background_loop()
+            if loop is None:
+                raise RuntimeError("no event loop to run the refresh on")
+            task = loop.create_task(self._drive(refresh_flow(self._ctx, seen)))
             task.add_done_callback(self._refresh_done)
             self._inflight = task
             self._tasks.add(task)
@@ -305,7 +357,21 @@ class ApiClient:
         self._tasks.discard(task)
         error = None if task.cancelled() else task.exception()
         if isinstance(error, RefreshFailed):
+            self._schedule_retry()
             self._fire(self.hooks.on_error, error)  # once, however many requests waited
+        elif error is None and not task.cancelled():
+            self._blips, self._retry_at_ms, self._retry_seen = 0, None, None
+
+    def _schedule_retry(self) -> None:
+        # A blip kept the session (R1): try again later while the token lives; the watchdog
+        # (check_expiry at session_deadline_ms) runs it. After a 401 the session is already over.
+        session = self._ctx.read()
+        if session.is_empty or session.refresh_token is None:
+            self._blips, self._retry_at_ms, self._retry_seen = 0, None, None
+            return
+        self._blips += 1
+        self._retry_seen = session
+        self._retry_at_ms = self._ctx.now() + self.policy.retry_delay_ms(self._blips)
 
     async def _quietly(self, flow: Flow[None]) -> None:
         try:
@@ -313,13 +379,21 @@ class ApiClient:
         except ApiError as exc:  # best effort: the session is already over here
             log.info("logout call failed: %s", exc)
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def _background_loop(self) -> asyncio.AbstractEventLoop | None:
+        # The one place background work finds its loop: the running one, else the one this
+        # client last ran on (a JS callback under Pyodide may run outside a running loop).
         loop = _running_loop() or self._loop
-        if loop is None or loop.is_closed():  # plain sync code that never ran a loop: nothing can run it
+        if loop is None or loop.is_closed():
+            return None
+        self._loop = loop
+        return loop
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        loop = self._background_loop()
+        if loop is None:  # plain sync code that never ran a loop: nothing can run it
             coro.close()
             log.warning("no event loop; background call skipped")
             return
-        self._loop = loop
         task = loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

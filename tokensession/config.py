@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -30,6 +31,10 @@ class Config:
     timeout_ms: int = 10000
     lang: str = "auto"
     demo_api: DemoApi = "auto"
+    #: The idle warning shows ``min(warn_before_seconds, expires_in / 2)`` before ``utilTime``; 0: off.
+    warn_before_seconds: float = 60
+    #: DOM events that count as activity besides API calls (e.g. ``("pointerdown", "keydown")``).
+    activity_events: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, text: str) -> tuple[Config, list[str]]:
@@ -83,15 +88,30 @@ class Config:
                 cfg = replace(cfg, demo_api=v)
             else:
                 bad("demoApi", 'must be true, false or "auto"')
+        if "warnBeforeSeconds" in data:
+            v = data["warnBeforeSeconds"]
+            if _is_number(v) and v >= 0:
+                cfg = replace(cfg, warn_before_seconds=float(v))
+            else:
+                bad("warnBeforeSeconds", "must be a number >= 0 (0 turns the warning off)")
+        if "activityEvents" in data:
+            v = data["activityEvents"]
+            if isinstance(v, list) and len(v) <= 20 and all(isinstance(e, str) and _EVENT.fullmatch(e) for e in v):
+                cfg = replace(cfg, activity_events=tuple(dict.fromkeys(v)))
+            else:
+                bad("activityEvents", 'must be a list of DOM event names such as ["pointerdown", "keydown"]')
         return cfg, problems
 
 
+_EVENT = re.compile(r"[a-z][a-z0-9]{0,31}")
 _FIELDS = {
     "apiBase": "api_base",
     "refreshWindowSeconds": "refresh_window_seconds",
     "timeoutMs": "timeout_ms",
     "lang": "lang",
     "demoApi": "demo_api",
+    "warnBeforeSeconds": "warn_before_seconds",
+    "activityEvents": "activity_events",
 }
 
 

@@ -86,7 +86,8 @@ def open_demo_api(
             "the in-page demo API needs the 'authapi' package (its wheel sits next to tokensession's; "
             'in a PyScript page add it to `packages`), or set "demoApi": false'
         ) from exc
-    settings = settings or Settings()  # contract section 2 defaults, demo / demo
+    # Contract section 2 defaults with the built-in demo / demo account (GET info says so).
+    settings = settings or Settings(is_demo=True)
     store = KvStore(storage, key)
     signer = HmacAccessTokens(store.secret("access-token-hs256"), settings.access_ttl)
     passwords = PlainPasswords(settings.users)

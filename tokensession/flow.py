@@ -50,7 +50,7 @@ from tokensession.errors import (
     UnauthorizedError,
 )
 from tokensession.http import Request, Response
-from tokensession.policy import Action, SessionPolicy, call_kind
+from tokensession.policy import Action, SessionPolicy, call_kind, insufficient_scope
 
 T = TypeVar("T")
 log = logging.getLogger("tokensession")
@@ -143,6 +143,12 @@ class SessionContext:
         self.refreshing = refreshing
         self.seen = False
         self.warned_for: int | None = None  # the utilTime the idle warning fired for
+        # When the refresh token stored last expires (ms since the epoch; None: not told). Its
+        # cookie's lifetime is not readable from document.cookie, so this tab remembers it.
+        self.refresh_expires_at_ms: int | None = None
+        # The utilTime of the last session this page saw: cookies that vanish after it passed
+        # were cleared by another tab's R2, not by a sign-out (same toast in every tab, R7).
+        self.last_util_ms: int | None = None
 
     def now(self) -> int:
         return int(self.clock_ms())
@@ -153,12 +159,15 @@ class SessionContext:
     def observe(self) -> Session:
         session = self.read()
         self.seen = self.seen or not session.is_empty
+        if not session.is_empty:
+            self.last_util_ms = session.util_time_ms
         return session
 
     def store(self, grant: TokenGrant) -> Session:
         received = self.now()
         for line in grant_assignments(grant, received_ms=received, path=self.cookie_path, secure=self.secure):
             self.jar.write(line)
+        self.refresh_expires_at_ms = received + grant.refresh_expires_in * 1000 if grant.refresh_expires_in else None
         self.seen = True
         return grant.session(received)
 
@@ -169,7 +178,7 @@ class SessionContext:
             for line in clear_assignments(path=self.cookie_path, secure=self.secure):
                 self.jar.write(line)
         announce = self.seen or not before.is_empty
-        self.seen = False
+        self.seen, self.last_util_ms = False, None
         return announce, before.refresh_token
 
 
@@ -216,7 +225,14 @@ def request_flow(ctx: SessionContext, request: Request) -> Flow[Response]:
         if isinstance(reply, ApiError):
             raise reply
         action = ctx.policy.after_response(
-            ctx.now(), reply.status, call, sent=sent, current=ctx.read(), refreshing=ctx.refreshing(), retried=retried
+            ctx.now(),
+            reply.status,
+            call,
+            sent=sent,
+            current=ctx.read(),
+            refreshing=ctx.refreshing(),
+            retried=retried,
+            insufficient_scope=insufficient_scope(reply.headers.get("www-authenticate")),
         )
         if action is Action.ACCEPT:
             return reply

@@ -82,9 +82,17 @@ def toast_text(error: BaseException, lang: Lang) -> str:
     if isinstance(error, RequestTimeout):
         return pick(CLIENT_TIMEOUT, lang)
     if isinstance(error, HttpStatusError):
+        if error.status == 401 and error.response is not None and _lacks_scope(error):
+            return status_text(403, lang)  # RFC 6750 insufficient_scope: a refusal, not a lost session
         return status_text(error.status, lang)
     # NetworkError, and anything unexpected: from the user's side nothing answered.
     return pick(NO_RESPONSE, lang)
+
+
+def _lacks_scope(error: HttpStatusError) -> bool:
+    from tokensession.policy import insufficient_scope  # the policy's reading of the header
+
+    return error.response is not None and insufficient_scope(error.response.headers.get("www-authenticate"))
 
 
 def login_error_text(error: BaseException, lang: Lang) -> str:

@@ -22,8 +22,14 @@ And two things the seed could not tell apart: a refresh *refused* (400/401:
 the session is over) and a refresh that *failed* (network, timeout, 5xx: a
 blip; after an R1 refresh the session lives on while its token does, and the
 error is shown; after a 401 there is no working token left, so R4 ends it).
-An optional idle warning ("stay signed in?") fires ``idle_warning_ms``
-before expiry, so the app can offer an explicit refresh.
+A blip after an R1 refresh is retried with backoff (:meth:`SessionPolicy.retry_delay_ms`,
+and at once when the browser comes back ``online``) while the token is valid;
+403, and a 401 that says ``insufficient_scope``, are refusals of one call, not
+of the session: no refresh, no ending.
+An optional idle warning ("stay signed in?") fires
+``min(idle_warning_ms, expires_in / 2)`` before expiry (:meth:`SessionPolicy.warning_lead_ms`),
+so the app can offer an explicit refresh; a short-lived token is not warned
+about for most of its life.
 
 Each method below is one event; its rows are tried top to bottom.
 """
@@ -31,6 +37,7 @@ Each method below is one event; its rows are tried top to bottom.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -58,6 +65,19 @@ class Action(enum.Enum):
     NOTHING = "nothing to do yet"
 
 
+_INSUFFICIENT_SCOPE = re.compile(r'\berror\s*=\s*"?insufficient_scope"?', re.IGNORECASE)
+
+
+def insufficient_scope(www_authenticate: str | None) -> bool:
+    """A 401 whose ``WWW-Authenticate`` says ``error="insufficient_scope"`` (RFC 6750 §3.1):
+    the token is good but lacks a scope, so it is not a session problem.
+
+    >>> insufficient_scope('Bearer error="insufficient_scope", scope="admin"'), insufficient_scope("Bearer")
+    (True, False)
+    """
+    return bool(www_authenticate) and _INSUFFICIENT_SCOPE.search(www_authenticate or "") is not None
+
+
 def call_kind(path: str) -> Call:
     """Which kind of call a path (relative to the API base) is.
 
@@ -78,6 +98,8 @@ class SessionPolicy:
 
     refresh_window_ms: int = 1_800_000
     idle_warning_ms: int = 0  # 0: no idle warning
+    retry_base_ms: int = 1000  # a refresh blip is retried after 1 s, 2 s, 4 s ...
+    retry_max_ms: int = 30_000  # ... at most this far apart
 
     @classmethod
     def from_seconds(cls, refresh_window_seconds: float = 1800, idle_warning_seconds: float = 0) -> SessionPolicy:
@@ -107,8 +129,12 @@ class SessionPolicy:
         current: Session,
         refreshing: bool,
         retried: bool,
+        insufficient_scope: bool = False,
     ) -> Action:
-        """An answer arrived for a request sent with ``sent``; the cookies now hold ``current``."""
+        """An answer arrived for a request sent with ``sent``; the cookies now hold ``current``.
+        ``insufficient_scope``: a 401 that says so (:func:`insufficient_scope`)."""
+        if status == 401 and insufficient_scope:
+            return Action.FAIL  # the token is fine; it lacks a scope: no refresh, no ending
         if status == 401:
             if call == "login":
                 return Action.FAIL  # bad credentials, not a session matter
@@ -128,6 +154,19 @@ class SessionPolicy:
         if current.remaining_ms(now_ms) <= self.refresh_window_ms:
             return Action.START_REFRESH  # R1
         return Action.ACCEPT
+
+    def on_activity(self, now_ms: float, session: Session, *, refreshing: bool) -> Action:
+        """The user did something that counts as activity (config ``activityEvents``): inside
+        the refresh window it starts the refresh a successful request would (R1)."""
+        if refreshing:
+            return Action.NOTHING  # R1 single flight
+        if session.access_token is None or session.refresh_token is None:
+            return Action.NOTHING  # signed out, or nothing to refresh with
+        if session.expired(now_ms):
+            return Action.NOTHING  # too late: the watchdog ends it (R2)
+        if session.remaining_ms(now_ms) <= self.refresh_window_ms:
+            return Action.START_REFRESH  # R1, as for a request that succeeded now
+        return Action.NOTHING
 
     def refresh_turn(self, seen: Session, current: Session) -> Action:
         """The refresh lock is ours; ``seen`` is what made us want a refresh."""
@@ -153,25 +192,62 @@ class SessionPolicy:
             return Action.END_SESSION  # R4: the server refused our token and we cannot replace it
         return Action.KEEP_SESSION  # R1: the token still works until utilTime; try again later
 
-    def on_tick(self, now_ms: float, session: Session, *, seen: bool, refreshing: bool, warned: bool) -> Action:
-        """The watchdog looks (timer, ``visibilitychange``, ``focus``). ``seen``: this page
-        saw a session since the last one ended; ``warned``: the idle warning fired for it."""
+    def retry_delay_ms(self, failures: int) -> int:
+        """How long after the ``failures``-th refresh blip in a row to try again (backoff).
+
+        >>> [SessionPolicy().retry_delay_ms(n) for n in (1, 2, 3, 6, 9)]
+        [1000, 2000, 4000, 30000, 30000]
+        """
+        return min(self.retry_base_ms << min(max(0, failures - 1), 20), self.retry_max_ms)
+
+    def on_tick(
+        self,
+        now_ms: float,
+        session: Session,
+        *,
+        seen: bool,
+        refreshing: bool,
+        warned: bool,
+        retry_at_ms: float | None = None,
+    ) -> Action:
+        """The watchdog looks (timer, ``visibilitychange``, ``focus``, ``online``). ``seen``: this
+        page saw a session since the last one ended; ``warned``: the idle warning fired for it;
+        ``retry_at_ms``: when a refresh that failed by a blip is due again (``None``: none is)."""
         if refreshing:
             return Action.NOTHING  # the refresh decides; look again after it
         if session.is_empty:
             return Action.END_SESSION if seen else Action.NOTHING  # R7: signed out in another tab
         if session.expired(now_ms):
-            return Action.END_SESSION  # R2, at the moment of expiry
-        if self.idle_warning_ms and not warned and session.remaining_ms(now_ms) <= self.idle_warning_ms:
+            return Action.END_SESSION  # R2, at the moment of expiry: blips end nothing before it
+        if retry_at_ms is not None and now_ms >= retry_at_ms and session.refresh_token and session.access_token:
+            return Action.START_REFRESH  # R1 again after a blip, while the token is valid
+        lead = self.warning_lead_ms(session)
+        if lead and not warned and session.remaining_ms(now_ms) <= lead:
             return Action.WARN_IDLE
         return Action.NOTHING
 
-    def deadline_ms(self, session: Session, *, warned: bool) -> int | None:
+    def warning_lead_ms(self, session: Session) -> int:
+        """How long before ``utilTime`` the idle warning shows: ``min(idle_warning_ms,
+        expires_in / 2)`` (contract section 8); 0: no warning.
+
+        >>> SessionPolicy(idle_warning_ms=60_000).warning_lead_ms(Session("t", "r", 0, 6))
+        3000
+        """
+        lead = self.idle_warning_ms
+        if lead and session.expires_in is not None:
+            lead = min(lead, session.expires_in * 500)  # expires_in is in seconds: half of it, in ms
+        return max(0, lead)
+
+    def deadline_ms(self, session: Session, *, warned: bool, retry_at_ms: float | None = None) -> int | None:
         """When :meth:`on_tick` may next answer something else; ``None``: no session to watch."""
         if session.is_empty:
             return None
         if session.util_time_ms is None:
             return 0  # unreadable expiry: look now
-        if self.idle_warning_ms and not warned:
-            return max(0, session.util_time_ms - self.idle_warning_ms)
-        return session.util_time_ms
+        deadline = session.util_time_ms
+        lead = self.warning_lead_ms(session)
+        if lead and not warned:
+            deadline = max(0, session.util_time_ms - lead)
+        if retry_at_ms is not None:
+            deadline = min(deadline, max(0, int(retry_at_ms)))
+        return deadline

@@ -1,25 +1,98 @@
 // Boot progress before Python is up: plain JS, no framework, no inline script (CSP).
 // Steps: runtime downloading -> Python started (py:ready) -> app rendering (py:done).
+// The texts follow the language the app will use (stored choice, else the browser's);
+// they mirror the "boot.*" and "nav.*" keys of pyapp/i18n (a unit test keeps them equal).
+const TEXTS = {
+  en: {
+    "boot.loading": "Loading the Python runtime…",
+    "boot.starting": "Starting the app…",
+    "boot.rendering": "Rendering…",
+    "boot.failed": "The app could not start. Reload the page to try again.",
+    "boot.hint": "The first visit downloads about 14 MB; later visits come from the cache.",
+    "boot.progress": "Start-up progress",
+    "nav.label": "Main",
+    "nav.home": "Home",
+    "nav.playground": "Playground",
+    "nav.skip": "Skip to content",
+    "error.title": "Something went wrong",
+    "error.reload": "Reload the page",
+  },
+  zh: {
+    "boot.loading": "正在加载 Python 运行时…",
+    "boot.starting": "正在启动应用…",
+    "boot.rendering": "正在渲染…",
+    "boot.failed": "应用无法启动,请刷新页面重试。",
+    "boot.hint": "首次访问约需下载 14 MB,之后从缓存加载。",
+    "boot.progress": "启动进度",
+    "nav.label": "主导航",
+    "nav.home": "首页",
+    "nav.playground": "演示",
+    "nav.skip": "跳到正文",
+    "error.title": "出错了",
+    "error.reload": "刷新页面",
+  },
+};
+const pickLang = () => {
+  let stored = null;
+  try {
+    stored = window.localStorage.getItem("pyauth.lang");
+  } catch (_) {
+    // storage disabled: fall back to the browser's language
+  }
+  if (stored === "en" || stored === "zh") return stored;
+  return (navigator.language || "").toLowerCase().startsWith("zh") ? "zh" : "en";
+};
+const lang = pickLang();
+const t = (key) => TEXTS[lang][key] || TEXTS.en[key] || key;
+document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+for (const node of document.querySelectorAll("[data-i18n-aria-label]")) {
+  node.setAttribute("aria-label", t(node.dataset.i18nAriaLabel));
+}
+
 const text = document.getElementById("boot-text");
 const bar = document.getElementById("boot-progress");
-const step = (value, message) => {
+const step = (value, key) => {
   if (document.documentElement.dataset.appState !== "loading") return;
   if (bar && Number(bar.value) < value) bar.value = value;
-  if (text) text.textContent = message;
+  if (text) text.textContent = t(key);
 };
-step(1, "Loading the Python runtime…");
-const onReady = () => step(2, "Starting the app…");
-const onDone = () => step(3, "Rendering…");
+step(1, "boot.loading");
+const onReady = () => step(2, "boot.starting");
+const onDone = () => step(3, "boot.rendering");
 for (const target of [document, window]) {
   target.addEventListener("py:ready", onReady, { once: true, capture: true });
   target.addEventListener("py:done", onDone, { once: true, capture: true });
 }
-// A boot that fails says so instead of spinning forever.
+// A boot that fails says so instead of spinning forever: a friendly screen with a reload
+// button (no traceback: PyScript's error plugin is off; the details are in the console).
+const failed = () => {
+  const html = document.documentElement;
+  if (html.dataset.appState === "error") return;
+  html.dataset.appState = "error";
+  const screen = document.createElement("div");
+  screen.className = "card error-screen";
+  screen.setAttribute("role", "alert");
+  screen.dataset.testid = "error-screen";
+  const heading = document.createElement("h1");
+  heading.textContent = t("error.title");
+  const body = document.createElement("p");
+  body.textContent = t("boot.failed");
+  const reload = document.createElement("button");
+  reload.type = "button";
+  reload.className = "primary";
+  reload.dataset.testid = "reload";
+  reload.textContent = t("error.reload");
+  reload.addEventListener("click", () => location.reload());
+  screen.append(heading, body, reload);
+  const boot = document.getElementById("boot");
+  if (boot) boot.replaceChildren(screen);
+  else document.getElementById("main")?.replaceChildren(screen);
+  reload.focus();
+};
+document.addEventListener("pyauth:boot-failed", failed);
 window.addEventListener("error", (event) => {
   if (document.documentElement.dataset.appState !== "loading") return;
-  if (text) {
-    text.textContent = "The app could not start. Reload the page to try again.";
-    text.classList.add("boot-error");
-  }
-  console.debug("boot error", event.message);
+  console.error("boot error", event.message);
+  failed();
 });

@@ -6,9 +6,10 @@ reaches ``innerHTML``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from js import document  # type: ignore[import-not-found]
+from js import document, window  # type: ignore[import-not-found]
 from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
 
 from pyapp.ui import El
@@ -78,3 +79,59 @@ class DomScreen:
         if tree.ref:
             self.refs[tree.ref] = node
         return node
+
+
+class DomDialog(DomScreen):
+    """The ``Dialog`` seam: a layer (``#dialogs``) shown while it holds a dialog."""
+
+    def __init__(self, root: Any) -> None:
+        super().__init__(root)
+        self._return_focus: Any = None
+
+    def show(self, tree: El) -> None:
+        if self.root.hidden:  # opening: remember where focus was, to give it back
+            self._return_focus = document.activeElement
+        super().show(tree)
+        self.root.hidden = False
+
+    def close(self) -> None:
+        self.root.hidden = True
+        self.root.replaceChildren()
+        for p in self._proxies:
+            p.destroy()
+        self._proxies, self.refs = [], {}
+        back, self._return_focus = self._return_focus, None
+        if back and back.isConnected:
+            back.focus()
+
+
+class DomFrame:
+    """The ``Frame`` seam: ``<html lang>`` and every ``data-i18n`` text of ``index.html``.
+
+    ``data-i18n="key"`` sets the element's text, ``data-i18n-aria-label="key"`` its
+    ``aria-label``; ``web/boot.js`` does the same before Python is up.
+    """
+
+    def set_lang(self, tag: str, text: Callable[[str], str]) -> None:
+        document.documentElement.lang = tag
+        for node in document.querySelectorAll("[data-i18n]"):
+            node.textContent = text(str(node.getAttribute("data-i18n")))
+        for node in document.querySelectorAll("[data-i18n-aria-label]"):
+            node.setAttribute("aria-label", text(str(node.getAttribute("data-i18n-aria-label"))))
+
+
+class LocalPreferences:
+    """The ``Preferences`` seam over ``localStorage`` (absent or refused: nothing is kept)."""
+
+    def get(self, key: str) -> str | None:
+        try:
+            value = window.localStorage.getItem(key)
+        except Exception:  # storage disabled (privacy mode, sandboxed frame)
+            return None
+        return None if value is None else str(value)
+
+    def set(self, key: str, value: str) -> None:
+        try:
+            window.localStorage.setItem(key, value)
+        except Exception as exc:  # storage full or disabled: the choice lasts for this page only
+            window.console.info(f"language choice not stored: {exc}")

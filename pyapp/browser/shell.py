@@ -8,12 +8,16 @@ from typing import Any
 from js import MutationObserver, Object, document, history, location, navigator, window  # type: ignore[import-not-found]
 from pyodide.ffi import create_proxy, to_js  # type: ignore[import-not-found]
 
+from pyapp import i18n
 from pyapp.app import App
-from pyapp.browser.dom import DomScreen
+from pyapp.browser.channel import BroadcastTabChannel
+from pyapp.browser.dom import DomDialog, DomFrame, DomScreen, LocalPreferences
 from pyapp.browser.toasts import DomToasts
+from pyapp.tabs import channel_name
+from tokensession.browser.cookies import base_path
 from tokensession.browser.page import now_ms, page_client
 from tokensession.demo import DEMO_BANNER
-from tokensession.messages import Lang, lang_for, pick
+from tokensession.messages import Lang, pick
 
 log = logging.getLogger("pyapp")
 
@@ -27,6 +31,9 @@ class BrowserLocation:
     def replace(self, hash_: str) -> None:
         history.replaceState(history.state, "", hash_)
 
+    def reload(self) -> None:
+        location.reload()
+
 
 async def start() -> App:
     # config.json, then fetch or the in-page demo API (decided once, here); the lock
@@ -34,6 +41,7 @@ async def start() -> App:
     page = await page_client(lock_name="pyapp-refresh")
     config, problems = page.config, page.problems
     root = document.getElementById("app")
+    prefs = LocalPreferences()
     app = App(
         config,
         DomScreen(root),
@@ -42,8 +50,13 @@ async def start() -> App:
         page.api,
         page.jar,
         page.transport,  # GET info goes to the same API as the client's calls
-        lang=lang_for(config.lang, str(navigator.language or "")),
+        lang=i18n.choose_lang(prefs.get(i18n.PREFERENCE_KEY), config.lang, str(navigator.language or "")),
         clock_ms=now_ms,
+        frame=DomFrame(),
+        header=DomScreen(_header_slot()),
+        prefs=prefs,
+        channel=BroadcastTabChannel.open(channel_name(base_path())),
+        dialog=DomDialog(_layer("dialogs", "dialog-layer")),
     )
     if page.demo:
         show_demo_banner(app.lang)
@@ -54,6 +67,9 @@ async def start() -> App:
     _listen(window, "hashchange", lambda _e: app.render())
     _listen(document, "visibilitychange", lambda _e: app.on_wake())
     _listen(window, "focus", lambda _e: app.on_wake())
+    _listen(window, "pageshow", lambda _e: app.on_wake())
+    _listen(window, "online", lambda _e: app.on_online())
+    _listen_for_activity(app, config.activity_events)
     app.start()
     app.spawn(app.watchdog())
     _reveal(root)
@@ -91,6 +107,37 @@ def show_demo_banner(lang: Lang) -> None:
 def _listen(target: Any, event: str, handler: Any) -> None:
     # Lives as long as the page: the proxy is never destroyed.
     target.addEventListener(event, create_proxy(handler))
+
+
+def _listen_for_activity(app: App, events: tuple[str, ...]) -> None:
+    # User input as activity, only when configured; passive, so scrolling is never held up.
+    if not events:
+        return
+    handler = create_proxy(app.on_user_activity)
+    options = to_js({"capture": True, "passive": True}, dict_converter=Object.fromEntries)
+    for name in events:
+        document.addEventListener(name, handler, options)
+
+
+def _header_slot() -> Any:
+    # The header's tools (the language switch) live in a slot Python adds to the static frame.
+    slot = document.getElementById("header-tools")
+    if not slot:  # getElementById answers JS null, which is falsy but not None
+        slot = document.createElement("div")
+        slot.id = "header-tools"
+        slot.className = "header-tools"
+        document.querySelector(".app-header").appendChild(slot)
+    return slot
+
+
+def _layer(id_: str, class_name: str) -> Any:
+    # A hidden layer for dialogs, after the main content in the tab order.
+    layer = document.getElementById(id_)
+    if not layer:
+        layer = document.createElement("div")
+        layer.id, layer.className, layer.hidden = id_, class_name, True
+        document.body.appendChild(layer)
+    return layer
 
 
 def _reveal(root: Any) -> None:

@@ -19,7 +19,7 @@ class DomToasts:
         self.container = container
         self.dismiss_ms = dismiss_ms
 
-    def show(self, text: str) -> None:
+    def show(self, text: str, close_label: str = "Close") -> None:
         toast = document.createElement("div")
         toast.className = "toast"
         toast.setAttribute("role", "alert")
@@ -30,7 +30,7 @@ class DomToasts:
         close = document.createElement("button")
         close.className = "toast-close"
         close.type = "button"
-        close.setAttribute("aria-label", "Close")
+        close.setAttribute("aria-label", close_label)
         close.textContent = "×"
         proxy = create_proxy(lambda _e: remove())
 

@@ -8,23 +8,24 @@ from pyapp.views import View
 
 class HomeView(View):
     name = "home"
-    title = "Home"
+    title_key = "home.title"
 
     def body(self) -> list[El]:
+        before, after = self.app.around("home.signed_in_as", "user")
         return [
             h(
                 "div",
                 {"class": "card"},
-                self.heading("Home"),
-                h("p", {}, "Signed in as ", h("strong", {"data-testid": "whoami"}, "…", ref="whoami"), "."),
+                self.heading(self.t("home.title")),
+                h("p", {}, before, h("strong", {"data-testid": "whoami"}, "…", ref="whoami"), after),
                 h(
                     "div",
                     {"class": "buttons"},
-                    h("a", {"href": "#/playground"}, "Open the playground"),
+                    h("a", {"href": "#/playground"}, self.t("home.playground")),
                     h(
                         "button",
                         {"type": "button", "data-testid": "logout"},
-                        "Sign out",
+                        self.t("logout"),
                         on={"click": lambda _e: self.app.sign_out()},
                     ),
                 ),

@@ -10,7 +10,7 @@ from pyapp.views import View
 
 class LoginView(View):
     name = "login"
-    title = "Sign in"
+    title_key = "login.title"
 
     def __init__(self, app: Any) -> None:
         super().__init__(app)
@@ -21,14 +21,14 @@ class LoginView(View):
             h(
                 "div",
                 {"class": "card"},
-                self.heading("Sign in"),
+                self.heading(self.t("login.title")),
                 h(
                     "form",
                     {"class": "login", "data-testid": "login-form", "novalidate": True},
                     h(
                         "label",
                         {"for": "login-username"},
-                        "Username",
+                        self.t("login.username"),
                         h(
                             "input",
                             {
@@ -46,7 +46,7 @@ class LoginView(View):
                     h(
                         "label",
                         {"for": "login-password"},
-                        "Password",
+                        self.t("login.password"),
                         h(
                             "input",
                             {
@@ -64,7 +64,7 @@ class LoginView(View):
                     h(
                         "button",
                         {"type": "submit", "class": "primary", "data-testid": "login-submit"},
-                        "Sign in",
+                        self.t("login.submit"),
                         ref="submit",
                     ),
                     on={"submit": self.on_submit},
@@ -81,7 +81,8 @@ class LoginView(View):
         info = await self.app.server_info()
         if info.get("demo"):
             user = str(info.get("demo_user", "demo"))
-            self.app.screen.set_text("demo-hint", f"Demo account: {user} / {user}")
+            password = str(info.get("demo_password", ""))
+            self.app.screen.set_text("demo-hint", self.t("login.demo", user=user, password=password))
 
     def on_submit(self, event: Any) -> None:
         event.preventDefault()
@@ -90,7 +91,7 @@ class LoginView(View):
         username = self.app.screen.value("username").strip()
         password = self.app.screen.value("password")
         if not username or not password:
-            self.show_error("Enter your username and password.")
+            self.show_error(self.t("login.missing"))
             self.app.screen.focus("username" if not username else "password")
             return
         self.app.spawn(self.submit(username, password))
@@ -109,7 +110,7 @@ class LoginView(View):
         self.busy = busy
         self.app.screen.set_attr("submit", "disabled", busy)
         self.app.screen.set_attr("submit", "aria-busy", "true" if busy else None)
-        self.app.screen.set_text("submit", "Signing in…" if busy else "Sign in")
+        self.app.screen.set_text("submit", self.t("login.busy" if busy else "login.submit"))
 
     def show_error(self, text: str) -> None:
         self.app.screen.set_text("error", text)

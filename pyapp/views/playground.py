@@ -12,6 +12,7 @@ import asyncio
 import time
 from typing import Any
 
+from pyapp.timeline import TimelineModel, duration, layout
 from pyapp.ui import El, h
 from pyapp.views import View
 from tokensession.errors import SessionExpired
@@ -21,12 +22,13 @@ SEED_STATUSES = (400, 401, 403, 404, 405, 408, 500, 501, 502, 503, 504, 505)
 
 class PlaygroundView(View):
     name = "playground"
-    title = "Playground"
+    title_key = "playground.title"
 
     def __init__(self, app: Any) -> None:
         super().__init__(app)
         self._ticker: asyncio.Task[Any] | None = None
         self._http: Any = None  # the requests session, made on the first requests call
+        self._drawn: dict[str, str | None] = {}  # what the timeline's attributes hold: write only changes
 
     def body(self) -> list[El]:
         timeout_ms = self.app.config.timeout_ms
@@ -34,52 +36,70 @@ class PlaygroundView(View):
             h(
                 "div",
                 {"class": "card"},
-                self.heading("Playground"),
+                self.heading(self.t("playground.title")),
                 h(
                     "p",
                     {"class": "hint"},
-                    "Each button calls the API through the session client: watch the token refresh "
-                    "while you are active and the session end when you are idle.",
+                    self.t("playground.hint"),
                 ),
                 h(
                     "dl",
                     {"class": "facts"},
-                    h("dt", {}, "Access token expires at (ms)"),
+                    h("dt", {}, self.t("playground.expires_at")),
                     h("dd", {"data-testid": "session-expires-at"}, "", ref="expires-at"),
-                    h("dt", {}, "Expires in"),
+                    h("dt", {}, self.t("playground.expires_in")),
                     h("dd", {"data-testid": "session-countdown", "aria-live": "off"}, "", ref="countdown"),
-                    h("dt", {}, "Refreshes so far"),
+                    h("dt", {}, self.t("playground.refreshes")),
                     h("dd", {"data-testid": "refresh-count"}, "0", ref="refresh-count"),
-                    h("dt", {}, "Cookies seen by the page"),
+                    h("dt", {}, self.t("playground.cookies")),
                     h("dd", {"data-testid": "cookies"}, "", ref="cookies"),
                 ),
+                self.timeline(),
                 h(
                     "div",
-                    {"class": "buttons", "role": "group", "aria-label": "Calls"},
+                    {"class": "buttons", "role": "group", "aria-label": self.t("playground.calls")},
                     self.button("call-me", "GET me", lambda: self.app.call("GET", "me")),
-                    self.button("call-burst", "10 × GET me at once", self.burst),
-                    self.button("call-requests", "GET me with requests (sync)", self.call_requests),
+                    self.button("call-burst", self.t("playground.burst"), self.burst),
+                    self.button("call-requests", self.t("playground.call_requests"), self.call_requests),
                     self.button(
                         "call-slow",
-                        f"GET slow ({timeout_ms + 2000} ms, times out)",
+                        self.t("playground.slow", ms=timeout_ms + 2000),
                         lambda: self.app.call("GET", "slow", params={"ms": str(timeout_ms + 2000)}),
                     ),
                     h(
                         "button",
                         {"type": "button", "data-testid": "logout"},
-                        "Sign out",
+                        self.t("logout"),
                         on={"click": lambda _e: self.app.sign_out()},
                     ),
                 ),
                 h(
                     "div",
-                    {"class": "buttons", "role": "group", "aria-label": "Error statuses"},
+                    {"class": "buttons", "role": "group", "aria-label": self.t("playground.statuses")},
                     *[self.status_button(code) for code in SEED_STATUSES],
                 ),
-                h("h2", {}, "Requests"),
+                h("h2", {}, self.t("playground.requests")),
                 h("ol", {"class": "log", "data-testid": "request-log", "aria-live": "polite"}, ref="log"),
             )
         ]
+
+    def timeline(self) -> El:
+        """The picture of the session: a track (decoration) and its text equivalent."""
+        return h(
+            "figure",
+            {"class": "timeline", "data-testid": "session-timeline", "aria-labelledby": "timeline-title"},
+            h("h2", {"id": "timeline-title"}, self.t("timeline.title")),
+            h(
+                "div",
+                {"class": "timeline-track", "aria-hidden": "true"},
+                h("div", {"class": "timeline-window"}, ref="tl-window"),
+                h("div", {"class": "timeline-marks"}, ref="tl-marks"),
+                h("div", {"class": "timeline-warn"}, ref="tl-warn"),
+                h("div", {"class": "timeline-now"}, ref="tl-now"),
+            ),
+            h("p", {"class": "hint", "aria-hidden": "true"}, self.t("timeline.legend")),
+            h("figcaption", {"data-testid": "session-timeline-text"}, ref="tl-text"),
+        )
 
     def button(self, testid: str, label: str, action: Any) -> El:
         return h(
@@ -142,9 +162,61 @@ class PlaygroundView(View):
         screen = self.app.screen
         screen.set_text("expires-at", str(int(expires)) if expires else "")
         now = self.app.now_ms()
-        screen.set_text("countdown", f"{max(0.0, (expires - now) / 1000):.1f} s" if expires else "no session")
+        seconds = f"{max(0.0, (expires - now) / 1000):.1f}"
+        screen.set_text(
+            "countdown", self.t("playground.seconds", seconds=seconds) if expires else self.t("playground.no_session")
+        )
         screen.set_text("refresh-count", str(info.get("refresh_count", 0)))
-        screen.set_text("cookies", "; ".join(f"{k}={_short(v)}" for k, v in info.get("cookies", {}).items()) or "none")
+        cookies = "; ".join(f"{k}={_short(v)}" for k, v in info.get("cookies", {}).items())
+        screen.set_text("cookies", cookies or self.t("playground.no_cookies"))
+        self.update_timeline(now)
+
+    def update_timeline(self, now: float) -> None:
+        """One tick of the picture: attribute writes only (no reads, so no forced layout);
+        the moving "now" is a transform, and the rest changes only when the token does."""
+        app = self.app
+        session = app.api.session()
+        model = layout(
+            now,
+            session,
+            window_ms=app.api.policy.refresh_window_ms,
+            warn_lead_ms=app.api.policy.warning_lead_ms(session),
+            refreshes_ms=app.refresh_times_ms,
+        )
+        self._draw("tl-now", f"transform: translateX({model.now * 100:.2f}%)" if model else "display: none")
+        self._draw("tl-window", f"left: {model.window_from * 100:.2f}%" if model else "display: none")
+        warn = model.warn_at if model else None
+        self._draw("tl-warn", f"left: {warn * 100:.2f}%" if warn is not None else "display: none")
+        self._draw("tl-marks", _marks_style(model.marks) if model and model.marks else None)
+        app.screen.set_text("tl-text", self.timeline_text(model, now))
+
+    def timeline_text(self, model: TimelineModel | None, now: float) -> str:
+        if model is None:
+            return self.t("timeline.none")
+        app, t = self.app, self.t
+        window_ms = app.api.policy.refresh_window_ms
+        parts = [
+            t("timeline.access", left=duration(model.left_ms, t), life=duration(model.life_ms, t)),
+            t(
+                "timeline.window_active" if model.left_ms <= window_ms else "timeline.window",
+                window=duration(window_ms, t),
+            ),
+        ]
+        if model.warn_at is not None:
+            lead = app.api.policy.warning_lead_ms(app.api.session())
+            parts.append(t("timeline.warning", lead=duration(lead, t)))
+        parts.append(t("timeline.refreshes", count=app.refresh_count))
+        refresh_at = app.api.refresh_expires_at_ms()
+        if refresh_at is None:
+            parts.append(t("timeline.refresh_token_unknown"))
+        else:
+            parts.append(t("timeline.refresh_token", left=duration(refresh_at - now, t)))
+        return " ".join(parts)
+
+    def _draw(self, ref: str, style: str | None) -> None:
+        if self._drawn.get(ref, "") != style:
+            self._drawn[ref] = style
+            self.app.screen.set_attr(ref, "style", style)
 
     def log_request(self, method: str, path: str, outcome: str, ok: bool) -> None:
         stamp = time.strftime("%H:%M:%S")
@@ -155,3 +227,13 @@ class PlaygroundView(View):
 
 def _short(value: str) -> str:
     return value if len(value) <= 24 else value[:10] + "…" + value[-8:]
+
+
+def _marks_style(marks: tuple[float, ...]) -> str:
+    # All marks in one attribute (a gradient of 2 px stripes): no element per refresh.
+    stops = ", ".join(
+        f"transparent {m * 100:.2f}%, var(--ok) {m * 100:.2f}%, var(--ok) calc({m * 100:.2f}% + 2px), "
+        f"transparent calc({m * 100:.2f}% + 2px)"
+        for m in sorted(marks)
+    )
+    return f"background-image: linear-gradient(to right, {stops})"

@@ -515,3 +515,16 @@ async def test_sessions_of_a_removed_account_end(
         assert (await c.refresh(demo["refresh_token"])).status == 200
     finally:
         api.close()
+
+
+async def test_info_with_default_settings_publishes_no_password() -> None:
+    from authapi.messages import ApiRequest
+    from authapi.settings import Settings
+
+    api = AuthApi.open(Settings(users=[("alice", "s3cret")], db_path=":memory:"))
+    try:
+        resp = await api.handle(ApiRequest("GET", "info"))
+        assert resp.json() == {"demo": False}
+        assert b"s3cret" not in resp.body
+    finally:
+        api.close()

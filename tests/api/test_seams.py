@@ -54,7 +54,7 @@ def test_api_imports_and_serves_without_pyjwt_or_argon2() -> None:
         """
     )
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert json.loads(out.stdout) == [200, {"username": "demo", "demo": True}]
+    assert json.loads(out.stdout) == [200, {"username": "demo", "demo": False}]  # is_demo is opt-in
 
 
 @pytest.mark.parametrize("module", ["settings", "tokens", "rotation", "sqlite_store", "asgi", "app"])

@@ -37,3 +37,9 @@ def test_db_path_wins_over_the_default(tmp_path: Path) -> None:
 def test_nonsense_is_refused(bad: dict[str, object], says: str) -> None:
     with pytest.raises(ValueError, match=says):
         Settings(**bad)  # type: ignore[arg-type]
+
+
+def test_is_demo_is_off_unless_asked_for() -> None:
+    # An embedder who passes real users never publishes a password through GET info.
+    assert Settings(users=[("alice", "s3cret")]).is_demo is False
+    assert Settings().is_demo is False

@@ -94,10 +94,10 @@ class BootedPage:
         return self.page.get_by_test_id("toast")
 
     def sign_in(self, username: str = "demo", password: str = "demo") -> None:
-        """Fill the login form and press Enter (the keyboard path)."""
-        self.page.get_by_label("Username").fill(username)
-        self.page.get_by_label("Password").fill(password)
-        self.page.get_by_label("Password").press("Enter")
+        """Fill the login form and press Enter (the keyboard path), in either language."""
+        self.page.get_by_test_id("login-username").fill(username)
+        self.page.get_by_test_id("login-password").fill(password)
+        self.page.get_by_test_id("login-password").press("Enter")
 
     def go(self, hash_: str) -> None:
         """Navigate inside the booted app (no reload), like a click on a link."""

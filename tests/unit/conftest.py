@@ -104,7 +104,13 @@ def make_world() -> Iterator[WorldFactory]:
         **client_kwargs: Any,
     ) -> World:
         clock = FakeClock()
-        settings = Settings(access_ttl=access_ttl, refresh_ttl=86400, users=[("demo", "demo")], db_path=":memory:")
+        settings = Settings(
+            access_ttl=access_ttl,
+            refresh_ttl=86400,
+            users=[("demo", "demo")],
+            db_path=":memory:",
+            is_demo=True,
+        )
         api = AuthApi.open(settings, clock=clock.seconds, sleep=hang, passwords=PlainPasswords({"demo": "demo"}))
         apis.append(api)
         handler: Handler = api.handle

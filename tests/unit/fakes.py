@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pyapp.ui import El
@@ -82,9 +83,32 @@ class FakeScreen:
         return el.text()
 
 
+class FakeDialog(FakeScreen):
+    """The dialog layer: ``tree`` is None while closed."""
+
+    def close(self) -> None:
+        self.tree, self.focused = None, None
+
+    @property
+    def open(self) -> bool:
+        return self.tree is not None
+
+    def key(self, testid: str, key: str) -> None:
+        assert self.tree is not None
+        el = self.tree.find(data_testid=testid)
+        assert el is not None and "keydown" in el.on
+        el.on["keydown"](FakeKey(key=key))
+
+
+@dataclass
+class FakeKey(FakeEvent):
+    key: str = ""
+
+
 @dataclass
 class FakeLocation:
     hash: str = ""
+    reloads: int = 0
 
     def get_hash(self) -> str:
         return self.hash
@@ -92,10 +116,39 @@ class FakeLocation:
     def replace(self, hash_: str) -> None:
         self.hash = hash_
 
+    def reload(self) -> None:
+        self.reloads += 1
+
 
 @dataclass
 class FakeToasts:
     shown: list[str] = field(default_factory=list)
 
-    def show(self, text: str) -> None:
+    close_labels: list[str] = field(default_factory=list)
+
+    def show(self, text: str, close_label: str = "Close") -> None:
         self.shown.append(text)
+        self.close_labels.append(close_label)
+
+
+@dataclass
+class FakeFrame:
+    """``<html lang>`` and the frame's fixed texts, as the page would hold them."""
+
+    lang: str = "en"
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def set_lang(self, tag: str, text: Callable[[str], str]) -> None:
+        self.lang = tag
+        self.texts = {key: text(key) for key in ("nav.home", "nav.playground", "nav.skip", "nav.label")}
+
+
+@dataclass
+class FakePreferences:
+    values: dict[str, str] = field(default_factory=dict)
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self.values[key] = value

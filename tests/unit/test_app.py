@@ -205,3 +205,59 @@ async def test_playground_has_its_own_sign_out(page: Page) -> None:
     await page.settle()
     assert page.location.hash == "#/login"
     assert len(page.world.sent("logout")) == 1
+
+
+async def test_configured_activity_is_throttled_and_refreshes_inside_the_window(make_world: WorldFactory) -> None:
+    world = make_world(access_ttl=60, window=30)
+    p = Page(world, "#/login?redirect=%2Fnowhere")
+    p.app.start()
+    await p.sign_in()
+    world.clock.advance(35)  # 25 s left
+    assert p.app.on_user_activity() is True
+    await p.settle()
+    world.clock.advance(0.5)
+    assert p.app.on_user_activity() is False  # throttled (and the new token is far from expiry)
+    assert len(world.sent("refresh_token")) == 1
+    assert p.app.refresh_count == 1
+
+
+async def test_demo_hint_shows_the_servers_password_not_the_user_name_twice(make_world: WorldFactory) -> None:
+    from authapi.messages import ApiResponse
+
+    def wrap(handler: Handler) -> Handler:
+        async def info(req: Any) -> Any:
+            if req.path == "info":
+                body = b'{"demo": true, "demo_user": "guest", "demo_password": "open-sesame"}'
+                return ApiResponse(200, {"content-type": "application/json"}, body)
+            return await handler(req)
+
+        return info
+
+    p = Page(make_world(wrap=wrap))
+    p.app.start()
+    await p.settle()
+    assert p.screen._ref("demo-hint").text() == "Demo account: guest / open-sesame"  # type: ignore[union-attr]
+
+
+async def test_a_view_that_fails_to_render_shows_the_error_screen_and_logs_the_details(
+    page: Page, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from pyapp.views.login import LoginView
+
+    def broken(self: LoginView) -> list[Any]:
+        raise ZeroDivisionError("a bug in a view")
+
+    monkeypatch.setattr(LoginView, "body", broken)
+    page.app.start()
+    assert page.screen.tree is not None
+    assert page.screen.tree.attrs["data-testid"] == "error-screen" and page.screen.tree.attrs["role"] == "alert"
+    assert "Traceback" not in page.screen.tree.text() and "ZeroDivisionError" not in page.screen.tree.text()
+    assert page.screen.text_of("reload") == "Reload the page" and page.screen.focused == "reload"
+    assert page.screen.title == "Something went wrong · PyAuth"
+    assert "a bug in a view" in caplog.text  # the details, for the console
+    page.screen.click("reload")
+    assert page.location.reloads == 1
+    monkeypatch.undo()
+    page.location.hash = "#/nowhere"
+    page.app.render()  # the next route renders as usual
+    assert page.screen.route() == "not-found"

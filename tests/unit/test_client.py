@@ -430,3 +430,26 @@ async def test_r1_background_refresh_refused_ends_the_session(make_world: WorldF
     assert world.ended == ["refresh_rejected"]
     assert world.client.session().is_empty
     assert world.errors == []  # reported by on_session_end, not as an error toast
+
+
+async def test_activity_inside_the_window_starts_one_refresh_and_outside_none(make_world: WorldFactory) -> None:
+    world = make_world(access_ttl=60, window=30)
+    await world.login()
+    world.clock.advance(20)  # 40 s left: outside the 30 s window
+    assert world.client.note_activity() is False
+    world.clock.advance(15)  # 25 s left
+    assert world.client.note_activity() is True
+    assert world.client.note_activity() is False  # one refresh at a time
+    await world.client.settle()
+    assert len(world.sent("refresh_token")) == 1 and len(world.refreshed) == 1
+    assert world.client.session().remaining_ms(world.clock()) == 60_000
+
+
+async def test_activity_never_refreshes_an_expired_or_absent_session(make_world: WorldFactory) -> None:
+    world = make_world(access_ttl=20, window=30)
+    assert world.client.note_activity() is False
+    await world.login()
+    world.clock.advance(21)
+    assert world.client.note_activity() is False
+    await world.client.settle()
+    assert world.sent("refresh_token") == []

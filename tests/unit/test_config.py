@@ -10,6 +10,8 @@ FIELDS = {
     "timeoutMs": "timeout_ms",
     "lang": "lang",
     "demoApi": "demo_api",
+    "warnBeforeSeconds": "warn_before_seconds",
+    "activityEvents": "activity_events",
 }
 
 
@@ -58,6 +60,13 @@ def test_malformed_file_falls_back_to_defaults_with_a_reason(text):
         ("timeoutMs", None),
         ("lang", ""),
         ("demoApi", "yes"),
+        ("warnBeforeSeconds", -5),
+        ("warnBeforeSeconds", "60"),
+        ("warnBeforeSeconds", float("inf")),
+        ("activityEvents", "keydown"),
+        ("activityEvents", ["keydown", 3]),
+        ("activityEvents", ["onclick=alert(1)"]),
+        ("activityEvents", ["KeyDown"]),
     ],
 )
 def test_each_bad_field_keeps_its_default_and_the_rest(key, value):
@@ -72,3 +81,17 @@ def test_each_bad_field_keeps_its_default_and_the_rest(key, value):
 def test_unknown_keys_are_ignored():
     cfg, problems = Config.from_json('{"somethingNew": 1}')
     assert cfg == Config() and problems == []
+
+
+def test_warn_before_seconds_defaults_to_60_and_0_turns_it_off():
+    assert Config().warn_before_seconds == 60
+    cfg, problems = Config.from_dict({"warnBeforeSeconds": 0})
+    assert problems == [] and cfg.warn_before_seconds == 0
+    cfg, problems = Config.from_dict({"warnBeforeSeconds": 12.5})
+    assert problems == [] and cfg.warn_before_seconds == 12.5
+
+
+def test_activity_events_default_to_none_and_take_dom_event_names():
+    assert Config().activity_events == ()
+    cfg, problems = Config.from_dict({"activityEvents": ["pointerdown", "keydown", "keydown"]})
+    assert problems == [] and cfg.activity_events == ("pointerdown", "keydown")

@@ -161,6 +161,52 @@ def test_deadline_is_expiry_or_the_idle_warning_before_it() -> None:
 
 
 @pytest.mark.parametrize(
+    ("session", "refreshing", "expected"),
+    [
+        (NEAR, False, Action.START_REFRESH),  # inside the window: as a successful request (R1)
+        (NEAR, True, Action.NOTHING),  # one refresh at a time
+        (LIVE, False, Action.NOTHING),  # outside the window
+        (EXPIRED, False, Action.NOTHING),  # too late: R2 ends it
+        (EMPTY, False, Action.NOTHING),
+        (ACCESS_ONLY, False, Action.NOTHING),  # nothing to refresh with
+        (GARBLED_TOKEN, False, Action.NOTHING),
+        (Session("tok", "ref", NOW + WINDOW, 60), False, Action.START_REFRESH),  # "at most" the window
+    ],
+)
+def test_on_activity_row(session: Session, refreshing: bool, expected: Action) -> None:
+    assert policy.on_activity(NOW, session, refreshing=refreshing) is expected
+
+
+@pytest.mark.parametrize(
+    ("warn_before_ms", "expires_in", "lead_ms"),
+    [
+        (60_000, 20, 10_000),  # the seed's 20 s token: half its life, not a minute
+        (60_000, 6, 3_000),
+        (60_000, 300, 60_000),  # a long token: warnBeforeSeconds
+        (60_000, 120, 60_000),  # exactly equal
+        (60_000, None, 60_000),  # no expires_in cookie: warnBeforeSeconds alone
+        (0, 20, 0),  # 0 turns the warning off
+        (15_000, 1, 500),
+    ],
+)
+def test_warning_lead_is_min_of_warn_before_and_half_the_lifetime(
+    warn_before_ms: int, expires_in: int | None, lead_ms: int
+) -> None:
+    pol = SessionPolicy(refresh_window_ms=WINDOW, idle_warning_ms=warn_before_ms)
+    session = Session("tok", "ref", NOW + 5_000, expires_in)
+    assert pol.warning_lead_ms(session) == lead_ms
+    expected = None if not lead_ms else NOW + 5_000 - lead_ms
+    assert (pol.deadline_ms(session, warned=False) if lead_ms else None) == (max(0, expected) if expected else None)
+    if lead_ms:
+        # The row at the exact point: one ms before, nothing; at it, the warning.
+        before = session.util_time_ms - lead_ms - 1  # type: ignore[operator]
+        assert pol.on_tick(before, session, seen=True, refreshing=False, warned=False) is Action.NOTHING
+        assert pol.on_tick(before + 1, session, seen=True, refreshing=False, warned=False) is Action.WARN_IDLE
+    else:
+        assert pol.on_tick(NOW + 4_999, session, seen=True, refreshing=False, warned=False) is Action.NOTHING
+
+
+@pytest.mark.parametrize(
     ("path", "kind"),
     [
         ("login", "login"),

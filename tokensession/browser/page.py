@@ -92,5 +92,14 @@ async def page_client(
     except DemoApiUnavailable as exc:
         problems.append(str(exc))
     jar = DocumentCookieJar()
-    api = ApiClient(config, transport, jar, now_ms, lock=WebLock(lock_name), cookie_path=cookie_path, secure=is_https())
+    api = ApiClient(
+        config,
+        transport,
+        jar,
+        now_ms,
+        lock=WebLock(lock_name),
+        cookie_path=cookie_path,
+        secure=is_https(),
+        idle_warning_seconds=config.warn_before_seconds,
+    )
     return PageClient(api, config, transport, jar, demo, problems)
