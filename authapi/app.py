@@ -127,9 +127,12 @@ class AuthApi:
     async def handle(self, req: ApiRequest) -> ApiResponse:
         """Answer one request (never raises for bad input).
 
-        >>> resp = await api.handle(ApiRequest("GET", "status/404"))  # doctest: +SKIP
-        >>> resp.status, resp.json()["error"]                          # doctest: +SKIP
+        >>> import asyncio
+        >>> api = AuthApi.open(Settings(db_path=":memory:"))
+        >>> resp = asyncio.run(api.handle(ApiRequest("GET", "status/404")))
+        >>> resp.status, resp.json()["error"]
         (404, 'not_found')
+        >>> api.close()
         """
         try:
             if TOKEN_PARAMS & query_names(req.query):

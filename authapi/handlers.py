@@ -58,7 +58,14 @@ def json_body(req: ApiRequest) -> dict[str, Any]:
 
 
 def text_field(data: dict[str, Any], name: str, max_len: int) -> str:
-    """``data[name]`` as a non-empty string of at most ``max_len`` characters, or a 400."""
+    """``data[name]`` as a non-empty string of at most ``max_len`` characters, or a 400.
+
+    >>> text_field({"username": "demo"}, "username", 8)
+    'demo'
+    >>> text_field({"username": 7}, "username", 8)
+    Traceback (most recent call last):
+    authapi.messages.ApiError: Field 'username' must be a string.
+    """
     if name not in data:
         raise ApiError(400, "bad_request", f"Missing field '{name}'.")
     value = data[name]
