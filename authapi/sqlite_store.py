@@ -28,9 +28,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from authapi.store import Family, RefreshToken
+from authapi.store import Family, RefreshToken, StoreBusy
 
 SCHEMA_VERSION = 1
+#: How long a transaction waits for another process's write lock before giving up
+#: (StoreBusy, answered 503). Short, so a stuck backup tool or a second server on
+#: the same file costs a retry, not a stalled server that cannot shut down in 2 s.
+BUSY_TIMEOUT_MS = 500
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -117,6 +121,17 @@ class SqliteTx:
         return cur.rowcount
 
 
+@contextmanager
+def _busy_is_store_busy() -> Iterator[None]:
+    """SQLite's "database is locked" (after ``busy_timeout``) as :class:`StoreBusy`."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise StoreBusy(str(exc)) from exc
+        raise
+
+
 class SqliteStore:
     """:class:`~authapi.store.Store` in one SQLite file (WAL mode)."""
 
@@ -134,11 +149,11 @@ class SqliteStore:
             # secret. The -wal and -shm files inherit these permissions.
             os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
         # isolation_level=None: we issue BEGIN/COMMIT ourselves (BEGIN IMMEDIATE).
-        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=5.0)
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         store = cls(conn)
         with store._transaction_conn() as c:
             version = c.execute("PRAGMA user_version").fetchone()[0]
@@ -152,7 +167,7 @@ class SqliteStore:
 
     @contextmanager
     def _transaction_conn(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, _busy_is_store_busy():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -177,7 +192,7 @@ class SqliteStore:
     @contextmanager
     def read(self) -> Iterator[SqliteTx]:
         """A consistent read (deferred transaction: no write lock taken)."""
-        with self._lock:
+        with self._lock, _busy_is_store_busy():
             self._conn.execute("BEGIN")
             try:
                 yield SqliteTx(self._conn)
