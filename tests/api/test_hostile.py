@@ -171,8 +171,9 @@ async def test_slow_calls_beyond_the_cap_get_503_with_retry_after(
     client = Client(api)
     try:
         sleeping = [asyncio.ensure_future(client.call("GET", "slow", query="ms=60000")) for _ in range(3)]
-        while gate.waiting < 3:
+        for _ in range(10):  # a few loop turns: each call reaches its sleep
             await asyncio.sleep(0)
+        assert gate.waiting == 3
         refused = await client.call("GET", "slow", query="ms=1")
         assert refused.status == 503
         assert refused.headers["retry-after"] == "1"
