@@ -193,3 +193,32 @@ def test_base_path_serves_everything_under_it_and_redirects_to_it() -> None:
             assert c.get(srv.url + "config.json").json()["apiBase"] == "api/v1"
             assert c.get(srv.url + "api/v1/info").status_code == 200
             assert c.get(root + "api/v1/info").status_code == 404
+
+
+def test_pyapp_zip_is_built_once_per_change_of_the_packaged_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import serve
+
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("x = 1\n")
+    monkeypatch.setattr(serve, "PAGE_PACKAGES", (pkg,))
+    builds: list[int] = []
+    real_zip = serve.zip_package
+    monkeypatch.setattr(serve, "zip_package", lambda *f: builds.append(1) or real_zip(*f))
+    zips = serve.PackageZip()
+    first = zips.current()
+    assert zips.current() == first and zips.current() == first
+    assert len(builds) == 1  # not rebuilt per request
+    (pkg / "__init__.py").write_text("x = 2\n")
+    stat = (pkg / "__init__.py").stat()
+    os.utime(pkg / "__init__.py", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    second = zips.current()
+    assert len(builds) == 2 and second[1] != first[1]  # an edit shows at once
+    (pkg / "views.py").write_text("")
+    assert zips.current()[1] != second[1] and len(builds) == 3  # so does a new file
+    (pkg / "views.py").unlink()
+    assert zips.current()[1] == second[1] and len(builds) == 4  # and a removed one
