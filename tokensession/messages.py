@@ -75,7 +75,9 @@ def toast_text(error: BaseException, lang: Lang) -> str:
     """
     if isinstance(error, RefreshFailed):
         if error.kind == "server" and error.response is not None:
-            return status_text(error.response.status, lang)
+            # A 2xx the client could not use (not JSON, no token, a nonsense lifetime)
+            # is the server's fault: say so, not "Connection error 200".
+            return status_text(error.response.status if error.response.status >= 400 else 500, lang)
         error = error.cause if error.cause is not None else NetworkError(str(error))
     if isinstance(error, SessionExpired):
         return pick(SESSION_EXPIRED, lang)

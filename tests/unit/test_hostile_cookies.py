@@ -4,13 +4,17 @@ per R4; nothing raises anything but the library's own errors."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.unit.conftest import World
+from authapi.messages import ApiResponse
+from tests.unit.conftest import Handler, World, WorldFactory
 from tokensession.cookies import MAX_VALUE, Session, parse_cookie_header
-from tokensession.errors import SessionExpired
+from tokensession.errors import RefreshFailed, SessionExpired
+from tokensession.messages import toast_text
 from tokensession.policy import Action, SessionPolicy
 
 pytestmark = pytest.mark.anyio
@@ -127,3 +131,38 @@ async def test_only_garbage_is_no_session_and_calls_go_out_anonymous(world: Worl
         await world.client.get("me")
     assert [("authorization" in r.headers) for r in world.transport.sent] == [False]
     assert world.ended == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"<html><body>502 Bad Gateway</body></html>",
+        b'{"refresh_token": "r", "expires_in": 20}',
+        b'{"access_token": "a", "refresh_token": "r", "expires_in": -1}',
+        b'{"access_token": "a", "refresh_token": "r", "expires_in": 0}',
+        b'{"access_token": "a", "refresh_token": "r", "expires_in": 1000000000000}',
+        b'{"access_token": "a", "refresh_token": "r", "expires_in": "20"}',
+        b'{"access_token": "a", "refresh_token": "r", "expires_in": 20.5}',
+        b'{"access_token": "a", "refresh_token": "r", "expires_in": true}',
+    ],
+)
+async def test_a_malformed_refresh_answer_is_a_failed_refresh_never_stored(
+    make_world: WorldFactory, body: bytes
+) -> None:
+    def wrap(handler: Handler) -> Handler:
+        async def malformed(req: Any) -> Any:
+            if req.path == "refresh_token":
+                return ApiResponse(200, {"content-type": "application/json"}, body)
+            return await handler(req)
+
+        return malformed
+
+    world = make_world(wrap=wrap)
+    session = await world.login()
+    await world.client.get("me")  # inside the window: starts a refresh, which gets the nonsense
+    await world.client.settle()
+    assert world.client.session() == session  # nothing of the answer stored
+    assert world.ended == []  # a blip: the token still works until utilTime
+    assert len(world.errors) == 1 and isinstance(world.errors[0], RefreshFailed)
+    assert toast_text(world.errors[0], "en") == "Server error"
