@@ -108,18 +108,19 @@ class AuthApi:
         the API reads time, so tests can move it. ``store``, ``passwords``
         and ``signer`` replace the SQLite store, the argon2 accounts and the
         PyJWT signer (an in-page demo without threads or those packages).
-        ``offload`` runs store calls; default: a worker thread for an SQLite
-        file opened here (another process may hold its lock), inline for
-        ``":memory:"`` or a ``store`` passed in.
+        ``offload`` runs store calls; default: for an SQLite file opened here
+        (another process may hold its lock), inline unless the store is busy,
+        then in a worker thread; inline for ``":memory:"`` or a ``store`` passed in.
         """
-        if offload is None:
-            on_disk = store is None and str(settings.store_path()) != ":memory:"
-            offload = asyncio.to_thread if on_disk else inline
         passwords = passwords or PasswordBook.from_users(settings.users)
         if store is None:
             from authapi.sqlite_store import SqliteStore
 
-            store = SqliteStore.open(settings.store_path())
+            sqlite = SqliteStore.open(settings.store_path())
+            if offload is None and str(settings.store_path()) != ":memory:":
+                offload = sqlite.run_without_blocking
+            store = sqlite
+        offload = offload or inline
         try:
             access = signer or AccessTokens(store.secret("access-token-hs256"), settings.access_ttl)
             sessions = Sessions(

@@ -48,8 +48,9 @@ class Settings:
     failure_window: int = 60
     max_body: int = MAX_BODY_BYTES
     max_slow_calls: int = MAX_SLOW_CALLS
-    #: How long a sign-in may queue behind attempts in flight before it answers 429.
-    login_queue_seconds: float = 5.0
+    #: How long a sign-in may queue behind attempts in flight before it answers 429: the
+    #: client's default timeout (10 s), past which nobody waits for the answer anyway.
+    login_queue_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         if self.access_ttl <= 0 or self.refresh_ttl <= 0:
