@@ -6,13 +6,16 @@ the client gives up on a call after 1.5 s.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Request, Route, expect
+from playwright.sync_api import Browser, BrowserContext, Request, Route, expect
 
 from tests.browser.conftest import BootedPage
+from tests.serverproc import ServerProcess
 
 SESSION_EXPIRED = "Session expired, please sign in again"
 NO_SERVER = "Cannot reach the server"
@@ -157,3 +160,34 @@ def test_a_clock_jump_backward_neither_ends_the_session_early_nor_keeps_it_past_
     expect(app.route_view()).to_have_attribute("data-route", "login", timeout=15_000)
     assert time.time() * 1000 >= util_time - 50
     assert len(sent) == 1
+
+
+def test_the_session_survives_a_server_restart(browser: Browser, tmp_path: Path) -> None:
+    with socket.socket() as s:  # a free port, so the restarted server has the page's origin
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # Tokens live 30 s and every success refreshes (window 29 s): a refresh after the restart too.
+    args = ["--port", str(port), "--access-ttl", "30", "--refresh-window", "29", "--timeout-ms", "3000"]
+    db = tmp_path / "tokens.sqlite3"
+    ctx = browser.new_context(locale="en-US")  # its own cookies: the shared page must not see this session
+    first = ServerProcess(args, db=db).start()
+    try:
+        tab = BootedPage(ctx.new_page(), first.url)
+        tab.boot("#/playground")
+        tab.sign_in()
+        expect(tab.route_view()).to_have_attribute("data-route", "playground")
+        expect(tab.page.get_by_test_id("refresh-count")).to_have_text("0")
+        assert first.stop() == 0
+        second = ServerProcess(args, db=db).start()
+        try:
+            assert second.url == first.url
+            tab.page.get_by_test_id("call-me").click()
+            expect(tab.page.get_by_test_id("request-log").get_by_text("GET me → 200")).to_have_count(1)
+            expect(tab.page.get_by_test_id("refresh-count")).to_have_text("1")  # rotation works too
+            assert tab.page.evaluate("location.hash") == "#/playground"
+            expect(tab.toasts()).to_have_count(0)
+        finally:
+            second.close()
+    finally:
+        first.close()
+        ctx.close()
