@@ -166,8 +166,8 @@ def test_the_session_survives_a_server_restart(browser: Browser, tmp_path: Path)
     with socket.socket() as s:  # a free port, so the restarted server has the page's origin
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    # Tokens live 30 s and every success refreshes (window 29 s): a refresh after the restart too.
-    args = ["--port", str(port), "--access-ttl", "30", "--refresh-window", "29", "--timeout-ms", "3000"]
+    # Tokens live 30 s and every success refreshes (window 30 s): a refresh after the restart too.
+    args = ["--port", str(port), "--access-ttl", "30", "--refresh-window", "30", "--timeout-ms", "3000"]
     db = tmp_path / "tokens.sqlite3"
     ctx = browser.new_context(locale="en-US")  # its own cookies: the shared page must not see this session
     first = ServerProcess(args, db=db).start()
