@@ -265,4 +265,8 @@ class Handlers:
 
     async def openapi(self, req: ApiRequest) -> ApiResponse:
         """This API described in OpenAPI 3.1 (``authapi/openapi.json``, checked against the routes by a test)."""
-        return ApiResponse(200, {"content-type": "application/json", "cache-control": "no-cache"}, openapi_document())
+        try:
+            document = openapi_document()
+        except OSError:  # packaged without its data file (e.g. zipped for a page): say so plainly
+            raise ApiError(404, "not_found", "This build of the API has no OpenAPI description.") from None
+        return ApiResponse(200, {"content-type": "application/json", "cache-control": "no-cache"}, document)
