@@ -223,6 +223,39 @@ class WheelCache:
         self._dir.cleanup()
 
 
+def package_key(*folders: Path) -> tuple[Any, ...]:
+    """What ``pyapp.zip`` depends on: the packaged files' names and newest mtime.
+
+    A stat per file costs far less than zipping them all on every request.
+    """
+    files = sorted(p for folder in folders for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
+    return (tuple(files), max((p.stat().st_mtime_ns for p in files), default=0))
+
+
+class PackageZip:
+    """``pyapp.zip`` and its ETag, built again only when a packaged file changes.
+
+    >>> zips = PackageZip()
+    >>> body, etag = zips.current()
+    >>> zips.current()[1] == etag and zips.builds == 1
+    True
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[Any, ...] | None = None
+        self._built: tuple[bytes, str] = (b"", "")
+        self.builds = 0
+
+    def current(self) -> tuple[bytes, str]:
+        key = package_key(*PAGE_PACKAGES)
+        if key != self._key:
+            body = zip_package(*PAGE_PACKAGES)
+            self._built = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+            self._key = key
+            self.builds += 1
+        return self._built
+
+
 def _accepts_gzip(scope: Any) -> bool:
     for name, value in scope.get("headers", []):
         if name == b"accept-encoding":
@@ -242,7 +275,7 @@ def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
     from starlette.staticfiles import NotModifiedResponse, StaticFiles
     from starlette.types import ASGIApp, Receive, Scope, Send
 
-    from authapi.app import AuthApi, Settings
+    from authapi.app import AuthApi, Settings, token_in_query
     from authapi.asgi import asgi_app
 
     api = AuthApi.open(
@@ -290,9 +323,10 @@ def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
     async def config_json(request: Request) -> Response:
         return Response(config_body, media_type="application/json", headers={"cache-control": "no-cache"})
 
+    zips = PackageZip()
+
     async def pyapp_zip(request: Request) -> Response:
-        body = await asyncio.to_thread(zip_package, *PAGE_PACKAGES)
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        body, etag = await asyncio.to_thread(zips.current)
         headers = {"cache-control": "no-cache", "etag": etag}
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers=headers)
@@ -338,7 +372,26 @@ def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
 
             await self.app(scope, receive, send_with_headers)
 
-    middleware = [Middleware(SecurityHeaders), Middleware(GZipMiddleware, minimum_size=1024)]
+    class RefuseTokensInUrls:
+        """Contract section 3 on every path, not only the API's: a token in a URL is refused."""
+
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and token_in_query(scope.get("query_string", b"").decode("latin-1")):
+                refused = JSONResponse(
+                    {"error": "token_in_url", "message": "Tokens must not travel in a URL."}, status_code=400
+                )
+                await refused(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(RefuseTokensInUrls),
+        Middleware(GZipMiddleware, minimum_size=1024),
+    ]
     if args.cors_origin:
         from starlette.middleware.cors import CORSMiddleware
 

@@ -19,13 +19,13 @@ import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import unquote_plus
 
-from authapi.handlers import Clock, Handlers, Sleep
+from authapi.handlers import Clock, Handlers, Offload, Sleep, inline
 from authapi.messages import ApiError, ApiRequest, ApiResponse, error_response
 from authapi.passwords import PasswordBook, PasswordChecker
 from authapi.ratelimit import FailureLimiter
 from authapi.sessions import Sessions
 from authapi.settings import Settings
-from authapi.store import Store
+from authapi.store import Store, StoreBusy
 from authapi.tokens import AccessTokens, AccessTokenSigner
 
 __all__ = ["AuthApi", "Settings"]
@@ -35,6 +35,12 @@ log = logging.getLogger("authapi")
 Endpoint = Callable[[ApiRequest], Awaitable[ApiResponse]]
 #: Query parameters that would put a token in a URL (logs, history, Referer).
 TOKEN_PARAMS = frozenset({"access_token", "refresh_token"})
+# What our tokens look like, wherever they hide in a query (any name, any value):
+# a JWT is three base64url parts joined by dots (ours: 36+, 100+ and 43 characters);
+# a refresh token is 43 base64url characters (256 bits). Both are searched, not
+# matched whole, so "next=/x?token=<jwt>" is caught too.
+_JWT = re.compile(r"[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
+_REFRESH = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
 
 
 def query_names(query: str) -> set[str]:
@@ -47,6 +53,23 @@ def query_names(query: str) -> set[str]:
     ['a', 'b', 'refresh_token']
     """
     return {unquote_plus(part.split("=", 1)[0]).strip().lower() for part in re.split(r"[&;]", query) if part}
+
+
+def token_in_query(query: str) -> bool:
+    """Whether a raw query string carries a token: by parameter name or by what any part looks like.
+
+    >>> token_in_query("ms=3500"), token_in_query("Refresh%5FToken=x")
+    (False, True)
+    >>> token_in_query("next=" + "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vIn0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg")
+    True
+    >>> token_in_query("q=qBJpsOVVOXGDZjM44Lf_5WCbYJIeLks4X_L7NIWZDXU")   # 43 base64url characters
+    True
+    """
+    if TOKEN_PARAMS & query_names(query):
+        return True
+    # Decoded twice: a token may be percent-encoded once more inside a value ("next=%252F...").
+    text = unquote_plus(unquote_plus(query))
+    return bool(_JWT.search(text) or _REFRESH.search(text))
 
 
 class AuthApi:
@@ -64,6 +87,7 @@ class AuthApi:
             "me": {"GET": h.me},
             "info": {"GET": h.info},
             "slow": {"GET": h.slow},
+            "openapi.json": {"GET": h.openapi},
         }
 
     @classmethod
@@ -76,6 +100,7 @@ class AuthApi:
         store: Store | None = None,
         passwords: PasswordChecker | None = None,
         signer: AccessTokenSigner | None = None,
+        offload: Offload | None = None,
     ) -> AuthApi:
         """Open the store (``settings.db_path`` unless ``store`` is given) and hash the users.
 
@@ -83,12 +108,19 @@ class AuthApi:
         the API reads time, so tests can move it. ``store``, ``passwords``
         and ``signer`` replace the SQLite store, the argon2 accounts and the
         PyJWT signer (an in-page demo without threads or those packages).
+        ``offload`` runs store calls; default: for an SQLite file opened here
+        (another process may hold its lock), inline unless the store is busy,
+        then in a worker thread; inline for ``":memory:"`` or a ``store`` passed in.
         """
         passwords = passwords or PasswordBook.from_users(settings.users)
         if store is None:
             from authapi.sqlite_store import SqliteStore
 
-            store = SqliteStore.open(settings.store_path())
+            sqlite = SqliteStore.open(settings.store_path())
+            if offload is None and str(settings.store_path()) != ":memory:":
+                offload = sqlite.run_without_blocking
+            store = sqlite
+        offload = offload or inline
         try:
             access = signer or AccessTokens(store.secret("access-token-hs256"), settings.access_ttl)
             sessions = Sessions(
@@ -104,7 +136,7 @@ class AuthApi:
             passwords.close()
             raise
         limiter = FailureLimiter(settings.max_failures, settings.failure_window)
-        return cls(settings, store, Handlers(settings, sessions, passwords, limiter, clock, sleep))
+        return cls(settings, store, Handlers(settings, sessions, passwords, limiter, clock, sleep, offload))
 
     def _route(self, req: ApiRequest) -> Endpoint:
         path = req.path.lstrip("/")
@@ -127,12 +159,15 @@ class AuthApi:
     async def handle(self, req: ApiRequest) -> ApiResponse:
         """Answer one request (never raises for bad input).
 
-        >>> resp = await api.handle(ApiRequest("GET", "status/404"))  # doctest: +SKIP
-        >>> resp.status, resp.json()["error"]                          # doctest: +SKIP
+        >>> import asyncio
+        >>> api = AuthApi.open(Settings(db_path=":memory:"))
+        >>> resp = asyncio.run(api.handle(ApiRequest("GET", "status/404")))
+        >>> resp.status, resp.json()["error"]
         (404, 'not_found')
+        >>> api.close()
         """
         try:
-            if TOKEN_PARAMS & query_names(req.query):
+            if token_in_query(req.query):
                 raise ApiError(400, "token_in_url", "Tokens must not travel in a URL; send them in the body or header.")
             if len(req.body) > self.settings.max_body:
                 raise ApiError(
@@ -141,6 +176,9 @@ class AuthApi:
             return await self._route(req)(req)
         except ApiError as exc:
             return exc.response()
+        except StoreBusy:
+            log.warning("token store busy (locked by another process?) answering %s %s", req.method, req.path)
+            return error_response(503, "store_busy", "The token store is busy; try again.", {"retry-after": "1"})
         except Exception:
             log.exception("unexpected error answering %s %s", req.method, req.path)
             return error_response(500, "internal_error", "The server failed to answer; see its log.")

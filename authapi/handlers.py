@@ -10,11 +10,14 @@ what is wrong, because the caller is a program whose author reads it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -28,6 +31,15 @@ log = logging.getLogger("authapi")
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[Any]]
+#: Runs a blocking store call: ``await offload(fn, *args)``. ``asyncio.to_thread`` for SQLite
+#: on disk, so a store waiting on another process's lock never stalls the event loop.
+Offload = Callable[..., Awaitable[Any]]
+
+
+async def inline(fn: Callable[..., Any], *args: Any) -> Any:
+    """The :data:`Offload` for stores that never block (memory; the page, which has no threads)."""
+    return fn(*args)
+
 
 REALM = 'Bearer realm="api"'
 INVALID_TOKEN = 'Bearer realm="api", error="invalid_token"'
@@ -35,6 +47,12 @@ MAX_NAME = 256
 MAX_PASSWORD = 1024
 MAX_TOKEN = 512
 _DIGITS = re.compile(r"[0-9]{1,3}")
+
+
+@functools.cache
+def openapi_document() -> bytes:
+    """The bytes of ``authapi/openapi.json``."""
+    return Path(__file__).with_name("openapi.json").read_bytes()
 
 
 def query_params(req: ApiRequest) -> dict[str, str]:
@@ -58,7 +76,14 @@ def json_body(req: ApiRequest) -> dict[str, Any]:
 
 
 def text_field(data: dict[str, Any], name: str, max_len: int) -> str:
-    """``data[name]`` as a non-empty string of at most ``max_len`` characters, or a 400."""
+    """``data[name]`` as a non-empty string of at most ``max_len`` characters, or a 400.
+
+    >>> text_field({"username": "demo"}, "username", 8)
+    'demo'
+    >>> text_field({"username": 7}, "username", 8)
+    Traceback (most recent call last):
+    authapi.messages.ApiError: Field 'username' must be a string.
+    """
     if name not in data:
         raise ApiError(400, "bad_request", f"Missing field '{name}'.")
     value = data[name]
@@ -97,8 +122,11 @@ class Handlers:
         limiter: FailureLimiter,
         clock: Clock,
         sleep: Sleep,
+        offload: Offload = inline,
     ) -> None:
         self.settings = settings
+        self.offload = offload
+        self._slow_calls = 0
         self.sessions = sessions
         self.passwords = passwords
         self.limiter = limiter
@@ -112,6 +140,8 @@ class Handlers:
         username = text_field(data, "username", MAX_NAME)
         password = text_field(data, "password", MAX_PASSWORD)
         keys = [f"user:{username}", f"addr:{req.client}"]
+        loop = asyncio.get_running_loop()
+        queued_until = loop.time() + self.settings.login_queue_seconds
         while True:
             wait = self.limiter.retry_after(keys, self.clock())
             if wait:
@@ -123,8 +153,18 @@ class Handlers:
                 )
             if not self.limiter.must_wait(keys):
                 break
-            # Attempts in flight could use up the allowance: see how they end.
-            await self._next_attempt_over()
+            # Attempts in flight could use up the allowance: see how they end, but not forever
+            # (a flood of guesses would keep this one waiting without bound).
+            left = queued_until - loop.time()
+            if left <= 0:
+                raise ApiError(
+                    429,
+                    "too_many_requests",
+                    "Too many sign-ins in flight; try again in 1 s.",
+                    {"retry-after": "1"},
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._next_attempt_over(), left)
         ticket = self.limiter.begin(keys)
         ok = False
         try:
@@ -136,7 +176,8 @@ class Handlers:
         if not ok:
             log.info("login failed for %r from %s", username, req.client)
             raise ApiError(401, "invalid_credentials", "Wrong username or password.", {"www-authenticate": REALM})
-        return json_response(200, self.sessions.start(username, self.clock()).body())
+        grant = await self.offload(self.sessions.start, username, self.clock())
+        return json_response(200, grant.body())
 
     async def _next_attempt_over(self) -> None:
         """Until some sign-in attempt in flight finishes."""
@@ -150,7 +191,7 @@ class Handlers:
     async def refresh_token(self, req: ApiRequest) -> ApiResponse:
         token = text_field(json_body(req), "refresh_token", MAX_TOKEN)
         try:
-            grant = self.sessions.refresh(token, self.clock())
+            grant = await self.offload(self.sessions.refresh, token, self.clock())
         except SessionError as exc:
             log.info("refresh refused: %s", exc.reason)
             raise ApiError(
@@ -164,7 +205,7 @@ class Handlers:
     async def logout(self, req: ApiRequest) -> ApiResponse:
         token = text_field(json_body(req), "refresh_token", MAX_TOKEN)
         # Same answer whether the token was known: logout tells nothing.
-        self.sessions.end(token, self.clock())
+        await self.offload(self.sessions.end, token, self.clock())
         return ApiResponse(204, {"cache-control": "no-store"})
 
     async def me(self, req: ApiRequest) -> ApiResponse:
@@ -172,7 +213,7 @@ class Handlers:
         if token is None:
             raise ApiError(401, "unauthorized", "Sign in first: no Bearer token was sent.", {"www-authenticate": REALM})
         try:
-            claims = self.sessions.check_access(token, self.clock())
+            claims = await self.offload(self.sessions.check_access, token, self.clock())
         except SessionError:
             raise ApiError(
                 401,
@@ -207,5 +248,25 @@ class Handlers:
             raise ApiError(400, "bad_request", "slow wants ?ms=N with N a whole number of milliseconds.")
         # Huge digit strings are capped before int() (which refuses >4300 digits).
         ms = MAX_SLOW_MS if len(raw) > 6 else min(int(raw), MAX_SLOW_MS)
-        await self.sleep(ms / 1000)
+        # Unauthenticated and up to a minute each: a cap keeps it from holding every connection.
+        if self._slow_calls >= self.settings.max_slow_calls:
+            raise ApiError(
+                503,
+                "too_many_slow_calls",
+                f"At most {self.settings.max_slow_calls} slow calls at once; try again later.",
+                {"retry-after": "1"},
+            )
+        self._slow_calls += 1
+        try:
+            await self.sleep(ms / 1000)
+        finally:
+            self._slow_calls -= 1
         return json_response(200, {"slept_ms": ms})
+
+    async def openapi(self, req: ApiRequest) -> ApiResponse:
+        """This API described in OpenAPI 3.1 (``authapi/openapi.json``, checked against the routes by a test)."""
+        try:
+            document = openapi_document()
+        except OSError:  # packaged without its data file (e.g. zipped for a page): say so plainly
+            raise ApiError(404, "not_found", "This build of the API has no OpenAPI description.") from None
+        return ApiResponse(200, {"content-type": "application/json", "cache-control": "no-cache"}, document)

@@ -39,7 +39,16 @@ class Ticket:
 
 
 class FailureLimiter:
-    """In-memory sliding-window counter of failures per key, aware of attempts in flight."""
+    """In-memory sliding-window counter of failures per key, aware of attempts in flight.
+
+    >>> limiter = FailureLimiter(max_failures=2, window=60)
+    >>> for t in (0, 1):
+    ...     limiter.finish(limiter.begin(["user:x"]), failed=True, now=t)
+    >>> limiter.retry_after(["user:x"], now=10)   # the failure at t=0 leaves the window at 60
+    50
+    >>> limiter.retry_after(["user:x"], now=61)
+    0
+    """
 
     def __init__(self, max_failures: int = 10, window: float = 60.0, max_keys: int = 100_000) -> None:
         self.max_failures = max_failures

@@ -20,6 +20,9 @@ MAX_BODY_BYTES = 64 * 1024
 #: The cap on ``GET slow?ms=N`` (contract section 3).
 MAX_SLOW_MS = 60_000
 
+#: How many ``GET slow`` calls may sleep at once; more answer 503 with ``Retry-After``.
+MAX_SLOW_CALLS = 16
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -45,6 +48,10 @@ class Settings:
     max_failures: int = 10
     failure_window: int = 60
     max_body: int = MAX_BODY_BYTES
+    max_slow_calls: int = MAX_SLOW_CALLS
+    #: How long a sign-in may queue behind attempts in flight before it answers 429: the
+    #: client's default timeout (10 s), past which nobody waits for the answer anyway.
+    login_queue_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         if self.access_ttl <= 0 or self.refresh_ttl <= 0:

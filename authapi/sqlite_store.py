@@ -20,17 +20,24 @@ instead of failing half-way through a read-then-write.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
-from authapi.store import Family, RefreshToken
+from authapi.store import Family, RefreshToken, StoreBusy
 
+T = TypeVar("T")
 SCHEMA_VERSION = 1
+#: How long a transaction waits for another process's write lock before giving up
+#: (StoreBusy, answered 503). Short, so a stuck backup tool or a second server on
+#: the same file costs a retry, not a stalled server that cannot shut down in 2 s.
+BUSY_TIMEOUT_MS = 500
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -117,12 +124,59 @@ class SqliteTx:
         return cur.rowcount
 
 
+@contextmanager
+def _busy_is_store_busy() -> Iterator[None]:
+    """SQLite's "database is locked" (after ``busy_timeout``) as :class:`StoreBusy`."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise StoreBusy(str(exc)) from exc
+        raise
+
+
 class SqliteStore:
     """:class:`~authapi.store.Store` in one SQLite file (WAL mode)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._lock = threading.Lock()
+        self._busy_ms = BUSY_TIMEOUT_MS
+        self._local = threading.local()  # .impatient: this thread must not wait for anything
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The connection, for this thread; an impatient thread (the event loop's) waits
+        neither for another thread's transaction nor for another process's write lock."""
+        impatient = getattr(self._local, "impatient", False)
+        if not self._lock.acquire(blocking=not impatient):
+            raise StoreBusy("the store is in use by a call that waits for it")
+        try:
+            busy_ms = 0 if impatient else BUSY_TIMEOUT_MS
+            if busy_ms != self._busy_ms:
+                self._conn.execute(f"PRAGMA busy_timeout={busy_ms}")
+                self._busy_ms = busy_ms
+            with _busy_is_store_busy():
+                yield
+        finally:
+            self._lock.release()
+
+    async def run_without_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a store call from the event loop without ever blocking it.
+
+        First right here, impatiently (no thread hop: the common case costs
+        nothing extra); if the store is busy, again in a worker thread that may
+        wait up to ``BUSY_TIMEOUT_MS``. Safe because a busy store fails at
+        ``BEGIN``, before any change.
+        """
+        self._local.impatient = True
+        try:
+            return fn(*args)
+        except StoreBusy:
+            pass
+        finally:
+            self._local.impatient = False
+        return await asyncio.to_thread(fn, *args)
 
     @classmethod
     def open(cls, path: Path | str) -> SqliteStore:
@@ -134,11 +188,11 @@ class SqliteStore:
             # secret. The -wal and -shm files inherit these permissions.
             os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
         # isolation_level=None: we issue BEGIN/COMMIT ourselves (BEGIN IMMEDIATE).
-        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=5.0)
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         store = cls(conn)
         with store._transaction_conn() as c:
             version = c.execute("PRAGMA user_version").fetchone()[0]
@@ -152,7 +206,7 @@ class SqliteStore:
 
     @contextmanager
     def _transaction_conn(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._locked():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -177,7 +231,7 @@ class SqliteStore:
     @contextmanager
     def read(self) -> Iterator[SqliteTx]:
         """A consistent read (deferred transaction: no write lock taken)."""
-        with self._lock:
+        with self._locked():
             self._conn.execute("BEGIN")
             try:
                 yield SqliteTx(self._conn)

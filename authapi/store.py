@@ -45,6 +45,10 @@ class RefreshToken:
     spent_ms: int | None = None  # when it was rotated; None while it is the family's live token
 
 
+class StoreBusy(Exception):
+    """The store could not be had in time (another process holds its write lock)."""
+
+
 class StoreTx(Protocol):
     """Reads and writes inside one transaction."""
 

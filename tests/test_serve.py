@@ -92,10 +92,12 @@ def test_runtime_is_served_precompressed_and_decompresses_to_the_same_bytes(http
 
 
 def test_app_text_files_are_compressed(http: httpx.Client) -> None:
-    raw = httpx.get(http.base_url.join("app.css"), headers={"accept-encoding": "gzip"})
-    assert raw.headers.get("content-encoding") == "gzip"
-    assert raw.content == (ROOT / "web" / "app.css").read_bytes()
-    assert gzip  # the stdlib decodes what httpx decoded above
+    with http.stream("GET", "app.css", headers={"accept-encoding": "gzip"}) as raw:
+        assert raw.headers.get("content-encoding") == "gzip"
+        wire = b"".join(raw.iter_raw())  # the bytes as sent, not decoded by httpx
+    source = (ROOT / "web" / "app.css").read_bytes()
+    assert wire[:2] == b"\x1f\x8b" and len(wire) < len(source)
+    assert gzip.decompress(wire) == source
 
 
 def test_security_headers_on_pages_files_and_api(http: httpx.Client) -> None:
@@ -237,3 +239,32 @@ def test_help_works_without_our_packages() -> None:
     proc = bare_python("--help", env={**os.environ, "PYAUTH_SERVE_NO_VENV": "1"})
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "--access-ttl" in out and err == ""
+
+
+def test_pyapp_zip_is_built_once_per_change_of_the_packaged_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import serve
+
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("x = 1\n")
+    monkeypatch.setattr(serve, "PAGE_PACKAGES", (pkg,))
+    builds: list[int] = []
+    real_zip = serve.zip_package
+    monkeypatch.setattr(serve, "zip_package", lambda *f: builds.append(1) or real_zip(*f))
+    zips = serve.PackageZip()
+    first = zips.current()
+    assert zips.current() == first and zips.current() == first
+    assert len(builds) == 1  # not rebuilt per request
+    (pkg / "__init__.py").write_text("x = 2\n")
+    stat = (pkg / "__init__.py").stat()
+    os.utime(pkg / "__init__.py", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    second = zips.current()
+    assert len(builds) == 2 and second[1] != first[1]  # an edit shows at once
+    (pkg / "views.py").write_text("")
+    assert zips.current()[1] != second[1] and len(builds) == 3  # so does a new file
+    (pkg / "views.py").unlink()
+    assert zips.current()[1] == second[1] and len(builds) == 4  # and a removed one

@@ -28,6 +28,9 @@ SESSION_COOKIES = (ACCESS_TOKEN, REFRESH_TOKEN, UTIL_TIME, EXPIRES_IN)
 
 #: Browsers refuse cookies over 4 KiB, so a longer value was not set by us.
 MAX_VALUE = 4096
+#: The longest access-token lifetime a grant may claim (a year, in s). Beyond it the
+#: answer is nonsense (and utilTime would outgrow what the page's clock can hold).
+MAX_EXPIRES_IN = 366 * 24 * 3600
 # RFC 6750 b64token: what may follow "Bearer " without breaking the header.
 _TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _MS = re.compile(r"[0-9]{1,16}(\.[0-9]{1,6})?")
@@ -158,12 +161,16 @@ class TokenGrant:
 
         >>> TokenGrant.from_json({"access_token": "a", "refresh_token": "r", "expires_in": 20}).expires_in
         20
+        >>> TokenGrant.from_json({"access_token": "a", "refresh_token": "r", "expires_in": 10**12}) is None
+        True
         """
         if not isinstance(data, dict):
             return None
         access, refresh = _token(data.get("access_token")), _token(data.get("refresh_token"))
         expires_in, refresh_in = data.get("expires_in"), data.get("refresh_expires_in")
         if access is None or refresh is None or not isinstance(expires_in, int) or not _positive_int(expires_in):
+            return None
+        if expires_in > MAX_EXPIRES_IN:
             return None
         return cls(access, refresh, expires_in, refresh_in if _positive_int(refresh_in) else None)
 

@@ -75,7 +75,9 @@ def toast_text(error: BaseException, lang: Lang) -> str:
     """
     if isinstance(error, RefreshFailed):
         if error.kind == "server" and error.response is not None:
-            return status_text(error.response.status, lang)
+            # A 2xx the client could not use (not JSON, no token, a nonsense lifetime)
+            # is the server's fault: say so, not "Connection error 200".
+            return status_text(error.response.status if error.response.status >= 400 else 500, lang)
         error = error.cause if error.cause is not None else NetworkError(str(error))
     if isinstance(error, SessionExpired):
         return pick(SESSION_EXPIRED, lang)
@@ -118,6 +120,9 @@ class ToastGate:
     >>> now[0] = 3000
     >>> gate.admit("x")
     True
+    >>> now[0] = -60_000   # the clock jumped back a minute: not "shown 63 s from now"
+    >>> gate.admit("x")
+    True
     """
 
     def __init__(self, clock_ms: Callable[[], float], window_ms: int = 3000) -> None:
@@ -127,8 +132,10 @@ class ToastGate:
 
     def admit(self, text: str) -> bool:
         now = self._clock_ms()
-        # Forget old entries so a long-lived page does not grow this dict forever.
-        self._shown = {t: at for t, at in self._shown.items() if now - at < self._window_ms}
+        # Forget old entries so a long-lived page does not grow this dict forever, and
+        # entries from "the future": after the page's clock jumps back they would
+        # otherwise hold their text back for as long as the jump.
+        self._shown = {t: at for t, at in self._shown.items() if 0 <= now - at < self._window_ms}
         if text in self._shown:
             return False
         self._shown[text] = now

@@ -66,8 +66,18 @@ class InMemoryTransport:
 
     ``offline = True`` simulates a dead network; ``sent`` records every request.
 
-    >>> transport = InMemoryTransport(api.handle)       # doctest: +SKIP
-    >>> transport.offline = True                        # next sends raise NetworkError
+    >>> import asyncio, types
+    >>> async def handler(call):  # AuthApi.handle in real use
+    ...     return types.SimpleNamespace(status=204, headers={}, body=b"")
+    >>> transport = InMemoryTransport(handler)
+    >>> asyncio.run(transport.send(Request("GET", "me"))).status
+    204
+    >>> transport.offline = True  # next sends raise NetworkError
+    >>> asyncio.run(transport.send(Request("GET", "me")))
+    Traceback (most recent call last):
+    tokensession.errors.NetworkError: the network is down (simulated)
+    >>> [r.path for r in transport.sent]
+    ['me', 'me']
     """
 
     def __init__(self, handler: Handler, *, client: str = "local") -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from js import document, window  # type: ignore[import-not-found]
 from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
 
-from pyapp.ui import El
+from pyapp.ui import El, check_attr
 
 
 class DomScreen:
@@ -50,7 +50,9 @@ class DomScreen:
         if value is None or value is False:
             node.removeAttribute(name)
         else:
-            node.setAttribute(name, "" if value is True else str(value))
+            text = "" if value is True else str(value)
+            check_attr(name, text)  # the same rules as h(): updates cannot smuggle in code either
+            node.setAttribute(name, text)
 
     def value(self, ref: str) -> str:
         node = self.refs.get(ref)

@@ -57,7 +57,11 @@ def test_api_imports_and_serves_without_pyjwt_or_argon2() -> None:
     assert json.loads(out.stdout) == [200, {"username": "demo", "demo": False}]  # is_demo is opt-in
 
 
-@pytest.mark.parametrize("module", ["settings", "tokens", "rotation", "sqlite_store", "asgi", "app"])
+@pytest.mark.parametrize(
+    "module", ["settings", "tokens", "rotation", "sqlite_store", "asgi", "app", "handlers", "ratelimit"]
+)
 def test_docstring_examples_run(module: str) -> None:
+    # pytest --doctest-modules runs them too; this also proves each module has some to run.
     result = doctest.testmod(importlib.import_module(f"authapi.{module}"))
+    assert result.attempted > 0
     assert result.failed == 0

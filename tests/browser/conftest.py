@@ -8,7 +8,8 @@ state each test relies on (cookies, route, toasts) without reloading.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -105,6 +106,32 @@ class BootedPage:
 
     def route_view(self) -> Any:
         return self.page.get_by_test_id("route-view")
+
+    def wait_until(self, condition: Callable[[], bool], what: str, timeout_ms: int = 15_000) -> None:
+        """Poll a Python-side condition (e.g. requests seen so far) until it holds, or fail.
+
+        Playwright delivers page events only while it is called, hence the short waits.
+        """
+        deadline = time.monotonic() + timeout_ms / 1000
+        while not condition():
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out after {timeout_ms} ms waiting for {what}")
+            self.page.wait_for_timeout(50)
+
+    def mark_login_time(self) -> None:
+        """From now on, ``window.__loginAt`` is the ``Date.now()`` at which the login view appeared."""
+        self.page.evaluate(
+            """() => {
+                window.__loginAt = null;
+                const look = () => {
+                    if (window.__loginAt === null && document.querySelector('[data-route="login"]'))
+                        window.__loginAt = Date.now();
+                };
+                look();
+                new MutationObserver(look).observe(document.body,
+                    { subtree: true, childList: true, attributes: true, attributeFilter: ['data-route'] });
+            }"""
+        )
 
 
 @pytest.fixture(scope="session")

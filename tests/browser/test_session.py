@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from playwright.sync_api import BrowserContext, Request, expect
@@ -35,6 +35,14 @@ def to_playground(app: BootedPage) -> None:
 
 def cookies(ctx: BrowserContext) -> dict[str, dict]:
     return {c["name"]: c for c in ctx.cookies()}
+
+
+def wait_inside_the_window(app: BootedPage, left_ms: int = 3500) -> None:
+    """Until the access token has less than ``left_ms`` left (the refresh window is 4 s)."""
+    app.page.wait_for_function(
+        f"() => Number((document.cookie.match(/utilTime=(\\d+)/) || [0, 0])[1]) - Date.now() < {left_ms}",
+        timeout=10_000,
+    )
 
 
 def api_calls(app: BootedPage, into: list[str]) -> None:
@@ -78,35 +86,36 @@ def test_home_shows_who_is_signed_in_and_signs_out(app: BootedPage, shared_conte
     app.sign_in()
     expect(app.route_view()).to_have_attribute("data-route", "home")
     expect(app.page.get_by_test_id("whoami")).to_have_text("demo")
-    calls: list[str] = []
-    api_calls(app, calls)
-    app.page.get_by_test_id("logout").click()
-    expect(app.route_view()).to_have_attribute("data-route", "login")
+    with app.page.expect_request(lambda r: r.url.endswith("/api/v1/logout")) as logout:
+        app.page.get_by_test_id("logout").click()
+        expect(app.route_view()).to_have_attribute("data-route", "login")
     assert app.page.evaluate("location.hash") == "#/login"
     assert cookies(shared_context) == {}
-    app.page.wait_for_timeout(300)
-    assert [c for c in calls if c.startswith("POST logout")], calls
+    assert logout.value.method == "POST" and "refresh_token" in (logout.value.post_data or "")
 
 
 def test_R1_active_user_stays_signed_in_across_several_refreshes(app: BootedPage) -> None:
     to_playground(app)
-    start = time.time()
+    done = app.page.get_by_test_id("request-log").get_by_text("GET me → 200")
+    start, clicks = time.time(), 0
     while time.time() - start < 15:  # 2.5 access-token lifetimes
         app.page.get_by_test_id("call-me").click()
-        app.page.wait_for_timeout(1000)
-        assert app.page.evaluate("location.hash") == "#/playground"
+        clicks += 1
+        expect(done).to_have_count(clicks)  # each call succeeds: the session is alive
+        app.page.wait_for_timeout(1000)  # pacing: a user active about once a second, not a condition
+    assert app.page.evaluate("location.hash") == "#/playground"
     assert int(app.page.get_by_test_id("refresh-count").inner_text()) >= 2
     expect(app.toasts()).to_have_count(0)
 
 
 def test_R1_burst_inside_the_window_makes_one_refresh(app: BootedPage) -> None:
     to_playground(app)
-    app.page.wait_for_timeout(2500)  # now inside the 4 s window
+    wait_inside_the_window(app)
     calls: list[str] = []
     api_calls(app, calls)
     app.page.get_by_test_id("call-burst").click()
     expect(app.page.get_by_test_id("refresh-count")).to_have_text("1")
-    app.page.wait_for_timeout(500)
+    expect(app.page.get_by_test_id("request-log").get_by_text("GET me → 200")).to_have_count(10)
     assert len([c for c in calls if c.startswith("GET me")]) == 10
     assert len([c for c in calls if c.startswith("POST refresh_token")]) == 1
     expect(app.toasts()).to_have_count(0)
@@ -128,8 +137,7 @@ def test_R2_idle_user_is_sent_to_login_at_expiry_with_one_toast(
     expect(app.toasts()).to_have_text(SESSION_EXPIRED + "×")
     expect(app.toasts()).to_have_attribute("role", "alert")
     assert cookies(shared_context) == {}
-    app.page.wait_for_timeout(300)
-    assert [c for c in calls if c.startswith("POST logout")], calls
+    app.wait_until(lambda: any(c.startswith("POST logout") for c in calls), "the logout call")
 
 
 def test_R3_a_request_is_never_sent_with_an_expired_token(app: BootedPage) -> None:
@@ -167,7 +175,12 @@ def test_R4_a_second_401_ends_the_session_without_a_loop(app: BootedPage) -> Non
     expect(app.route_view()).to_have_attribute("data-route", "login")
     assert app.page.evaluate("location.hash") == "#/login?redirect=%2Fplayground"
     expect(app.toasts().filter(has_text=SESSION_EXPIRED)).to_have_count(1)
-    app.page.wait_for_timeout(300)
+    # The logout call and the login view's GET info come after the session ended: once both
+    # are seen, every call of the 401 round has been seen too.
+    app.wait_until(
+        lambda: any(c.startswith("POST logout") for c in calls) and any(c.startswith("GET info") for c in calls),
+        "the logout call and the login view's GET info",
+    )
     assert len([c for c in calls if c.startswith("GET status/401")]) == 2
     assert len([c for c in calls if c.startswith("POST refresh_token")]) == 1
 
@@ -177,7 +190,10 @@ def test_R5_each_seed_status_shows_its_toast(app: BootedPage, code: int) -> None
     if app.page.evaluate("location.hash") != "#/playground":
         to_playground(app)
     app.page.get_by_test_id(f"status-{code}").click()
-    expect(app.toasts().filter(has_text=SEED_STATUS_EN[code])).to_have_count(1)
+    # The call is logged after its error was reported: from then on no toast can still come.
+    expect(app.page.get_by_test_id("request-log").get_by_text(f"GET status/{code} → {code}")).to_have_count(1)
+    expect(app.toasts()).to_have_count(1)  # that toast and no other
+    expect(app.toasts()).to_have_text(SEED_STATUS_EN[code] + "×")
 
 
 def test_R5_the_same_toast_within_3_s_is_shown_once(app: BootedPage) -> None:
@@ -186,9 +202,12 @@ def test_R5_the_same_toast_within_3_s_is_shown_once(app: BootedPage) -> None:
     expect(app.toasts()).to_have_count(1)
     app.page.get_by_test_id("status-404").click()
     app.page.get_by_test_id("status-500").click()
+    log = app.page.get_by_test_id("request-log")
+    expect(log.get_by_text("GET status/404 → 404")).to_have_count(2)  # both reported by now
+    expect(log.get_by_text("GET status/500 → 500")).to_have_count(1)
     expect(app.toasts()).to_have_count(2)
-    app.page.wait_for_timeout(300)
-    expect(app.toasts()).to_have_count(2)
+    expect(app.toasts().nth(0)).to_contain_text(SEED_STATUS_EN[404])
+    expect(app.toasts().nth(1)).to_contain_text(SEED_STATUS_EN[500])
 
 
 def test_R5_toast_can_be_closed_from_the_keyboard(app: BootedPage) -> None:
@@ -202,7 +221,10 @@ def test_R5_toast_can_be_closed_from_the_keyboard(app: BootedPage) -> None:
 
 def test_R6_a_slow_request_times_out_with_a_toast(app: BootedPage) -> None:
     to_playground(app)
-    app.page.get_by_test_id("call-slow").click()  # slow?ms=3500 against timeoutMs 1500
+    timeout_ms = app.page.evaluate("fetch('config.json').then(r => r.json()).then(c => c.timeoutMs)")
+    with app.page.expect_request(lambda r: "/api/v1/slow" in r.url) as slow:
+        app.page.get_by_test_id("call-slow").click()
+    assert parse_qs(urlsplit(slow.value.url).query) == {"ms": [str(timeout_ms + 2000)]}  # 3500 against 1500
     expect(app.toasts().filter(has_text="Request timed out")).to_have_count(1, timeout=5000)
     expect(app.page.get_by_test_id("request-log")).to_contain_text("RequestTimeout")
     assert app.page.evaluate("location.hash") == "#/playground"

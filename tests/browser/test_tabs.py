@@ -30,13 +30,22 @@ def test_R7_signing_out_in_one_tab_signs_out_the_others_without_a_second_logout(
     expect(second_tab.route_view()).to_have_attribute("data-route", "playground")
 
     logouts: list[str] = []
+    infos: list[str] = []
     for tab in (app, second_tab):
         tab.page.on("request", lambda r: logouts.append(r.url) if r.url.endswith("/api/v1/logout") else None)
+        tab.mark_login_time()
+    second_tab.page.on("request", lambda r: infos.append(r.url) if r.url.endswith("/api/v1/info") else None)
     app.page.get_by_test_id("logout").click()
     expect(app.route_view()).to_have_attribute("data-route", "login")
-    expect(second_tab.route_view()).to_have_attribute("data-route", "login", timeout=1500)
+    expect(second_tab.route_view()).to_have_attribute("data-route", "login")
     assert second_tab.page.evaluate("location.hash") == "#/login?redirect=%2Fplayground"
-    second_tab.page.wait_for_timeout(300)
+    # Within 1 s of the sign-out taking effect in the first tab (both clocks are this machine's).
+    signed_out_at = app.page.evaluate("window.__loginAt")
+    followed_at = second_tab.page.evaluate("window.__loginAt")
+    assert 0 <= followed_at - signed_out_at <= 1000, followed_at - signed_out_at
+    # The login view's GET info comes after any logout call the second tab's sign-out would
+    # have made (spawned before the view rendered): once it is seen, none can follow.
+    second_tab.wait_until(lambda: bool(infos), "the second tab's login view to call GET info")
     assert len(logouts) == 1
 
 
@@ -50,19 +59,20 @@ def test_R7_a_refresh_in_one_tab_serves_the_other(app: BootedPage, second_tab: B
     refreshes: list[Request] = []
     for tab in (app, second_tab):
         tab.page.on("request", lambda r: refreshes.append(r) if r.url.endswith("/refresh_token") else None)
-    app.page.wait_for_timeout(2500)  # inside the 4 s window
+    before = app.page.get_by_test_id("session-expires-at").inner_text()
+    # Inside the 4 s refresh window (tokens live 6 s).
+    app.page.wait_for_function(
+        "() => Number(document.cookie.match(/utilTime=(\\d+)/)[1]) - Date.now() < 3500", timeout=10_000
+    )
     app.page.get_by_test_id("call-burst").click()
     second_tab.page.get_by_test_id("call-burst").click()
-    # Whichever tab's success comes first refreshes; the other reads the result.
-    for _ in range(50):
-        if refreshes:
-            break
-        app.page.wait_for_timeout(100)
-    second_tab.page.wait_for_timeout(800)
+    # Whichever tab's success comes first refreshes; the other reads the result from the cookies.
+    for tab in (app, second_tab):
+        expect(tab.page.get_by_test_id("request-log").get_by_text("GET me → 200")).to_have_count(10)
+        expect(tab.page.get_by_test_id("session-expires-at")).not_to_have_text(before)
+    expires = app.page.get_by_test_id("session-expires-at").inner_text()
+    expect(second_tab.page.get_by_test_id("session-expires-at")).to_have_text(expires)
     assert len(refreshes) == 1
-    # The other tab reads the new session from the cookies: both show the same expiry.
-    expires = app.page.get_by_test_id("session-expires-at")
-    expect(second_tab.page.get_by_test_id("session-expires-at")).to_have_text(expires.inner_text())
     expect(app.toasts()).to_have_count(0)
     expect(second_tab.toasts()).to_have_count(0)
 

@@ -81,12 +81,30 @@ async def test_r1_no_refresh_outside_the_window(make_world: WorldFactory) -> Non
 
 async def test_r1_auth_calls_never_refresh(make_world: WorldFactory) -> None:
     world = make_world(access_ttl=20, window=1800)  # always inside the window
-    await world.login()
-    await world.client.settle()
-    world.client.logout()
+    await world.login()  # a success inside the window: login starts no refresh
     await world.client.settle()
     assert refreshes(world) == 0
+    await world.client.refresh()  # the refresh call's own success starts no second refresh
+    await world.client.settle()
+    assert refreshes(world) == 1
+    world.client.logout()  # nor does logout's
+    await world.client.settle()
+    assert refreshes(world) == 1
     assert len(world.sent("logout")) == 1
+    assert [r.path for r in world.transport.sent] == ["login", "refresh_token", "logout"]
+
+
+async def test_r1_auth_paths_called_as_plain_requests_never_refresh(make_world: WorldFactory) -> None:
+    # The same rule when an app calls the three paths through request() (the policy's path).
+    world = make_world(access_ttl=20, window=1800)
+    session = await world.login()
+    await world.client.post("login", json={"username": "demo", "password": "demo"})
+    grant = (await world.client.post("refresh_token", json={"refresh_token": session.refresh_token})).json()
+    await world.client.post("logout", json={"refresh_token": grant["refresh_token"]})
+    await world.client.settle()
+    assert [r.path for r in world.transport.sent] == ["login", "login", "refresh_token", "logout"]
+    assert all("authorization" not in r.headers for r in world.transport.sent)  # credentials in the body
+    assert world.errors == [] and world.ended == []
 
 
 async def test_r1_single_flight_50_concurrent_requests_one_refresh(world: World) -> None:

@@ -1,0 +1,128 @@
+"""A bounded refresh load on loopback: many clients, each rotating its own family.
+
+Shared by ``tests/api/test_load.py`` (correctness) and ``bench/load_bench.py`` (figures).
+Each client signs in once, then refreshes in a closed loop, always presenting the
+token it was last given, until the time or request budget runs out or the server
+goes away (a transport error ends that client quietly: the kill -9 test wants that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+
+@dataclass
+class ClientRun:
+    """What one client saw: every refresh token it was given, in order, and every answer."""
+
+    tokens: list[str] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+    latencies_ms: list[float] = field(default_factory=list)
+    in_flight: str | None = None  # presented when the server went away; its answer was lost
+    transport_error: str | None = None
+
+
+@dataclass
+class LoadResult:
+    runs: list[ClientRun]
+    seconds: float
+
+    @property
+    def refreshes(self) -> int:
+        return sum(len(r.latencies_ms) for r in self.runs)
+
+    @property
+    def statuses(self) -> Counter[int]:
+        total: Counter[int] = Counter()
+        for r in self.runs:
+            total.update(r.statuses)
+        return total
+
+    def all_tokens(self) -> list[str]:
+        return [t for r in self.runs for t in r.tokens]
+
+
+async def _login(base: str, run: ClientRun) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=30, trust_env=False) as c:
+        try:
+            resp = await c.post("login", json={"username": "demo", "password": "demo"})
+        except httpx.TransportError as exc:
+            run.transport_error = type(exc).__name__
+            return
+        run.statuses[resp.status_code] += 1
+        if resp.status_code == 200:
+            run.tokens.append(resp.json()["refresh_token"])
+
+
+async def _refresh_loop(base: str, run: ClientRun, stop_at: float, budget: list[int]) -> None:
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)  # one keep-alive connection each
+    async with httpx.AsyncClient(base_url=base, timeout=10, trust_env=False, limits=limits) as c:
+        try:
+            while time.monotonic() < stop_at and budget[0] > 0:
+                budget[0] -= 1
+                run.in_flight = run.tokens[-1]
+                sent = time.perf_counter()
+                resp = await c.post("refresh_token", json={"refresh_token": run.tokens[-1]})
+                run.latencies_ms.append((time.perf_counter() - sent) * 1000)
+                run.statuses[resp.status_code] += 1
+                run.in_flight = None
+                if resp.status_code != 200:
+                    return
+                run.tokens.append(resp.json()["refresh_token"])
+        except httpx.TransportError as exc:
+            run.transport_error = type(exc).__name__
+
+
+async def _load(base: str, clients: int, seconds: float, max_requests: int) -> LoadResult:
+    runs = [ClientRun() for _ in range(clients)]
+    await asyncio.gather(*(_login(base, r) for r in runs))  # sign-ins first (argon2: not what is measured)
+    began = time.monotonic()
+    budget = [max_requests]
+    await asyncio.gather(*(_refresh_loop(base, r, began + seconds, budget) for r in runs if r.tokens))
+    return LoadResult(runs, time.monotonic() - began)
+
+
+def run_load(api_url: str, clients: int = 20, seconds: float = 3.0, max_requests: int = 3000) -> LoadResult:
+    """Sign ``clients`` sessions in as ``demo``, then refresh them all concurrently for
+    ``seconds`` or ``max_requests`` refreshes in all, whichever comes first."""
+    return asyncio.run(_load(api_url, clients, seconds, max_requests))
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+@dataclass
+class StoreState:
+    integrity: str
+    families: int
+    revoked: int
+    live_per_family: dict[str, int]
+    live_hashes: set[bytes]
+
+
+def store_state(db: Path) -> StoreState:
+    """The token store as the file holds it (read with a plain SQLite connection)."""
+    conn = sqlite3.connect(db)
+    try:
+        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        families = conn.execute("SELECT count(*) FROM families").fetchone()[0]
+        revoked = conn.execute("SELECT count(*) FROM families WHERE revoked_ms IS NOT NULL").fetchone()[0]
+        live = dict(
+            conn.execute(
+                "SELECT f.id, count(t.hash) FROM families f LEFT JOIN refresh_tokens t"
+                " ON t.family_id = f.id AND t.spent_ms IS NULL GROUP BY f.id"
+            ).fetchall()
+        )
+        hashes = {bytes(h) for (h,) in conn.execute("SELECT hash FROM refresh_tokens WHERE spent_ms IS NULL")}
+    finally:
+        conn.close()
+    return StoreState(integrity, families, revoked, live, hashes)
