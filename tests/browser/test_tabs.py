@@ -40,9 +40,11 @@ def test_R7_signing_out_in_one_tab_signs_out_the_others_without_a_second_logout(
     expect(second_tab.route_view()).to_have_attribute("data-route", "login")
     assert second_tab.page.evaluate("location.hash") == "#/login?redirect=%2Fplayground"
     # Within 1 s of the sign-out taking effect in the first tab (both clocks are this machine's).
+    # The other tab may even get there first: the channel message goes out as the session ends,
+    # before the first tab has drawn its login view.
     signed_out_at = app.page.evaluate("window.__loginAt")
     followed_at = second_tab.page.evaluate("window.__loginAt")
-    assert 0 <= followed_at - signed_out_at <= 1000, followed_at - signed_out_at
+    assert followed_at - signed_out_at <= 1000, followed_at - signed_out_at
     # The login view's GET info comes after any logout call the second tab's sign-out would
     # have made (spawned before the view rendered): once it is seen, none can follow.
     second_tab.wait_until(lambda: bool(infos), "the second tab's login view to call GET info")
