@@ -28,7 +28,7 @@ CHROMIUM_ARGS = [
 ]
 BOOT_TIMEOUT_MS = 90_000
 # Short lifetimes so the rules happen within a test: a request with <= 4 s left refreshes.
-SERVER_ARGS = ["--access-ttl", "6", "--refresh-window", "4", "--timeout-ms", "1500"]
+SERVER_ARGS = ["--access-ttl", "6", "--refresh-window", "4", "--timeout-ms", "2500"]
 
 expect.set_options(timeout=15_000)
 

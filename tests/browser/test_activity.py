@@ -27,7 +27,7 @@ def refreshes(tab: BootedPage) -> list[Request]:
 @pytest.fixture
 def active_tab(app: BootedPage, shared_context: BrowserContext) -> Iterator[BootedPage]:
     """A tab whose config.json (as a site would deploy it) names activity events."""
-    config = {"apiBase": "api/v1", "refreshWindowSeconds": 4, "timeoutMs": 1500, "demoApi": False}
+    config = {"apiBase": "api/v1", "refreshWindowSeconds": 4, "timeoutMs": 2500, "demoApi": False}
     config["activityEvents"] = ["pointerdown", "keydown"]
     tab = BootedPage(shared_context.new_page(), app.origin)
 
