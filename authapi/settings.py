@@ -34,6 +34,10 @@ class Settings:
     The rate limit (``max_failures`` failed sign-ins per user or per client
     address within ``failure_window`` seconds) is not a flag of ``serve.py``
     but tests and the in-page demo may tune it.
+
+    ``httponly_refresh`` is the HttpOnly refresh mode (contract section 4,
+    ``serve.py --httponly-refresh``): the refresh token travels only in an
+    ``HttpOnly`` cookie the API sets itself, never in a body.
     """
 
     access_ttl: int = 20
@@ -45,6 +49,7 @@ class Settings:
     max_failures: int = 10
     failure_window: int = 60
     max_body: int = MAX_BODY_BYTES
+    httponly_refresh: bool = False
 
     def __post_init__(self) -> None:
         if self.access_ttl <= 0 or self.refresh_ttl <= 0:
