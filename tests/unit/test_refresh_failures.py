@@ -17,6 +17,13 @@ from tokensession.policy import Action, SessionPolicy, insufficient_scope
 
 pytestmark = pytest.mark.anyio
 
+
+@pytest.fixture(params=["js", "httponly"])
+def refresh_cookie(request: pytest.FixtureRequest) -> str:
+    """Every test here runs in both refresh cookie modes (contract section 4)."""
+    return str(request.param)
+
+
 NOW = 1_000_000
 NEAR = Session("tok", "ref", NOW + 10_000, 60)
 policy = SessionPolicy(refresh_window_ms=30_000)
@@ -155,7 +162,8 @@ async def test_online_retries_at_once(make_world: WorldFactory) -> None:
 async def test_a_retry_never_refreshes_what_another_tab_already_rotated(make_world: WorldFactory) -> None:
     world = make_world(access_ttl=20, window=30, wrap=drop_refreshes([1]))
     await r1_refresh_that_blips(world)
-    other = ApiClient(type(world.client.config)(30, 10000), world.transport, world.jar, world.clock)
+    config = type(world.client.config)(30, 10000)
+    other = ApiClient(config, world.transport, world.jar, world.clock, refresh_cookie=world.refresh_cookie)
     await other.refresh()  # another tab's refresh gets through first
     assert len(world.sent("refresh_token")) == 2
     world.clock.advance(1)
