@@ -111,8 +111,9 @@ def server(refresh_cookie: str, request: pytest.FixtureRequest) -> ServerProcess
 
 
 @pytest.fixture(scope="session")
-def shared_context(refresh_cookie: str, request: pytest.FixtureRequest) -> BrowserContext:
-    """The browser context of this test's mode, shared by its tests."""
+def shared_context(refresh_cookie: str, browser: Browser, request: pytest.FixtureRequest) -> BrowserContext:
+    """The browser context of this test's mode, shared by its tests. (``browser`` is named so
+    that pytest-playwright sees every test of the shared page as a browser test, as before.)"""
     return cast(BrowserContext, request.getfixturevalue(f"{refresh_cookie}_context"))
 
 
@@ -171,7 +172,9 @@ class BootedPage:
 
 
 @pytest.fixture(scope="session")
-def booted(refresh_cookie: str, request: pytest.FixtureRequest) -> BootedPage:
+def booted(
+    refresh_cookie: str, shared_context: BrowserContext, server: ServerProcess, request: pytest.FixtureRequest
+) -> BootedPage:
     """The booted app page of this test's mode."""
     return cast(BootedPage, request.getfixturevalue(f"{refresh_cookie}_booted"))
 
