@@ -185,8 +185,14 @@ class ApiClient:
 
     def refresh_expires_at_ms(self) -> int | None:
         """When the refresh token this tab stored last expires (``refresh_expires_in`` of its
-        grant), or ``None`` when this tab was not told (signed in by another tab)."""
-        return self._ctx.refresh_expires_at_ms if not self._ctx.read().is_empty else None
+        grant), or ``None`` when this tab was not told (signed in by another tab). In the
+        HttpOnly mode the page's marker says it, for every tab."""
+        session = self._ctx.read()
+        if session.is_empty:
+            return None
+        if session.refresh_marker is not None and session.refresh_marker.isdigit():
+            return int(session.refresh_marker)
+        return self._ctx.refresh_expires_at_ms
 
     def end_session(self, reason: EndReason) -> bool:
         """Clear the cookies, send ``logout`` without waiting (only if a refresh token was

@@ -175,6 +175,15 @@ async def test_r2_expiry_logs_out_with_the_cookie_and_the_api_clears_it(make_wor
     assert (await world.api.handle(replay)).status == 401  # the family is revoked
 
 
+async def test_every_tab_knows_the_refresh_tokens_expiry_from_the_marker(world: World) -> None:
+    from tokensession.client import ApiClient
+
+    await world.login()
+    expected = world.clock() + 86_400_000  # refresh_ttl of make_world
+    other_tab = ApiClient(world.client.config, world.transport, world.jar, world.clock, refresh_cookie="httponly")
+    assert other_tab.refresh_expires_at_ms() == world.client.refresh_expires_at_ms() == expected
+
+
 # -- the in-page demo API cannot do it ---------------------------------------------------------
 
 
