@@ -333,7 +333,15 @@ def login_flow(ctx: SessionContext, username: str, password: str) -> Flow[Sessio
     request = Request.build(
         "POST", "login", json={"username": username, "password": password}, timeout_ms=ctx.timeout_ms
     )
+    # In the HttpOnly mode the browser keeps whichever refresh cookie the API set last, whatever
+    # the page decides: a sign-in takes the refresh lock so that no tab's refresh answer lands
+    # on top of it. (The drivers release a held lock themselves if the flow is abandoned.)
+    locked = ctx.refresh_cookie == "httponly"
+    if locked:
+        yield Acquire()
     reply = yield Send(request)
+    if locked:
+        yield Release()
     if isinstance(reply, ApiError):
         raise reply
     if reply.status >= 400:

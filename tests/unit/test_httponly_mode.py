@@ -17,13 +17,14 @@ from tokensession.config import Config
 from tokensession.cookies import (
     REFRESH_MARKER,
     MemoryCookieJar,
+    RefreshCookie,
     Session,
     TokenGrant,
     grant_assignments,
     parse_cookie_header,
 )
 from tokensession.demo import NO_HTTPONLY_IN_DEMO, demo_refresh_cookie
-from tokensession.flow import SessionContext
+from tokensession.flow import SessionContext, login_flow
 from tokensession.http import Response
 from tokensession.policy import Action, SessionPolicy
 
@@ -127,6 +128,22 @@ def test_credential_calls_in_each_mode() -> None:
     assert "content-type" not in request.headers
     js = SessionContext(jar, lambda: T0, SessionPolicy()).credential_request("logout", "tok")
     assert js.body == b'{"refresh_token":"tok"}' and "x-requested-with" not in js.headers
+
+
+@pytest.mark.parametrize(("mode", "commands"), [("js", ["Send"]), ("httponly", ["Acquire", "Send", "Release"])])
+def test_a_sign_in_in_httponly_mode_holds_the_refresh_lock(mode: RefreshCookie, commands: list[str]) -> None:
+    # The browser keeps the last refresh cookie set: no other tab's refresh answer may land on a sign-in.
+    ctx = SessionContext(MemoryCookieJar(lambda: T0), lambda: T0, SessionPolicy(), refresh_cookie=mode)
+    flow = login_flow(ctx, "demo", "demo")
+    seen = [type(next(flow)).__name__]
+    answer = Response(200, body=b'{"access_token":"a","refresh_token":"r","expires_in":20}')
+    try:
+        while True:
+            command = flow.send(answer if seen[-1] == "Send" else None)
+            seen.append(type(command).__name__)
+    except StopIteration:
+        pass
+    assert seen == commands
 
 
 def test_a_body_token_in_httponly_mode_is_not_kept_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
