@@ -131,6 +131,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--cors-origin", action="append", default=[], metavar="ORIGIN", help="allow this origin (CORS; repeatable)"
     )
+    p.add_argument(
+        "--httponly-refresh",
+        action="store_true",
+        help="keep the refresh token in an HttpOnly cookie the API sets (contract section 4)",
+    )
     args = p.parse_args(argv)
     for name in ("access_ttl", "refresh_ttl", "timeout_ms"):
         if getattr(args, name) <= 0:
@@ -163,6 +168,7 @@ def client_config(args: argparse.Namespace) -> dict[str, Any]:
         "timeoutMs": args.timeout_ms,
         "lang": "auto",
         "demoApi": False,
+        "refreshCookie": "httponly" if args.httponly_refresh else "js",
     }
 
 
@@ -286,6 +292,7 @@ def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
             users=args.users,
             is_demo=args.is_demo,
             db_path=args.db,
+            httponly_refresh=args.httponly_refresh,
         )
     )
     config_body = json.dumps(client_config(args)).encode()

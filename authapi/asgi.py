@@ -108,6 +108,8 @@ def asgi_app(api: AuthApi) -> ASGIApp:
             headers=headers,
             body=body,
             client=str(client[0]) if client else "unknown",
+            root=scope.get("root_path", "") or "/",
+            secure=scope.get("scheme") == "https",
         )
         await send_response(send, await api.handle(req))
 

@@ -24,7 +24,8 @@ from urllib.parse import parse_qsl
 from authapi.messages import ApiError, ApiRequest, ApiResponse, json_response
 from authapi.passwords import PasswordChecker
 from authapi.ratelimit import FailureLimiter
-from authapi.sessions import SessionError, Sessions
+from authapi.refresh_cookie import clear_cookie, cookie_token, require_csrf_header, set_cookie
+from authapi.sessions import Grant, SessionError, Sessions
 from authapi.settings import MAX_SLOW_MS, Settings
 
 log = logging.getLogger("authapi")
@@ -176,8 +177,16 @@ class Handlers:
         if not ok:
             log.info("login failed for %r from %s", username, req.client)
             raise ApiError(401, "invalid_credentials", "Wrong username or password.", {"www-authenticate": REALM})
-        grant = await self.offload(self.sessions.start, username, self.clock())
-        return json_response(200, grant.body())
+        return self._grant_response(req, await self.offload(self.sessions.start, username, self.clock()))
+
+    def _grant_response(self, req: ApiRequest, grant: Grant) -> ApiResponse:
+        """A login or refresh answer; in the HttpOnly mode the refresh token goes into
+        the cookie only, never into the body (page scripts never see it)."""
+        body = grant.body()
+        if not self.settings.httponly_refresh:
+            return json_response(200, body)
+        token = body.pop("refresh_token")
+        return json_response(200, body, {"set-cookie": set_cookie(req, token, max_age=grant.refresh_expires_in)})
 
     async def _next_attempt_over(self) -> None:
         """Until some sign-in attempt in flight finishes."""
@@ -188,25 +197,38 @@ class Handlers:
             self._attempt_over_loop = loop
         await self._attempt_over.wait()
 
+    def _presented_refresh_token(self, req: ApiRequest) -> str | None:
+        """The refresh token of a ``refresh_token`` or ``logout`` call: from the JSON body,
+        or in the HttpOnly mode from the cookie (the body is empty; the CSRF header is required)."""
+        if not self.settings.httponly_refresh:
+            return text_field(json_body(req), "refresh_token", MAX_TOKEN)
+        require_csrf_header(req)
+        token = cookie_token(req)
+        return token if token is not None and len(token) <= MAX_TOKEN else None
+
     async def refresh_token(self, req: ApiRequest) -> ApiResponse:
-        token = text_field(json_body(req), "refresh_token", MAX_TOKEN)
+        token = self._presented_refresh_token(req)
         try:
+            if token is None:
+                raise SessionError("no refresh cookie")
             grant = await self.offload(self.sessions.refresh, token, self.clock())
         except SessionError as exc:
             log.info("refresh refused: %s", exc.reason)
-            raise ApiError(
-                401,
-                "invalid_token",
-                "The refresh token is unknown, expired or revoked.",
-                {"www-authenticate": INVALID_TOKEN},
-            ) from None
-        return json_response(200, grant.body())
+            headers = {"www-authenticate": INVALID_TOKEN}
+            if self.settings.httponly_refresh:
+                headers["set-cookie"] = clear_cookie(req)  # a dead token is not worth keeping
+            raise ApiError(401, "invalid_token", "The refresh token is unknown, expired or revoked.", headers) from None
+        return self._grant_response(req, grant)
 
     async def logout(self, req: ApiRequest) -> ApiResponse:
-        token = text_field(json_body(req), "refresh_token", MAX_TOKEN)
+        token = self._presented_refresh_token(req)
         # Same answer whether the token was known: logout tells nothing.
-        await self.offload(self.sessions.end, token, self.clock())
-        return ApiResponse(204, {"cache-control": "no-store"})
+        if token is not None:
+            await self.offload(self.sessions.end, token, self.clock())
+        headers = {"cache-control": "no-store"}
+        if self.settings.httponly_refresh:
+            headers["set-cookie"] = clear_cookie(req)
+        return ApiResponse(204, headers)
 
     async def me(self, req: ApiRequest) -> ApiResponse:
         token = bearer_token(req)

@@ -23,6 +23,9 @@ class ApiRequest:
     ``path`` is relative to the API base (``"login"``, ``"status/404"``);
     ``query`` is the raw query string without ``?``; header names are
     lower-case; ``client`` is the caller's address (for rate limits).
+    ``root`` is the URL path the API is served under (``"/api/v1"``) and
+    ``secure`` says the request came over https: the HttpOnly refresh
+    cookie is scoped to that path and marked ``Secure`` on https.
     """
 
     method: str
@@ -31,6 +34,8 @@ class ApiRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
     client: str = "local"
+    root: str = "/"
+    secure: bool = False
 
 
 @dataclass

@@ -37,6 +37,10 @@ class Settings:
     The rate limit (``max_failures`` failed sign-ins per user or per client
     address within ``failure_window`` seconds) is not a flag of ``serve.py``
     but tests and the in-page demo may tune it.
+
+    ``httponly_refresh`` is the HttpOnly refresh mode (contract section 4,
+    ``serve.py --httponly-refresh``): the refresh token travels only in an
+    ``HttpOnly`` cookie the API sets itself, never in a body.
     """
 
     access_ttl: int = 20
@@ -52,6 +56,7 @@ class Settings:
     #: How long a sign-in may queue behind attempts in flight before it answers 429: the
     #: client's default timeout (10 s), past which nobody waits for the answer anyway.
     login_queue_seconds: float = 10.0
+    httponly_refresh: bool = False
 
     def __post_init__(self) -> None:
         if self.access_ttl <= 0 or self.refresh_ttl <= 0:

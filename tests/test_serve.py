@@ -47,6 +47,7 @@ def test_config_json_applies_the_flags(http: httpx.Client) -> None:
         "timeoutMs": 1234,
         "lang": "auto",
         "demoApi": False,
+        "refreshCookie": "js",
     }
 
 

@@ -7,6 +7,8 @@ ends the session when the token has expired (R2, R3), refreshes once when a
 request succeeds inside the refresh window (R1), refreshes and retries once
 after a 401 (R4), runs one refresh at a time, and turns errors into toast text
 in Chinese or English (R5). No dependency beyond the standard library.
+With ``refresh_cookie="httponly"`` (config ``"refreshCookie": "httponly"``) the
+API keeps the refresh token in its own HttpOnly cookie instead; same rules.
 
 In a PyScript page (install the wheel with PyScript's ``packages``), one call
 wires the ``fetch`` transport, the ``document.cookie`` jar and the cross-tab
@@ -42,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from tokensession.client import ApiClient
 from tokensession.config import Config
-from tokensession.cookies import CookieJar, MemoryCookieJar, Session, TokenGrant
+from tokensession.cookies import CookieJar, MemoryCookieJar, RefreshCookie, Session, TokenGrant
 from tokensession.errors import (
     ApiError,
     HttpStatusError,
@@ -73,6 +75,7 @@ __all__ = [
     "InMemoryTransport",
     "MemoryCookieJar",
     "NetworkError",
+    "RefreshCookie",
     "RefreshFailed",
     "Request",
     "RequestTimeout",

@@ -25,7 +25,7 @@ from contextlib import AbstractAsyncContextManager
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from tokensession.cookies import CookieJar, Session
+from tokensession.cookies import CookieJar, RefreshCookie, Session
 from tokensession.errors import ApiError, EndReason, NetworkError, RefreshFailed, SessionExpired
 from tokensession.flow import (
     Acquire,
@@ -76,6 +76,8 @@ class ApiClient:
 
     ``clock_ms`` returns ms since the epoch (the page's ``Date.now``);
     ``cookie_path`` is the app's base path and ``secure`` is true over https.
+    ``refresh_cookie`` is config ``refreshCookie``: ``"httponly"`` when the API keeps the
+    refresh token in its own HttpOnly cookie (``serve.py --httponly-refresh``).
 
     Background work (an R1 refresh, a ``logout`` call, async hooks) runs as tasks on
     one loop: ``loop`` if given, else the running loop, remembered from construction
@@ -95,6 +97,7 @@ class ApiClient:
         secure: bool = False,
         idle_warning_seconds: float = 0,
         loop: asyncio.AbstractEventLoop | None = None,
+        refresh_cookie: RefreshCookie = "js",
     ) -> None:
         self.config = config
         self._loop = loop if loop is not None else _running_loop()
@@ -110,6 +113,7 @@ class ApiClient:
             cookie_path=cookie_path,
             secure=secure,
             refreshing=self._refreshing,
+            refresh_cookie=refresh_cookie,
         )
         self._inflight: asyncio.Task[Session] | None = None
         # A refresh that failed by a blip (R1) is tried again at _retry_at_ms, with backoff.
@@ -181,8 +185,14 @@ class ApiClient:
 
     def refresh_expires_at_ms(self) -> int | None:
         """When the refresh token this tab stored last expires (``refresh_expires_in`` of its
-        grant), or ``None`` when this tab was not told (signed in by another tab)."""
-        return self._ctx.refresh_expires_at_ms if not self._ctx.read().is_empty else None
+        grant), or ``None`` when this tab was not told (signed in by another tab). In the
+        HttpOnly mode the page's marker says it, for every tab."""
+        session = self._ctx.read()
+        if session.is_empty:
+            return None
+        if session.refresh_marker is not None and session.refresh_marker.isdigit():
+            return int(session.refresh_marker)
+        return self._ctx.refresh_expires_at_ms
 
     def end_session(self, reason: EndReason) -> bool:
         """Clear the cookies, send ``logout`` without waiting (only if a refresh token was
@@ -366,7 +376,7 @@ class ApiClient:
         # A blip kept the session (R1): try again later while the token lives; the watchdog
         # (check_expiry at session_deadline_ms) runs it. After a 401 the session is already over.
         session = self._ctx.read()
-        if session.is_empty or session.refresh_token is None:
+        if session.is_empty or not session.has_refresh_token:
             self._blips, self._retry_at_ms, self._retry_seen = 0, None, None
             return
         self._blips += 1

@@ -21,6 +21,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from tokensession.cookies import REFRESH_COOKIE_MODES, RefreshCookie
+
 DemoApi = bool | Literal["auto"]
 
 
@@ -35,6 +37,9 @@ class Config:
     warn_before_seconds: float = 60
     #: DOM events that count as activity besides API calls (e.g. ``("pointerdown", "keydown")``).
     activity_events: tuple[str, ...] = ()
+    #: Where the refresh token lives (contract section 4): ``"js"`` (a cookie the page reads,
+    #: the default) or ``"httponly"`` (the API's own cookie; ``serve.py --httponly-refresh``).
+    refresh_cookie: RefreshCookie = "js"
 
     @classmethod
     def from_json(cls, text: str) -> tuple[Config, list[str]]:
@@ -100,6 +105,12 @@ class Config:
                 cfg = replace(cfg, activity_events=tuple(dict.fromkeys(v)))
             else:
                 bad("activityEvents", 'must be a list of DOM event names such as ["pointerdown", "keydown"]')
+        if "refreshCookie" in data:
+            v = data["refreshCookie"]
+            if v in REFRESH_COOKIE_MODES:
+                cfg = replace(cfg, refresh_cookie=v)
+            else:
+                bad("refreshCookie", 'must be "js" or "httponly"')
         return cfg, problems
 
 
@@ -112,6 +123,7 @@ _FIELDS = {
     "demoApi": "demo_api",
     "warnBeforeSeconds": "warn_before_seconds",
     "activityEvents": "activity_events",
+    "refreshCookie": "refresh_cookie",
 }
 
 

@@ -6,6 +6,12 @@ The four cookies of contract section 4 are the only place a token lives::
     for line in grant_assignments(grant, received_ms=now, path="/app/", secure=True):
         jar.write(line)                 # the browser jar assigns document.cookie = line
 
+In the HttpOnly refresh mode (contract section 4, ``refresh_cookie="httponly"``)
+the API keeps ``refresh_token`` in a cookie the page cannot read, so the page
+writes a non-secret marker instead, ``refresh_expires_at`` (when that cookie
+expires, in ms since the epoch, or ``session``): it says a refresh token is
+held, for as long as the server's cookie lives. A marker is not a token.
+
 Reading never raises: garbage (a ``utilTime`` of ``"abc"``, duplicates,
 stray ``;``, a name without ``=``, bad percent-escapes, huge values) reads
 as "no such cookie", and the policy then sees no session or an expired one.
@@ -17,7 +23,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import quote, unquote
 
 ACCESS_TOKEN = "access_token"
@@ -25,6 +31,13 @@ REFRESH_TOKEN = "refresh_token"
 UTIL_TIME = "utilTime"
 EXPIRES_IN = "expires_in"
 SESSION_COOKIES = (ACCESS_TOKEN, REFRESH_TOKEN, UTIL_TIME, EXPIRES_IN)
+#: The HttpOnly mode's marker: "the API holds a refresh token for this page" (no secret in it).
+REFRESH_MARKER = "refresh_expires_at"
+#: What the page writes and clears: the four cookies and the marker.
+PAGE_COOKIES = (*SESSION_COOKIES, REFRESH_MARKER)
+#: Where the refresh token lives: a script-readable cookie (the seed's way) or the API's HttpOnly one.
+RefreshCookie = Literal["js", "httponly"]
+REFRESH_COOKIE_MODES: tuple[RefreshCookie, ...] = ("js", "httponly")
 
 #: Browsers refuse cookies over 4 KiB, so a longer value was not set by us.
 MAX_VALUE = 4096
@@ -77,12 +90,19 @@ def assignment(name: str, value: str, *, path: str = "/", max_age: int | None = 
 
 
 def clear_assignments(*, path: str = "/", secure: bool = False) -> list[str]:
-    """The assignments that delete the four session cookies (``Max-Age=0``, same ``Path``)."""
-    return [assignment(name, "", path=path, max_age=0, secure=secure) for name in SESSION_COOKIES]
+    """The assignments that delete the four session cookies and the marker (``Max-Age=0``, same ``Path``)."""
+    return [assignment(name, "", path=path, max_age=0, secure=secure) for name in PAGE_COOKIES]
 
 
 def _token(value: object) -> str | None:
     return value if isinstance(value, str) and len(value) <= MAX_VALUE and _TOKEN.fullmatch(value) else None
+
+
+_MARKER = re.compile(r"[0-9]{1,16}|session")
+
+
+def _marker(value: str | None) -> str | None:
+    return value if value is not None and _MARKER.fullmatch(value) else None
 
 
 def _ms(value: str | None) -> int | None:
@@ -98,6 +118,9 @@ class Session:
 
     ``access_token`` is ``None`` when absent or not a valid bearer token;
     ``util_time_ms`` when absent, negative, non-numeric or non-finite.
+    ``refresh_marker`` is the HttpOnly mode's :data:`REFRESH_MARKER` (then
+    ``refresh_token`` is always ``None``: the page cannot see it);
+    :attr:`has_refresh_token` is what the policy asks, in either mode.
 
     >>> s = Session.from_header("access_token=abc; utilTime=2000; refresh_token=r")
     >>> s.expired(now_ms=1000), s.remaining_ms(now_ms=1500)
@@ -108,25 +131,44 @@ class Session:
     refresh_token: str | None = None
     util_time_ms: int | None = None
     expires_in: int | None = None
+    refresh_marker: str | None = None
 
     @classmethod
-    def from_cookies(cls, cookies: Mapping[str, str]) -> Session:
-        expires_in = _ms(cookies.get(EXPIRES_IN))
+    def from_cookies(cls, cookies: Mapping[str, str], *, refresh_cookie: RefreshCookie = "js") -> Session:
+        """The session the cookies hold; in the ``"httponly"`` mode a readable ``refresh_token``
+        (a leftover of the other mode) is ignored and the marker stands for the real one.
+
+        >>> Session.from_cookies({"refresh_expires_at": "9000", "refresh_token": "old"}, refresh_cookie="httponly")
+        Session(access_token=None, refresh_token=None, util_time_ms=None, expires_in=None, refresh_marker='9000')
+        """
+        httponly = refresh_cookie == "httponly"
         return cls(
             access_token=_token(cookies.get(ACCESS_TOKEN)),
-            refresh_token=_token(cookies.get(REFRESH_TOKEN)),
+            refresh_token=None if httponly else _token(cookies.get(REFRESH_TOKEN)),
             util_time_ms=_ms(cookies.get(UTIL_TIME)),
-            expires_in=expires_in,
+            expires_in=_ms(cookies.get(EXPIRES_IN)),
+            refresh_marker=_marker(cookies.get(REFRESH_MARKER)) if httponly else None,
         )
 
     @classmethod
-    def from_header(cls, header: str) -> Session:
-        return cls.from_cookies(parse_cookie_header(header))
+    def from_header(cls, header: str, *, refresh_cookie: RefreshCookie = "js") -> Session:
+        return cls.from_cookies(parse_cookie_header(header), refresh_cookie=refresh_cookie)
+
+    @property
+    def has_refresh_token(self) -> bool:
+        """A refresh token is held: readable (``"js"`` mode) or, by the marker, in the API's
+        HttpOnly cookie (``"httponly"`` mode), which the browser sends by itself."""
+        return self.refresh_token is not None or self.refresh_marker is not None
+
+    @property
+    def refresh_id(self) -> str | None:
+        """What tells one held refresh token from another (or none): the token, or the marker."""
+        return self.refresh_token if self.refresh_token is not None else self.refresh_marker
 
     @property
     def is_empty(self) -> bool:
         """No token at all: nobody is signed in (or the cookies are garbage)."""
-        return self.access_token is None and self.refresh_token is None
+        return self.access_token is None and not self.has_refresh_token
 
     def expired(self, now_ms: float) -> bool:
         """True unless ``utilTime`` is known and still ahead (an unknown expiry is no expiry to trust)."""
@@ -137,46 +179,66 @@ class Session:
 
     def replaced(self, seen: Session) -> bool:
         """True when a refresh (here or in another tab) has written new tokens since ``seen``."""
-        if self.access_token is None or self.refresh_token is None:
+        if self.access_token is None or not self.has_refresh_token:
             return False  # a refresh writes both; anything less replaced nothing
-        return (self.access_token, self.util_time_ms, self.refresh_token) != (
+        return (self.access_token, self.util_time_ms, self.refresh_id) != (
             seen.access_token,
             seen.util_time_ms,
-            seen.refresh_token,
+            seen.refresh_id,
         )
 
 
 @dataclass(frozen=True)
 class TokenGrant:
-    """A ``login`` / ``refresh_token`` answer (contract section 3), checked."""
+    """A ``login`` / ``refresh_token`` answer (contract section 3), checked.
+
+    ``refresh_token`` is ``None`` in the HttpOnly mode: the API set it as its own cookie.
+    """
 
     access_token: str
-    refresh_token: str
+    refresh_token: str | None
     expires_in: int
     refresh_expires_in: int | None = None
 
     @classmethod
-    def from_json(cls, data: Any) -> TokenGrant | None:
-        """The grant in ``data``, or ``None`` when any field is missing or wrong.
+    def from_json(cls, data: Any, *, refresh_cookie: RefreshCookie = "js") -> TokenGrant | None:
+        """The grant in ``data``, or ``None`` when any field is missing or wrong. In the
+        ``"httponly"`` mode the body has no refresh token (one sent anyway is not kept).
 
         >>> TokenGrant.from_json({"access_token": "a", "refresh_token": "r", "expires_in": 20}).expires_in
         20
         >>> TokenGrant.from_json({"access_token": "a", "refresh_token": "r", "expires_in": 10**12}) is None
         True
+        >>> TokenGrant.from_json({"access_token": "a", "expires_in": 20}, refresh_cookie="httponly").refresh_token
         """
         if not isinstance(data, dict):
             return None
         access, refresh = _token(data.get("access_token")), _token(data.get("refresh_token"))
         expires_in, refresh_in = data.get("expires_in"), data.get("refresh_expires_in")
-        if access is None or refresh is None or not isinstance(expires_in, int) or not _positive_int(expires_in):
+        if refresh_cookie == "httponly":
+            refresh = None
+        elif refresh is None:
+            return None
+        if access is None or not isinstance(expires_in, int) or not _positive_int(expires_in):
             return None
         if expires_in > MAX_EXPIRES_IN:
             return None
         return cls(access, refresh, expires_in, refresh_in if _positive_int(refresh_in) else None)
 
+    def marker(self, received_ms: int) -> str:
+        """The HttpOnly mode's :data:`REFRESH_MARKER` value: when the API's cookie expires.
+
+        >>> TokenGrant("a", None, 20, 600).marker(1000), TokenGrant("a", None, 20).marker(1000)
+        ('601000', 'session')
+        """
+        return str(received_ms + self.refresh_expires_in * 1000) if self.refresh_expires_in else "session"
+
     def session(self, received_ms: int) -> Session:
         """The session these tokens make: ``utilTime`` = receive time + ``expires_in`` s."""
-        return Session(self.access_token, self.refresh_token, received_ms + self.expires_in * 1000, self.expires_in)
+        marker = self.marker(received_ms) if self.refresh_token is None else None
+        return Session(
+            self.access_token, self.refresh_token, received_ms + self.expires_in * 1000, self.expires_in, marker
+        )
 
 
 def _positive_int(value: object) -> bool:
@@ -184,16 +246,26 @@ def _positive_int(value: object) -> bool:
 
 
 def grant_assignments(grant: TokenGrant, *, received_ms: int, path: str = "/", secure: bool = False) -> list[str]:
-    """The four cookie assignments for ``grant`` (lifetimes of contract section 4)."""
+    """The four cookie assignments for ``grant`` (lifetimes of contract section 4); for a
+    grant without a refresh token (the HttpOnly mode) the marker takes that cookie's place."""
     util_time = received_ms + grant.expires_in * 1000
     live = grant.expires_in  # access_token, utilTime and expires_in vanish at utilTime
-    return [
+    lines = [
         assignment(ACCESS_TOKEN, grant.access_token, path=path, max_age=live, secure=secure),
         assignment(UTIL_TIME, str(util_time), path=path, max_age=live, secure=secure),
         assignment(EXPIRES_IN, str(grant.expires_in), path=path, max_age=live, secure=secure),
-        # No refresh_expires_in: a session cookie, gone when the browser closes.
-        assignment(REFRESH_TOKEN, grant.refresh_token, path=path, max_age=grant.refresh_expires_in, secure=secure),
     ]
+    # No refresh_expires_in: a session cookie, gone when the browser closes.
+    refresh_life = grant.refresh_expires_in
+    if grant.refresh_token is not None:
+        lines.append(assignment(REFRESH_TOKEN, grant.refresh_token, path=path, max_age=refresh_life, secure=secure))
+    else:
+        # The marker lives as long as the API's cookie; a script-readable leftover of the other mode goes.
+        lines.append(
+            assignment(REFRESH_MARKER, grant.marker(received_ms), path=path, max_age=refresh_life, secure=secure)
+        )
+        lines.append(assignment(REFRESH_TOKEN, "", path=path, max_age=0, secure=secure))
+    return lines
 
 
 class CookieJar(Protocol):

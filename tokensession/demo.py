@@ -20,6 +20,7 @@ one without it raises :class:`DemoApiUnavailable`, saying what to install.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -45,6 +46,12 @@ STATE_KEY = "pyauth-demo-api"
 PROBE_TIMEOUT_MS = 5000
 #: Requests the demo transport remembers in ``sent`` (the page never reads them).
 SENT_KEPT = 50
+#: Why the HttpOnly refresh mode falls back to ``"js"`` with the demo API (logged, and toasted once).
+NO_HTTPONLY_IN_DEMO = (
+    'config.json: refreshCookie "httponly" needs a server: the in-page demo API cannot set an '
+    "HttpOnly cookie (page scripts can only set cookies they can read), so the refresh token "
+    'stays in a script-readable cookie ("js")'
+)
 
 
 class KeyValue(Protocol):
@@ -173,3 +180,18 @@ async def choose_transport(
         except NetworkError:  # nothing there (RequestTimeout included)
             pass
     return DemoTransport(storage, key=key, clock=clock, sleep=sleep), True
+
+
+def demo_refresh_cookie(config: Config, demo: bool) -> tuple[Config, str | None]:
+    """The config to run with, and why it changed: with the in-page demo API the HttpOnly
+    refresh mode falls back to ``"js"`` (:data:`NO_HTTPONLY_IN_DEMO`), since no server
+    stands behind the page to keep a cookie that scripts cannot read.
+
+    >>> demo_refresh_cookie(Config(refresh_cookie="httponly"), demo=True)[0].refresh_cookie
+    'js'
+    >>> demo_refresh_cookie(Config(refresh_cookie="httponly"), demo=False)[1] is None
+    True
+    """
+    if demo and config.refresh_cookie == "httponly":
+        return dataclasses.replace(config, refresh_cookie="js"), NO_HTTPONLY_IN_DEMO
+    return config, None

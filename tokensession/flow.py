@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from tokensession.cookies import (
-    SESSION_COOKIES,
+    PAGE_COOKIES,
     CookieJar,
+    RefreshCookie,
     Session,
     TokenGrant,
     clear_assignments,
@@ -54,6 +55,10 @@ from tokensession.policy import Action, SessionPolicy, call_kind, insufficient_s
 
 T = TypeVar("T")
 log = logging.getLogger("tokensession")
+
+#: The header ``refresh_token`` and ``logout`` carry in the HttpOnly refresh mode (the API
+#: answers 403 without it): a cross-site form cannot send it, so the cookie alone is not enough.
+CSRF_HEADER = ("x-requested-with", "pyauth")
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,12 @@ class SessionContext:
 
     ``seen`` says this page has seen a session since the last one ended, so a
     session that vanishes (another tab signed out) is announced once.
+
+    ``refresh_cookie`` is where the refresh token lives (contract section 4):
+    ``"js"``, a cookie the page reads and sends in the JSON body of
+    ``refresh_token`` and ``logout``; ``"httponly"``, the API's own cookie the
+    browser sends by itself (the page keeps a marker, and those two calls go
+    with an empty body and :data:`CSRF_HEADER`). The flows are the same in both.
     """
 
     def __init__(
@@ -137,8 +148,10 @@ class SessionContext:
         cookie_path: str = "/",
         secure: bool = False,
         refreshing: Callable[[], bool] = lambda: False,
+        refresh_cookie: RefreshCookie = "js",
     ) -> None:
         self.jar, self.clock_ms, self.policy = jar, clock_ms, policy
+        self.refresh_cookie: RefreshCookie = refresh_cookie
         self.timeout_ms, self.cookie_path, self.secure = timeout_ms, cookie_path, secure
         self.refreshing = refreshing
         self.seen = False
@@ -154,7 +167,25 @@ class SessionContext:
         return int(self.clock_ms())
 
     def read(self) -> Session:
-        return Session.from_header(self.jar.read())
+        return Session.from_header(self.jar.read(), refresh_cookie=self.refresh_cookie)
+
+    def credential_request(self, path: str, refresh_token: str | None) -> Request:
+        """The ``refresh_token`` or ``logout`` call: the token in the JSON body, or in the
+        HttpOnly mode an empty body and the CSRF header (the browser adds the cookie)."""
+        if self.refresh_cookie == "httponly":
+            return Request.build("POST", path, headers=dict([CSRF_HEADER]), timeout_ms=self.timeout_ms)
+        return Request.build("POST", path, json={"refresh_token": refresh_token}, timeout_ms=self.timeout_ms)
+
+    def grant(self, response: Response | None) -> TokenGrant | None:
+        """The tokens of a ``login`` or ``refresh_token`` answer, read for this mode."""
+        try:
+            data = response.json() if response is not None else None
+        except ValueError:
+            return None
+        if self.refresh_cookie == "httponly" and isinstance(data, dict) and "refresh_token" in data:
+            # The API is not in the HttpOnly mode: its token is not kept where scripts read it.
+            log.warning('refreshCookie is "httponly" but the API sent a refresh token in the body; not kept')
+        return TokenGrant.from_json(data, refresh_cookie=self.refresh_cookie)
 
     def observe(self) -> Session:
         session = self.read()
@@ -172,14 +203,15 @@ class SessionContext:
         return grant.session(received)
 
     def end(self) -> tuple[bool, str | None]:
-        """Clear the cookies; returns (announce the end?, refresh token to log out or None)."""
+        """Clear the cookies; returns (announce the end?, what to log out or None): the refresh
+        token, or in the HttpOnly mode the marker (the browser sends the API's cookie itself)."""
         before = self.read()
-        if any(name in parse_cookie_header(self.jar.read()) for name in SESSION_COOKIES):
+        if any(name in parse_cookie_header(self.jar.read()) for name in PAGE_COOKIES):
             for line in clear_assignments(path=self.cookie_path, secure=self.secure):
                 self.jar.write(line)
         announce = self.seen or not before.is_empty
         self.seen, self.last_util_ms = False, None
-        return announce, before.refresh_token
+        return announce, before.refresh_id
 
 
 def _authorized(request: Request, token: str | None) -> Request:
@@ -261,26 +293,24 @@ def refresh_flow(ctx: SessionContext, seen: Session) -> Flow[Session]:
     yield Acquire()
     current = ctx.observe()
     turn = ctx.policy.refresh_turn(seen, current)
-    if turn is not Action.REFRESH or current.refresh_token is None:
+    if turn is not Action.REFRESH or not current.has_refresh_token:
         yield Release()
         if turn is Action.ACCEPT:
             return current  # someone refreshed while we waited for the lock
         reason: EndReason = "elsewhere" if current.is_empty else "unauthorized"
         yield EndSession(reason)
         raise SessionExpired(reason)
-    request = Request.build(
-        "POST", "refresh_token", json={"refresh_token": current.refresh_token}, timeout_ms=ctx.timeout_ms
-    )
+    request = ctx.credential_request("refresh_token", current.refresh_token)
     reply = yield Send(request, intercept=False)
     response = reply if isinstance(reply, Response) else None
     action, kind = ctx.policy.after_refresh(
         None if response is None else response.status, timed_out=isinstance(reply, RequestTimeout)
     )
-    grant = _grant(response) if action is Action.ACCEPT else None
+    grant = ctx.grant(response) if action is Action.ACCEPT else None
     if action is Action.ACCEPT and grant is None:
         action, kind = Action.KEEP_SESSION, "server"  # a 2xx we cannot read is the server's fault
     if grant is not None:
-        if ctx.read().refresh_token != current.refresh_token:
+        if ctx.read().refresh_id != current.refresh_id:
             # Signed out (or in again) while the refresh was in flight: do not
             # resurrect; retire the family the server just extended.
             yield Release()
@@ -298,34 +328,35 @@ def refresh_flow(ctx: SessionContext, seen: Session) -> Flow[Session]:
     raise RefreshFailed(kind or "server", cause=cause, request=request, response=response)
 
 
-def _grant(response: Response | None) -> TokenGrant | None:
-    try:
-        return TokenGrant.from_json(response.json()) if response is not None else None
-    except ValueError:
-        return None
-
-
 def login_flow(ctx: SessionContext, username: str, password: str) -> Flow[Session]:
     """Sign in: on success the cookies hold the new session, which is returned."""
     request = Request.build(
         "POST", "login", json={"username": username, "password": password}, timeout_ms=ctx.timeout_ms
     )
+    # In the HttpOnly mode the browser keeps whichever refresh cookie the API set last, whatever
+    # the page decides: a sign-in takes the refresh lock so that no tab's refresh answer lands
+    # on top of it. (The drivers release a held lock themselves if the flow is abandoned.)
+    locked = ctx.refresh_cookie == "httponly"
+    if locked:
+        yield Acquire()
     reply = yield Send(request)
+    if locked:
+        yield Release()
     if isinstance(reply, ApiError):
         raise reply
     if reply.status >= 400:
         raise _status_error(request, reply)
-    grant = _grant(reply)
+    grant = ctx.grant(reply)
     if grant is None:
         raise ApiError("login answered without usable tokens", request=request, response=reply)
     ctx.warned_for = None
     return ctx.store(grant)
 
 
-def logout_flow(ctx: SessionContext, refresh_token: str) -> Flow[None]:
-    """Tell the server to revoke the family; best effort, the answer does not matter."""
-    request = Request.build("POST", "logout", json={"refresh_token": refresh_token}, timeout_ms=ctx.timeout_ms)
-    yield Send(request, intercept=False)
+def logout_flow(ctx: SessionContext, refresh_token: str | None) -> Flow[None]:
+    """Tell the server to revoke the family; best effort, the answer does not matter.
+    ``refresh_token`` is ``None`` in the HttpOnly mode (the browser sends the cookie)."""
+    yield Send(ctx.credential_request("logout", refresh_token), intercept=False)
 
 
 # -- what every driver does the same way ---------------------------------------------------
@@ -371,4 +402,7 @@ def end_session(ctx: SessionContext, hooks: Hooks, reason: EndReason, schedule: 
     announce, token = ctx.end()
     if announce:
         fire_hooks(hooks.on_session_end, reason, schedule)
-    return Ending(announce, None if token is None else logout_flow(ctx, token))
+    if token is None:
+        return Ending(announce, None)
+    # In the HttpOnly mode ``token`` is the marker: the cookie goes by itself, nothing in the body.
+    return Ending(announce, logout_flow(ctx, None if ctx.refresh_cookie == "httponly" else token))

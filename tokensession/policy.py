@@ -3,7 +3,9 @@
 Theory of operation
 -------------------
 A session is four cookies (contract section 4); :class:`~tokensession.cookies.Session`
-is a snapshot of them. Everything that decides the session's fate lives
+is a snapshot of them. "A refresh token is held" is ``Session.has_refresh_token``:
+the readable cookie, or in the HttpOnly refresh mode the page's marker of the
+API's cookie, so these rows are the same in both modes. Everything that decides the session's fate lives
 here, and nothing here reads a clock, a cookie or the network: the caller
 (:mod:`tokensession.flow`, driven by the async client or the urllib handler) passes
 ``now_ms``, the snapshot and the event, and performs the action it gets back.
@@ -140,7 +142,7 @@ class SessionPolicy:
                 return Action.FAIL  # bad credentials, not a session matter
             if retried:
                 return Action.END_SESSION  # R4: the second 401; no loop
-            if current.refresh_token is not None:
+            if current.has_refresh_token:
                 return Action.REFRESH_FIRST  # R4: refresh once, retry once
             return Action.END_SESSION  # R4: nothing to refresh with
         if status >= 400:
@@ -149,7 +151,7 @@ class SessionPolicy:
             return Action.ACCEPT  # R1: auth calls and anonymous calls never refresh
         if refreshing or current.replaced(sent):
             return Action.ACCEPT  # R1 single flight: a refresh is running or already done
-        if current.refresh_token is None or current.expired(now_ms):
+        if not current.has_refresh_token or current.expired(now_ms):
             return Action.ACCEPT  # nothing to refresh with; the watchdog ends it (R2)
         if current.remaining_ms(now_ms) <= self.refresh_window_ms:
             return Action.START_REFRESH  # R1
@@ -160,7 +162,7 @@ class SessionPolicy:
         the refresh window it starts the refresh a successful request would (R1)."""
         if refreshing:
             return Action.NOTHING  # R1 single flight
-        if session.access_token is None or session.refresh_token is None:
+        if session.access_token is None or not session.has_refresh_token:
             return Action.NOTHING  # signed out, or nothing to refresh with
         if session.expired(now_ms):
             return Action.NOTHING  # too late: the watchdog ends it (R2)
@@ -172,7 +174,7 @@ class SessionPolicy:
         """The refresh lock is ours; ``seen`` is what made us want a refresh."""
         if current.replaced(seen):
             return Action.ACCEPT  # another request or tab refreshed while we waited
-        if current.refresh_token is None:
+        if not current.has_refresh_token:
             return Action.END_SESSION  # the session ended while we waited
         return Action.REFRESH
 
@@ -219,7 +221,7 @@ class SessionPolicy:
             return Action.END_SESSION if seen else Action.NOTHING  # R7: signed out in another tab
         if session.expired(now_ms):
             return Action.END_SESSION  # R2, at the moment of expiry: blips end nothing before it
-        if retry_at_ms is not None and now_ms >= retry_at_ms and session.refresh_token and session.access_token:
+        if retry_at_ms is not None and now_ms >= retry_at_ms and session.has_refresh_token and session.access_token:
             return Action.START_REFRESH  # R1 again after a blip, while the token is valid
         lead = self.warning_lead_ms(session)
         if lead and not warned and session.remaining_ms(now_ms) <= lead:

@@ -40,7 +40,7 @@ import requests
 from requests.auth import AuthBase
 from requests.models import PreparedRequest
 
-from tokensession.cookies import CookieJar, MemoryCookieJar, Session
+from tokensession.cookies import CookieJar, MemoryCookieJar, RefreshCookie, Session
 from tokensession.errors import ApiError, EndReason, HttpStatusError, NetworkError, RequestTimeout
 from tokensession.flow import Flow, Hooks, Send, SessionContext, request_flow
 from tokensession.http import Request, Response
@@ -69,6 +69,7 @@ class SessionAuth(AuthBase):
         timeout_ms: int = 10000,
         cookie_path: str = "/",
         secure: bool = False,
+        refresh_cookie: RefreshCookie = "js",
         session: requests.Session | None = None,
     ) -> None:
         self.base = api_base_url.rstrip("/") + "/"
@@ -81,6 +82,7 @@ class SessionAuth(AuthBase):
             timeout_ms=timeout_ms,
             cookie_path=cookie_path,
             secure=secure,
+            refresh_cookie=refresh_cookie,
         )
         self.driver = SyncDriver(self.ctx, self.hooks, self._direct)
         self._session = session

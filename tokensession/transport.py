@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from tokensession.cookies import CookieJar
 from tokensession.errors import NetworkError, RequestTimeout
 from tokensession.http import Request, Response
 
@@ -59,12 +60,18 @@ class _HandlerRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
     client: str = "local"
+    root: str = "/"
+    secure: bool = False
 
 
 class InMemoryTransport:
     """A transport that calls an async API handler in-process (``AuthApi.handle``).
 
     ``offline = True`` simulates a dead network; ``sent`` records every request.
+    ``cookies``: a jar that plays the browser's cookie store for the API's path, as
+    the HttpOnly refresh mode needs: each ``Set-Cookie`` the API answers goes in,
+    and its cookies go out with every request as a ``Cookie`` header. It is not
+    the page's jar, so the page's code never sees those cookies (as with ``HttpOnly``).
 
     >>> import asyncio, types
     >>> async def handler(call):  # AuthApi.handle in real use
@@ -78,11 +85,13 @@ class InMemoryTransport:
     tokensession.errors.NetworkError: the network is down (simulated)
     >>> [r.path for r in transport.sent]
     ['me', 'me']
+    >>> InMemoryTransport(api.handle, cookies=MemoryCookieJar(clock_ms))  # doctest: +SKIP
     """
 
-    def __init__(self, handler: Handler, *, client: str = "local") -> None:
+    def __init__(self, handler: Handler, *, client: str = "local", cookies: CookieJar | None = None) -> None:
         self._handler = handler
         self._client = client
+        self.cookies = cookies
         self.offline = False
         self.sent: list[Request] = []
 
@@ -91,7 +100,10 @@ class InMemoryTransport:
         if self.offline:
             raise NetworkError("the network is down (simulated)", request=request)
         path, _, query = request.path.partition("?")
-        call = _HandlerRequest(request.method, path, query, dict(request.headers), request.body, self._client)
+        headers = dict(request.headers)
+        if self.cookies is not None and self.cookies.read():
+            headers["cookie"] = self.cookies.read()
+        call = _HandlerRequest(request.method, path, query, headers, request.body, self._client)
         timeout = None if request.timeout_ms is None else request.timeout_ms / 1000
         try:
             answer = await asyncio.wait_for(self._handler(call), timeout)
@@ -99,4 +111,7 @@ class InMemoryTransport:
             raise RequestTimeout(f"no answer within {request.timeout_ms} ms", request=request) from None
         except OSError as exc:
             raise NetworkError(str(exc), request=request) from exc
-        return Response(answer.status, {k.lower(): v for k, v in answer.headers.items()}, bytes(answer.body))
+        answer_headers = {k.lower(): v for k, v in answer.headers.items()}
+        if self.cookies is not None and "set-cookie" in answer_headers:
+            self.cookies.write(answer_headers["set-cookie"])
+        return Response(answer.status, answer_headers, bytes(answer.body))

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import IO, Any
 
-from tokensession.cookies import CookieJar, Session
+from tokensession.cookies import CookieJar, RefreshCookie, Session
 from tokensession.errors import ApiError, EndReason, HttpStatusError, NetworkError, RequestTimeout
 from tokensession.flow import Flow, Hooks, Send, SessionContext, request_flow
 from tokensession.http import Request, Response
@@ -65,12 +65,19 @@ class SessionHandler(urllib.request.BaseHandler):
         timeout_ms: int = 10000,
         cookie_path: str = "/",
         secure: bool = False,
+        refresh_cookie: RefreshCookie = "js",
     ) -> None:
         self.base = api_base_url.rstrip("/") + "/"
         self.hooks = Hooks()  # the event hooks apply; urllib has its own interceptors
         self.policy = SessionPolicy.from_seconds(refresh_window_seconds)
         self.ctx = SessionContext(
-            jar, clock_ms, self.policy, timeout_ms=timeout_ms, cookie_path=cookie_path, secure=secure
+            jar,
+            clock_ms,
+            self.policy,
+            timeout_ms=timeout_ms,
+            cookie_path=cookie_path,
+            secure=secure,
+            refresh_cookie=refresh_cookie,
         )
         self.driver = SyncDriver(self.ctx, self.hooks, self._direct)
 

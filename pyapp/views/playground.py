@@ -123,7 +123,10 @@ class PlaygroundView(View):
             from tokensession.browser.sync_http import requests_session
 
             self._http = await requests_session(
-                config.api_base, refresh_window_seconds=config.refresh_window_seconds, timeout_ms=config.timeout_ms
+                config.api_base,
+                refresh_window_seconds=config.refresh_window_seconds,
+                timeout_ms=config.timeout_ms,
+                refresh_cookie=config.refresh_cookie,
             )
             self._http.auth.hooks.on_refresh.append(
                 lambda _session: self.log_request("POST", "refresh_token (requests)", "200", True)

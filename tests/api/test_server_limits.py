@@ -68,7 +68,9 @@ def test_slow_calls_beyond_the_cap_answer_503(server_factory: StartServer) -> No
 
     def sleeper() -> None:
         with client(srv) as c:
-            results.append(c.get("slow", params={"ms": "1500"}).status_code)
+            results.append(
+                c.get("slow", params={"ms": "4000"}).status_code
+            )  # long enough to overlap on a loaded machine
 
     threads = [threading.Thread(target=sleeper) for _ in range(16)]
     for t in threads:

@@ -3,6 +3,14 @@
 A Pyodide boot costs seconds, so the session shares one browser context (its
 HTTP cache keeps later loads warm) and one booted page; ``app`` resets the
 state each test relies on (cookies, route, toasts) without reloading.
+
+The R1-R7 modules (:data:`BOTH_MODES_MODULES`) run in both refresh cookie
+modes (contract section 4): their tests are parametrized over the session
+fixture ``refresh_cookie``, and ``server``, ``shared_context`` and ``booted``
+follow it. The ``"js"`` ones are the shared ones every other test uses; the
+``"httponly"`` ones (``serve.py --httponly-refresh``, a context of their own so
+the two apps' cookies, which ignore the port, never meet) exist only while
+those tests run: pytest groups session-parametrized tests by parameter.
 """
 
 from __future__ import annotations
@@ -10,7 +18,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -41,17 +49,73 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {**browser_type_launch_args, "executable_path": found.stdout.strip(), "args": CHROMIUM_ARGS}
 
 
+#: Test modules whose tests run in both refresh cookie modes: the R1-R7 suite.
+BOTH_MODES_MODULES = frozenset({"tests.browser.test_session", "tests.browser.test_tabs"})
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.module.__name__ in BOTH_MODES_MODULES and "refresh_cookie" in metafunc.fixturenames:
+        metafunc.parametrize("refresh_cookie", ["js", "httponly"], indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def server() -> Iterator[ServerProcess]:
+def refresh_cookie(request: pytest.FixtureRequest) -> str:
+    """The refresh cookie mode of this test's server and page: ``"js"`` unless parametrized."""
+    return str(getattr(request, "param", "js"))
+
+
+@pytest.fixture(scope="session")
+def js_server() -> Iterator[ServerProcess]:
     with ServerProcess(SERVER_ARGS) as srv:
         yield srv
 
 
 @pytest.fixture(scope="session")
-def shared_context(browser: Browser) -> Iterator[BrowserContext]:
+def js_context(browser: Browser) -> Iterator[BrowserContext]:
     ctx = browser.new_context(locale="en-US")
     yield ctx
     ctx.close()
+
+
+@pytest.fixture(scope="session")
+def js_booted(js_context: BrowserContext, js_server: ServerProcess) -> BootedPage:
+    bp = BootedPage(js_context.new_page(), js_server.url)
+    bp.boot("#/login")
+    return bp
+
+
+# The httponly ones depend on refresh_cookie, so pytest ends them when its parameter changes.
+@pytest.fixture(scope="session")
+def httponly_server(refresh_cookie: str) -> Iterator[ServerProcess]:
+    with ServerProcess([*SERVER_ARGS, "--httponly-refresh"]) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def httponly_context(refresh_cookie: str, browser: Browser) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(locale="en-US")
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture(scope="session")
+def httponly_booted(httponly_context: BrowserContext, httponly_server: ServerProcess) -> BootedPage:
+    bp = BootedPage(httponly_context.new_page(), httponly_server.url)
+    bp.boot("#/login")
+    return bp
+
+
+@pytest.fixture(scope="session")
+def server(refresh_cookie: str, request: pytest.FixtureRequest) -> ServerProcess:
+    """The real serve.py of this test's mode."""
+    return cast(ServerProcess, request.getfixturevalue(f"{refresh_cookie}_server"))
+
+
+@pytest.fixture(scope="session")
+def shared_context(refresh_cookie: str, browser: Browser, request: pytest.FixtureRequest) -> BrowserContext:
+    """The browser context of this test's mode, shared by its tests. (``browser`` is named so
+    that pytest-playwright sees every test of the shared page as a browser test, as before.)"""
+    return cast(BrowserContext, request.getfixturevalue(f"{refresh_cookie}_context"))
 
 
 class BootedPage:
@@ -135,10 +199,11 @@ class BootedPage:
 
 
 @pytest.fixture(scope="session")
-def booted(shared_context: BrowserContext, server: ServerProcess) -> BootedPage:
-    bp = BootedPage(shared_context.new_page(), server.url)
-    bp.boot("#/login")
-    return bp
+def booted(
+    refresh_cookie: str, shared_context: BrowserContext, server: ServerProcess, request: pytest.FixtureRequest
+) -> BootedPage:
+    """The booted app page of this test's mode."""
+    return cast(BootedPage, request.getfixturevalue(f"{refresh_cookie}_booted"))
 
 
 @pytest.fixture

@@ -41,12 +41,12 @@ def static_host(browser: Browser, server: ServerProcess) -> Iterator[HostFactory
     whose ``api/v1/`` answers 404 pages, as a static host does."""
     contexts: list[BrowserContext] = []
 
-    def make(demo_api: bool | str = "auto", locale: str = "en-US") -> StaticHost:
+    def make(demo_api: bool | str = "auto", locale: str = "en-US", **more: Any) -> StaticHost:
         ctx = browser.new_context(locale=locale)
         contexts.append(ctx)
         host = StaticHost(ctx)
         config = {"apiBase": "api/v1", "refreshWindowSeconds": 1800, "timeoutMs": 5000, "lang": "auto"}
-        body = json.dumps({**config, "demoApi": demo_api})
+        body = json.dumps({**config, "demoApi": demo_api, **more})
 
         def no_api(route: Route) -> None:
             host.api_calls.append(f"{route.request.method} {urlsplit(route.request.url).path}")
@@ -59,6 +59,20 @@ def static_host(browser: Browser, server: ServerProcess) -> Iterator[HostFactory
     yield make
     for ctx in contexts:
         ctx.close()
+
+
+def test_httponly_refresh_falls_back_to_js_with_the_demo_api_and_says_why(
+    static_host: HostFactory, server: ServerProcess
+) -> None:
+    host = static_host("auto", refreshCookie="httponly")
+    tab = host.tab(server.url)
+    tab.boot("#/login")
+    # One toast and a console line: page scripts cannot set an HttpOnly cookie.
+    expect(tab.toasts().filter(has_text="cannot set an HttpOnly cookie")).to_have_count(1)
+    tab.sign_in("demo", "demo")
+    expect(tab.route_view()).to_have_attribute("data-route", "home")
+    jar = {c["name"]: c for c in host.context.cookies()}
+    assert jar["refresh_token"]["httpOnly"] is False and "refresh_expires_at" not in jar  # the "js" mode
 
 
 def stored_state(tab: BootedPage) -> dict[str, Any]:

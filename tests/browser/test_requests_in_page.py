@@ -16,11 +16,13 @@ INSTALL_TIMEOUT_MS = 60_000  # micropip itself, then five wheels, on 2 shared co
 LAZY_WHEELS = ("micropip-", "requests-", "urllib3-", "idna-", "charset_normalizer-", "certifi-")
 
 
-@pytest.fixture(scope="module")
-def app(browser: Browser) -> Iterator[BootedPage]:
+@pytest.fixture(scope="module", params=["js", "httponly"])
+def app(browser: Browser, request: pytest.FixtureRequest) -> Iterator[BootedPage]:
     """The app on a server of its own whose tokens outlive the first install (the shared one's
-    live 6 s: the session would end, as R2 says, while micropip installs), in a fresh page."""
-    with ServerProcess(["--access-ttl", "120", "--refresh-window", "4"]) as srv:
+    live 6 s: the session would end, as R2 says, while micropip installs), in a fresh page;
+    in both refresh cookie modes (the synchronous XHR carries the API's HttpOnly cookie)."""
+    mode = ["--httponly-refresh"] if request.param == "httponly" else []
+    with ServerProcess(["--access-ttl", "120", "--refresh-window", "4", *mode]) as srv:
         ctx = browser.new_context(locale="en-US")
         booted = BootedPage(ctx.new_page(), srv.url)
         booted.boot("#/login")

@@ -79,30 +79,37 @@ def test_R7_a_refresh_in_one_tab_serves_the_other(app: BootedPage, second_tab: B
     expect(second_tab.toasts()).to_have_count(0)
 
 
-HOLD_LOCK_AND_REFRESH = """() => {
+HOLD_LOCK_AND_REFRESH = """(httponly) => {
     // Another tab's refresh, as the app does it: the "pyapp-refresh" Web Lock held
     // while the refresh call runs, then the new tokens written to the cookies.
-    const rt = document.cookie.match(/(?:^|; )refresh_token=([^;]*)/)[1];
+    // In the HttpOnly mode the browser sends the API's cookie; the page writes its marker.
+    const rt = httponly ? null : document.cookie.match(/(?:^|; )refresh_token=([^;]*)/)[1];
     window.__otherTab = navigator.locks.request("pyapp-refresh", async () => {
         await new Promise((r) => setTimeout(r, 1000));
-        const resp = await fetch("api/v1/refresh_token", {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ refresh_token: rt }),
-        });
+        const resp = await fetch("api/v1/refresh_token", httponly
+            ? { method: "POST", headers: { "x-requested-with": "pyauth" } }
+            : {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({ refresh_token: rt }),
+            });
         const grant = await resp.json();
         const util = Date.now() + grant.expires_in * 1000;
         const attrs = `; path=/; SameSite=Strict; max-age=${grant.expires_in}`;
         document.cookie = `access_token=${grant.access_token}${attrs}`;
         document.cookie = `utilTime=${util}${attrs}`;
         document.cookie = `expires_in=${grant.expires_in}${attrs}`;
-        document.cookie = `refresh_token=${grant.refresh_token}; path=/; SameSite=Strict`;
+        document.cookie = httponly
+            ? `refresh_expires_at=${Date.now() + grant.refresh_expires_in * 1000}; path=/; SameSite=Strict`
+            : `refresh_token=${grant.refresh_token}; path=/; SameSite=Strict`;
         return grant.access_token;
     });
 }"""
 
 
-def test_R7_a_request_made_during_another_tabs_refresh_waits_and_uses_its_token(app: BootedPage) -> None:
+def test_R7_a_request_made_during_another_tabs_refresh_waits_and_uses_its_token(
+    app: BootedPage, refresh_cookie: str
+) -> None:
     app.go("#/playground")
     app.sign_in()
     expect(app.route_view()).to_have_attribute("data-route", "playground")
@@ -110,7 +117,7 @@ def test_R7_a_request_made_during_another_tabs_refresh_waits_and_uses_its_token(
     app.page.on(
         "request", lambda r: sent.append(r.headers.get("authorization", "")) if r.url.endswith("/api/v1/me") else None
     )
-    app.page.evaluate(HOLD_LOCK_AND_REFRESH)
+    app.page.evaluate(HOLD_LOCK_AND_REFRESH, refresh_cookie == "httponly")
     app.page.get_by_test_id("call-me").click()
     new_token = app.page.evaluate("window.__otherTab")
     expect(app.page.get_by_test_id("request-log")).to_contain_text("GET me → 200")

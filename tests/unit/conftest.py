@@ -11,7 +11,7 @@ import pytest
 
 from authapi.app import AuthApi, Settings
 from tokensession.client import ApiClient
-from tokensession.cookies import MemoryCookieJar, Session
+from tokensession.cookies import MemoryCookieJar, RefreshCookie, Session
 from tokensession.errors import ApiError, EndReason
 from tokensession.http import Request
 from tokensession.transport import InMemoryTransport
@@ -76,6 +76,7 @@ class World:
     ended: list[EndReason] = field(default_factory=list)
     refreshed: list[Session] = field(default_factory=list)
     errors: list[ApiError] = field(default_factory=list)
+    refresh_cookie: RefreshCookie = "js"
 
     def sent(self, path: str) -> list[Request]:
         return [r for r in self.transport.sent if r.path.partition("?")[0] == path]
@@ -89,10 +90,20 @@ WorldFactory = Callable[..., World]
 
 
 @pytest.fixture
-def make_world() -> Iterator[WorldFactory]:
+def refresh_cookie() -> RefreshCookie:
+    """The refresh cookie mode of ``make_world``; a test module that runs in both modes
+    overrides this fixture with ``params=["js", "httponly"]``."""
+    return "js"
+
+
+@pytest.fixture
+def make_world(refresh_cookie: RefreshCookie) -> Iterator[WorldFactory]:
     """``make_world(access_ttl=20, window=1800, timeout_ms=10000, wrap=None, **client_kwargs)``.
 
     ``wrap(handler) -> handler`` lets a test stand between the transport and the API.
+    In the ``"httponly"`` mode (fixture ``refresh_cookie``) the API sets the refresh
+    token as its own cookie and the transport keeps it as a browser would
+    (``transport.cookies``), apart from the page's ``jar``.
     """
     apis: list[AuthApi] = []
 
@@ -110,14 +121,17 @@ def make_world() -> Iterator[WorldFactory]:
             users=[("demo", "demo")],
             db_path=":memory:",
             is_demo=True,
+            httponly_refresh=refresh_cookie == "httponly",
         )
         api = AuthApi.open(settings, clock=clock.seconds, sleep=hang, passwords=PlainPasswords({"demo": "demo"}))
         apis.append(api)
         handler: Handler = api.handle
-        transport = InMemoryTransport(wrap(handler) if wrap else handler)
+        browser_jar = MemoryCookieJar(clock) if refresh_cookie == "httponly" else None
+        transport = InMemoryTransport(wrap(handler) if wrap else handler, cookies=browser_jar)
         jar = MemoryCookieJar(clock)
+        client_kwargs.setdefault("refresh_cookie", refresh_cookie)
         client = ApiClient(ClientSettings(window, timeout_ms), transport, jar, clock, **client_kwargs)
-        world = World(clock, api, transport, jar, client)
+        world = World(clock, api, transport, jar, client, refresh_cookie=refresh_cookie)
         client.hooks.on_session_end.append(world.ended.append)
         client.hooks.on_refresh.append(world.refreshed.append)
         client.hooks.on_error.append(world.errors.append)

@@ -10,7 +10,15 @@ import pytest
 
 from tests.unit.conftest import Handler, World, WorldFactory
 from tokensession.config import Config
-from tokensession.cookies import MemoryCookieJar, Session
+from tokensession.cookies import (
+    PAGE_COOKIES,
+    REFRESH_MARKER,
+    REFRESH_TOKEN,
+    MemoryCookieJar,
+    RefreshCookie,
+    Session,
+    parse_cookie_header,
+)
 from tokensession.errors import (
     HttpStatusError,
     NetworkError,
@@ -24,6 +32,31 @@ from tokensession.messages import toast_text
 from tokensession.transport import InMemoryTransport
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["js", "httponly"])
+def refresh_cookie(request: pytest.FixtureRequest) -> str:
+    """Every test here runs in both refresh cookie modes (contract section 4)."""
+    return str(request.param)
+
+
+def httponly(world: World) -> bool:
+    return world.refresh_cookie == "httponly"
+
+
+def held_name(world: World) -> str:
+    """The page's cookie that says a refresh token is held: the token, or the HttpOnly mode's marker."""
+    return REFRESH_MARKER if httponly(world) else REFRESH_TOKEN
+
+
+def assert_credential_call(world: World, request: Request, session: Session) -> None:
+    """A ``refresh_token`` / ``logout`` call as the mode wants it: the token in the JSON body,
+    or an empty body with the CSRF header (the transport adds the API's cookie)."""
+    if httponly(world):
+        assert request.body == b""
+        assert request.headers["x-requested-with"] == "pyauth"
+    else:
+        assert json.loads(request.body) == {"refresh_token": session.refresh_token}
 
 
 def refresh_resets(handler: Handler) -> Handler:
@@ -45,9 +78,15 @@ async def test_login_writes_the_four_cookies(world: World) -> None:
     session = await world.login()
     assert session == world.client.session()
     assert session.util_time_ms == world.clock() + 20_000
-    names = [line.partition("=")[0] for line in world.jar.assignments]
-    assert sorted(names) == ["access_token", "expires_in", "refresh_token", "utilTime"]
+    names = sorted(parse_cookie_header(world.jar.read()))
+    assert names == sorted(["access_token", "expires_in", held_name(world), "utilTime"])
     assert all("SameSite=Strict" in line for line in world.jar.assignments)
+    if httponly(world):
+        # The token is where only the API's requests carry it; the page holds a marker, not a token.
+        assert world.transport.cookies is not None
+        token = parse_cookie_header(world.transport.cookies.read())["refresh_token"]
+        assert token not in world.jar.read()
+        assert session.refresh_token is None and session.has_refresh_token
 
 
 async def test_get_sends_the_bearer_token(world: World) -> None:
@@ -99,8 +138,13 @@ async def test_r1_auth_paths_called_as_plain_requests_never_refresh(make_world: 
     world = make_world(access_ttl=20, window=1800)
     session = await world.login()
     await world.client.post("login", json={"username": "demo", "password": "demo"})
-    grant = (await world.client.post("refresh_token", json={"refresh_token": session.refresh_token})).json()
-    await world.client.post("logout", json={"refresh_token": grant["refresh_token"]})
+    if world.refresh_cookie == "httponly":  # the token is the API's cookie; the header is the CSRF guard
+        csrf = {"x-requested-with": "pyauth"}
+        await world.client.post("refresh_token", headers=csrf)
+        await world.client.post("logout", headers=csrf)
+    else:
+        grant = (await world.client.post("refresh_token", json={"refresh_token": session.refresh_token})).json()
+        await world.client.post("logout", json={"refresh_token": grant["refresh_token"]})
     await world.client.settle()
     assert [r.path for r in world.transport.sent] == ["login", "login", "refresh_token", "logout"]
     assert all("authorization" not in r.headers for r in world.transport.sent)  # credentials in the body
@@ -217,7 +261,7 @@ async def test_r4_concurrent_401s_share_one_refresh(make_world: WorldFactory) ->
 
 async def test_r4_401_without_refresh_token_ends_the_session(world: World) -> None:
     await world.login()
-    world.jar.write("refresh_token=; Path=/; Max-Age=0")
+    world.jar.write(f"{held_name(world)}=; Path=/; Max-Age=0")
     world.jar.write("access_token=garbage; Path=/")
     with pytest.raises(SessionExpired):
         await world.client.get("me")
@@ -242,7 +286,8 @@ async def test_r4_refresh_that_fails_after_a_401_ends_the_session(make_world: Wo
 async def test_refused_refresh_ends_the_session(world: World) -> None:
     session = await world.login()
     body = json.dumps({"refresh_token": session.refresh_token}).encode()
-    await world.transport.send(Request("POST", "logout", {"content-type": "application/json"}, body))  # revoked
+    headers = {"content-type": "application/json", "x-requested-with": "pyauth"}
+    await world.transport.send(Request("POST", "logout", headers, body))  # revoked (either mode)
     with pytest.raises(SessionExpired) as info:
         await world.client.get("me")  # 401 (the family is revoked), and its refresh is refused
     await world.client.settle()
@@ -317,7 +362,7 @@ async def test_r2_watchdog_ends_the_session_at_expiry(world: World) -> None:
 async def test_r7_signed_out_in_another_tab_is_noticed_without_a_second_logout(world: World) -> None:
     await world.login()
     world.client.check_expiry()
-    for name in ("access_token", "refresh_token", "utilTime", "expires_in"):
+    for name in PAGE_COOKIES:
         world.jar.write(f"{name}=; Path=/; Max-Age=0")  # the other tab cleared them
     assert world.client.check_expiry() is True
     await world.client.settle()
@@ -343,7 +388,8 @@ async def test_logout_does_not_wait_for_the_server(make_world: WorldFactory) -> 
     assert world.client.session().is_empty
     assert world.client.logout() is False  # no second logout, no second hook
     await world.client.settle()
-    assert [json.loads(r.body) for r in world.sent("logout")] == [{"refresh_token": session.refresh_token}]
+    [logout] = world.sent("logout")
+    assert_credential_call(world, logout, session)
 
 
 async def test_interceptors_see_calls_but_not_the_refresh(world: World) -> None:
@@ -356,7 +402,7 @@ async def test_interceptors_see_calls_but_not_the_refresh(world: World) -> None:
 
     world.client.hooks.request.append(tag)
     world.client.hooks.response.append(lambda response: seen_statuses.append(response.status))
-    await world.login()
+    session = await world.login()
     await world.client.get("me")
     await world.client.settle()
     assert seen_requests == ["login", "me"]
@@ -365,7 +411,7 @@ async def test_interceptors_see_calls_but_not_the_refresh(world: World) -> None:
     refresh = world.sent("refresh_token")[0]
     assert "x-app" not in refresh.headers
     assert "?" not in refresh.path
-    assert json.loads(refresh.body)["refresh_token"]
+    assert_credential_call(world, refresh, session)
 
 
 async def test_idle_warning_fires_once_and_refresh_answers_it(make_world: WorldFactory) -> None:
@@ -382,13 +428,13 @@ async def test_idle_warning_fires_once_and_refresh_answers_it(make_world: WorldF
     assert new.util_time_ms == world.clock() + 60_000
 
 
-async def test_cookies_are_the_source_of_truth(world: World) -> None:
+async def test_cookies_are_the_source_of_truth(world: World, refresh_cookie: RefreshCookie) -> None:
     await world.login()
     other = MemoryCookieJar(world.clock)
-    tab = InMemoryTransport(world.api.handle)
+    tab = InMemoryTransport(world.api.handle, cookies=world.transport.cookies)  # one browser
     from tokensession.client import ApiClient
 
-    second = ApiClient(Config(), tab, other, world.clock)
+    second = ApiClient(Config(), tab, other, world.clock, refresh_cookie=refresh_cookie)
     theirs = await second.login("demo", "demo")
     for line in other.assignments:
         world.jar.write(line)  # as if another tab signed in again
@@ -436,7 +482,11 @@ async def test_r1_background_refresh_refused_ends_the_session(make_world: WorldF
     def wrap(handler: Handler) -> Handler:
         async def refuse(req: Any) -> Any:
             if req.path == "refresh_token":
-                return await handler(type(req)("POST", "refresh_token", body=b'{"refresh_token": "unknown"}'))
+                # An unknown token in the body, and no cookie: refused in either mode.
+                unknown = b'{"refresh_token": "unknown"}'
+                return await handler(
+                    type(req)("POST", "refresh_token", headers={"x-requested-with": "pyauth"}, body=unknown)
+                )
             return await handler(req)
 
         return refuse

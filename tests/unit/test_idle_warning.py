@@ -15,6 +15,12 @@ from tokensession.config import Config
 pytestmark = pytest.mark.anyio
 
 
+@pytest.fixture(params=["js", "httponly"])
+def refresh_cookie(request: pytest.FixtureRequest) -> str:
+    """Every test here runs in both refresh cookie modes (contract section 4)."""
+    return str(request.param)
+
+
 class WarnedTab(Page):
     def __init__(
         self, world: World, client: ApiClient, bus: LocalBus | None = None, hash_: str = "#/login?redirect=%2Fnowhere"

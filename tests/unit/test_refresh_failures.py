@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from authapi.messages import ApiResponse
-from tests.unit.conftest import Handler, World, WorldFactory
+from tests.unit.conftest import ClientSettings, Handler, World, WorldFactory
 from tokensession.client import ApiClient
 from tokensession.cookies import Session
 from tokensession.errors import HttpStatusError, RefreshFailed
@@ -16,6 +16,13 @@ from tokensession.messages import toast_text
 from tokensession.policy import Action, SessionPolicy, insufficient_scope
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["js", "httponly"])
+def refresh_cookie(request: pytest.FixtureRequest) -> str:
+    """Every test here runs in both refresh cookie modes (contract section 4)."""
+    return str(request.param)
+
 
 NOW = 1_000_000
 NEAR = Session("tok", "ref", NOW + 10_000, 60)
@@ -155,7 +162,9 @@ async def test_online_retries_at_once(make_world: WorldFactory) -> None:
 async def test_a_retry_never_refreshes_what_another_tab_already_rotated(make_world: WorldFactory) -> None:
     world = make_world(access_ttl=20, window=30, wrap=drop_refreshes([1]))
     await r1_refresh_that_blips(world)
-    other = ApiClient(type(world.client.config)(30, 10000), world.transport, world.jar, world.clock)
+    other = ApiClient(
+        ClientSettings(30, 10000), world.transport, world.jar, world.clock, refresh_cookie=world.refresh_cookie
+    )
     await other.refresh()  # another tab's refresh gets through first
     assert len(world.sent("refresh_token")) == 2
     world.clock.advance(1)

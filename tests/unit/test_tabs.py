@@ -15,6 +15,12 @@ from tokensession.config import Config
 pytestmark = pytest.mark.anyio
 
 
+@pytest.fixture(params=["js", "httponly"])
+def refresh_cookie(request: pytest.FixtureRequest) -> str:
+    """Every test here runs in both refresh cookie modes (contract section 4)."""
+    return str(request.param)
+
+
 class Tab(Page):
     """A second (third...) tab: its own client and page, the same cookies and server."""
 
@@ -23,7 +29,13 @@ class Tab(Page):
         self.screen, self.location, self.toasts = FakeScreen(), FakeLocation(hash_), FakeToasts()
         client = world.client
         if own_client:
-            client = ApiClient(ClientSettings(1800, 10000), world.transport, world.jar, world.clock)
+            client = ApiClient(
+                ClientSettings(1800, 10000),
+                world.transport,
+                world.jar,
+                world.clock,
+                refresh_cookie=world.refresh_cookie,
+            )
         self.client = client
         self.app = App(
             Config(timeout_ms=1000),

@@ -191,3 +191,26 @@ def test_real_server_client_timeout(server: str) -> None:
     with pytest.raises((TimeoutError, urllib.error.URLError)):
         opener.open(server + "slow?ms=3000")
     assert time.monotonic() - started < 2  # gave up at timeout_ms (R6), not after 3 s
+
+
+def test_real_server_in_httponly_mode_with_a_cookie_processor() -> None:
+    """``serve.py --httponly-refresh``: urllib's cookie jar plays the browser's part."""
+    import http.cookiejar
+
+    from tests.serverproc import ServerProcess
+
+    with ServerProcess(["--access-ttl", "30", "--httponly-refresh"]) as srv:
+        base = srv.url + "api/v1/"
+        cookies = http.cookiejar.CookieJar()
+        handler = SessionHandler(base, MemoryCookieJar(lambda: time.time() * 1000), refresh_cookie="httponly")
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(cookies), handler)
+        first = handler.login("demo", "demo")
+        assert first.refresh_token is None and first.has_refresh_token
+        held = {c.name: c for c in cookies}["refresh_token"]
+        assert held.has_nonstandard_attr("HttpOnly") and held.path == "/api/v1"
+        with opener.open(base + "me") as response:  # inside the window: R1 refreshes through the cookie
+            assert json.load(response)["username"] == "demo"
+        assert handler.ctx.read().access_token != first.access_token
+        assert {c.name: c for c in cookies}["refresh_token"].value != held.value  # rotated
+        assert handler.logout() is True
+        assert "refresh_token" not in {c.name for c in cookies}  # the API cleared it

@@ -10,7 +10,8 @@
 
 The transport is ``fetch`` to ``apiBase``, or the in-page demo API per
 ``demoApi`` (contract section 8; see :mod:`tokensession.demo`), decided once
-here. Cookies use the page's folder as their ``Path`` and are ``Secure`` over
+here (the HttpOnly refresh mode needs a real API: with the demo API it falls
+back to ``"js"`` and ``problems`` says why). Cookies use the page's folder as their ``Path`` and are ``Secure`` over
 https; refreshes are one at a time across tabs (a Web Lock named
 ``lock_name``; tabs of one app must use one name).
 """
@@ -28,7 +29,7 @@ from tokensession.browser.locks import WebLock
 from tokensession.browser.storage import local_storage
 from tokensession.client import ApiClient
 from tokensession.config import Config
-from tokensession.demo import STATE_KEY, DemoApiUnavailable, choose_transport
+from tokensession.demo import STATE_KEY, DemoApiUnavailable, choose_transport, demo_refresh_cookie
 from tokensession.transport import Transport
 
 
@@ -91,6 +92,9 @@ async def page_client(
         transport, demo = await choose_transport(config, real, local_storage(), key=f"{STATE_KEY}:{cookie_path}")
     except DemoApiUnavailable as exc:
         problems.append(str(exc))
+    config, why = demo_refresh_cookie(config, demo)  # the demo API cannot set HttpOnly cookies
+    if why:
+        problems.append(why)
     jar = DocumentCookieJar()
     api = ApiClient(
         config,
@@ -101,5 +105,6 @@ async def page_client(
         cookie_path=cookie_path,
         secure=is_https(),
         idle_warning_seconds=config.warn_before_seconds,
+        refresh_cookie=config.refresh_cookie,
     )
     return PageClient(api, config, transport, jar, demo, problems)

@@ -26,6 +26,7 @@ import pyodide_js  # type: ignore[import-not-found]
 from pyscript import window  # type: ignore[import-not-found]
 
 from tokensession.browser.cookies import DocumentCookieJar, base_path, is_https
+from tokensession.cookies import RefreshCookie
 
 if TYPE_CHECKING:
     import requests
@@ -58,10 +59,15 @@ async def patch_http() -> None:
 
 
 async def requests_session(
-    api_base: str = "api/v1", *, refresh_window_seconds: float = 1800, timeout_ms: int = 10000
+    api_base: str = "api/v1",
+    *,
+    refresh_window_seconds: float = 1800,
+    timeout_ms: int = 10000,
+    refresh_cookie: RefreshCookie = "js",
 ) -> requests.Session:
     """A ``requests.Session`` whose auth applies R1-R4 to ``api_base`` (relative to the page)
-    with the page's cookies; ``session.auth.base`` is the API's absolute URL."""
+    with the page's cookies; ``session.auth.base`` is the API's absolute URL. In the
+    HttpOnly mode (``refresh_cookie="httponly"``) the synchronous XHR sends the API's cookie."""
     await patch_http()
     import requests
 
@@ -76,6 +82,7 @@ async def requests_session(
         timeout_ms=timeout_ms,
         cookie_path=base_path(),
         secure=is_https(),
+        refresh_cookie=refresh_cookie,
     )
     http = requests.Session()  # made after the patch: pyodide-http mounts its adapter in __init__
     http.auth = auth
