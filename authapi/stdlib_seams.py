@@ -29,7 +29,7 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from authapi.tokens import ALGORITHM, ISSUER, InvalidToken
+from authapi.tokens import ALGORITHM, ISSUER, InvalidToken, check_claims
 
 _HEADER = {"alg": ALGORITHM, "typ": "JWT"}
 _REQUIRED = ("exp", "iat", "sub", "jti", "sid", "iss")
@@ -113,15 +113,7 @@ class HmacAccessTokens:
             raise InvalidToken(f'Token is missing the "{missing[0]}" claim')
         if claims["iss"] != ISSUER:
             raise InvalidToken("Invalid issuer")
-        exp, sub, sid = claims["exp"], claims["sub"], claims["sid"]
-        if not isinstance(exp, (int, float)) or isinstance(exp, bool):
-            raise InvalidToken("bad exp claim")
-        if not isinstance(sub, str) or not isinstance(sid, str):
-            raise InvalidToken("bad sub or sid claim")
-        # RFC 7519 4.1.4: not accepted "on or after" exp.
-        if now >= exp:
-            raise InvalidToken("token expired")
-        return claims
+        return check_claims(claims, now)
 
 
 class PlainPasswords:

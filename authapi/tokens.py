@@ -92,12 +92,24 @@ class AccessTokens:
             raise InvalidToken("malformed token") from exc
         except jwt.InvalidTokenError as exc:
             raise InvalidToken(str(exc) or "invalid token") from exc
-        exp, sub, sid = claims["exp"], claims["sub"], claims["sid"]
-        if not isinstance(exp, (int, float)) or isinstance(exp, bool):
-            raise InvalidToken("bad exp claim")
-        if not isinstance(sub, str) or not isinstance(sid, str):
-            raise InvalidToken("bad sub or sid claim")
-        # RFC 7519 4.1.4: not accepted "on or after" exp.
-        if now >= exp:
-            raise InvalidToken("token expired")
-        return claims
+        return check_claims(claims, now)
+
+
+def check_claims(claims: dict[str, Any], now: float) -> dict[str, Any]:
+    """The claim checks every signer makes once the signature holds (types, expiry).
+
+    >>> check_claims({"exp": 10, "sub": "demo", "sid": "s"}, now=9)["sub"]
+    'demo'
+    >>> check_claims({"exp": 10, "sub": "demo", "sid": "s"}, now=10)
+    Traceback (most recent call last):
+    authapi.tokens.InvalidToken: token expired
+    """
+    exp, sub, sid = claims["exp"], claims["sub"], claims["sid"]
+    if not isinstance(exp, (int, float)) or isinstance(exp, bool):
+        raise InvalidToken("bad exp claim")
+    if not isinstance(sub, str) or not isinstance(sid, str):
+        raise InvalidToken("bad sub or sid claim")
+    # RFC 7519 4.1.4: not accepted "on or after" exp.
+    if now >= exp:
+        raise InvalidToken("token expired")
+    return claims
