@@ -137,10 +137,14 @@ class SessionContext:
         cookie_path: str = "/",
         secure: bool = False,
         refreshing: Callable[[], bool] = lambda: False,
+        refresh_elsewhere: Callable[[], bool] = lambda: False,
     ) -> None:
         self.jar, self.clock_ms, self.policy = jar, clock_ms, policy
         self.timeout_ms, self.cookie_path, self.secure = timeout_ms, cookie_path, secure
         self.refreshing = refreshing
+        # Whether another tab said it is refreshing (a cross-tab lock's hint; False: none known).
+        self.refresh_elsewhere = refresh_elsewhere
+        self._header, self._session = "", Session()  # the last cookie header read, parsed
         self.seen = False
         self.warned_for: int | None = None  # the utilTime the idle warning fired for
         # When the refresh token stored last expires (ms since the epoch; None: not told). Its
@@ -154,7 +158,10 @@ class SessionContext:
         return int(self.clock_ms())
 
     def read(self) -> Session:
-        return Session.from_header(self.jar.read())
+        header = self.jar.read()
+        if header != self._header:  # parsing costs more than reading, in the page: once per change
+            self._header, self._session = header, Session.from_header(header)
+        return self._session
 
     def observe(self) -> Session:
         session = self.read()
@@ -201,12 +208,19 @@ def request_flow(ctx: SessionContext, request: Request) -> Flow[Response]:
     retried = waited = synced = False
     while True:
         sent = ctx.observe()
-        action = ctx.policy.before_send(ctx.now(), sent, call, refreshing=ctx.refreshing() and not waited)
+        action = ctx.policy.before_send(
+            ctx.now(),
+            sent,
+            call,
+            refreshing=ctx.refreshing() and not waited,
+            synced=synced,
+            refresh_elsewhere=not synced and ctx.refresh_elsewhere(),
+        )
         if action is Action.WAIT:
             yield Wait()
             waited = True
             continue
-        if action is Action.SEND_WITH_TOKEN and not synced:
+        if action is Action.WAIT_ELSEWHERE:
             yield Wait(elsewhere=True)  # R7: a refresh in another tab serves this request too
             synced = True
             continue  # decide again on what the cookies say now

@@ -41,6 +41,23 @@ def test_before_send_row(session: Session, call: Call, refreshing: bool, expecte
     assert policy.before_send(NOW, session, call, refreshing=refreshing) is expected
 
 
+@pytest.mark.parametrize(
+    ("session", "synced", "elsewhere", "expected"),
+    [
+        (NEAR, False, False, Action.WAIT_ELSEWHERE),  # R7: inside the window any tab may refresh
+        (NEAR, True, False, Action.SEND_WITH_TOKEN),  # waited once already: no second wait
+        (LIVE, False, False, Action.SEND_WITH_TOKEN),  # outside it, and no tab said so: no lock round trip
+        (LIVE, False, True, Action.WAIT_ELSEWHERE),  # another tab said it refreshes (after a 401 there)
+        (LIVE, True, True, Action.SEND_WITH_TOKEN),
+        (EXPIRED, False, True, Action.END_SESSION),  # R3 first
+        (EMPTY, False, True, Action.SEND_ANONYMOUS),
+    ],
+)
+def test_before_send_cross_tab_row(session: Session, synced: bool, elsewhere: bool, expected: Action) -> None:
+    action = policy.before_send(NOW, session, "api", refreshing=False, synced=synced, refresh_elsewhere=elsewhere)
+    assert action is expected
+
+
 NEWER = Session("tok2", "ref2", NOW + 60_000, 60)
 
 
