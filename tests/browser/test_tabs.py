@@ -69,9 +69,17 @@ def test_R7_a_refresh_in_one_tab_serves_the_other(app: BootedPage, second_tab: B
 
 HOLD_LOCK_AND_REFRESH = """() => {
     // Another tab's refresh, as the app does it: the "pyapp-refresh" Web Lock held
-    // while the refresh call runs, then the new tokens written to the cookies.
+    // while the refresh call runs, said on the BroadcastChannel of that name ("busy",
+    // then "idle"), then the new tokens written to the cookies. Its token has more than
+    // the refresh window left, as after a 401 there: only the word "busy" tells.
     const rt = document.cookie.match(/(?:^|; )refresh_token=([^;]*)/)[1];
+    const channel = new BroadcastChannel("pyapp-refresh");
+    // A listener made after the app's own: BroadcastChannel delivers to listeners in the order
+    // they were made, so once this one has heard "busy", the app's lock has heard it too.
+    const listener = new BroadcastChannel("pyapp-refresh");
+    window.__busyHeard = new Promise((r) => { listener.onmessage = (e) => e.data === "busy" && r(true) });
     window.__otherTab = navigator.locks.request("pyapp-refresh", async () => {
+        channel.postMessage("busy");
         await new Promise((r) => setTimeout(r, 1000));
         const resp = await fetch("api/v1/refresh_token", {
             method: "POST",
@@ -85,6 +93,7 @@ HOLD_LOCK_AND_REFRESH = """() => {
         document.cookie = `utilTime=${util}${attrs}`;
         document.cookie = `expires_in=${grant.expires_in}${attrs}`;
         document.cookie = `refresh_token=${grant.refresh_token}; path=/; SameSite=Strict`;
+        channel.postMessage("idle");
         return grant.access_token;
     });
 }"""
@@ -99,6 +108,7 @@ def test_R7_a_request_made_during_another_tabs_refresh_waits_and_uses_its_token(
         "request", lambda r: sent.append(r.headers.get("authorization", "")) if r.url.endswith("/api/v1/me") else None
     )
     app.page.evaluate(HOLD_LOCK_AND_REFRESH)
+    assert app.page.evaluate("window.__busyHeard")  # the app's lock has heard "busy" before the click
     app.page.get_by_test_id("call-me").click()
     new_token = app.page.evaluate("window.__otherTab")
     expect(app.page.get_by_test_id("request-log")).to_contain_text("GET me → 200")
