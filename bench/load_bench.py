@@ -53,7 +53,7 @@ class RateResult:
     p90_ms: float
     p99_ms: float
     max_ms: float
-    late_ms_p99: float  # how late the generator itself sent (its own scheduling lag)
+    late_ms_p99: float  # how late the generator itself sent (its own scheduling lag, waits for a family)
     conns: int
     server_cpu_ms: float
     meets_target: bool
@@ -157,6 +157,11 @@ async def bench(port: int, pid: int, args: argparse.Namespace) -> dict[str, Any]
         good = max((r.rate for r in results if r.meets_target), default=None)
         bad = min((r.rate for r in results if not r.meets_target and (good is None or r.rate > good)), default=None)
         rate = (good or args.rates[0]) * 2 if bad is None else None
+        while good is None and bad is not None and bad / 2 >= args.min_rate:
+            # Even the first rate missed: halve until one meets the target (or min_rate is reached).
+            r = await run_rate(port, pid, families, bad / 2, args.seconds, args.max_conns)
+            results.append(r)
+            good, bad = (r.rate, bad) if r.meets_target else (None, r.rate)
         while bad is None and rate is not None and rate <= args.max_rate:
             r = await run_rate(port, pid, families, rate, args.seconds, args.max_conns)
             results.append(r)
@@ -221,6 +226,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-conns", type=int, default=64, help="connections the generator may open")
     p.add_argument("--no-knee", dest="knee", action="store_false", help="only the --rates")
     p.add_argument("--max-rate", type=float, default=3200.0, help="the knee search stops here")
+    p.add_argument("--min-rate", type=float, default=25.0, help="... and here, going down")
     p.add_argument("--bisect", type=int, default=3, help="bisection steps between the last good and first bad rate")
     p.add_argument("--json", type=Path, help="also write the results here")
     p.add_argument("--serve", type=Path, default=ROOT / "serve.py", help="the serve.py to measure")

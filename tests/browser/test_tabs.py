@@ -114,3 +114,38 @@ def test_R7_a_request_made_during_another_tabs_refresh_waits_and_uses_its_token(
     expect(app.page.get_by_test_id("request-log")).to_contain_text("GET me → 200")
     assert sent == [f"Bearer {new_token}"]  # not the old token, and no refresh of its own
     expect(app.toasts()).to_have_count(0)
+
+
+COUNT_SHARED_LOCKS = """() => {
+    // Count the shared requests of the refresh lock: the round trip a request pays to wait
+    // for another tab's refresh (the exclusive ones are refreshes).
+    window.__sharedLocks = 0;
+    const locks = navigator.locks;
+    const request = locks.request.bind(locks);
+    locks.request = (name, ...rest) => {
+        if (name === "pyapp-refresh" && rest.length === 2 && rest[0].mode === "shared") window.__sharedLocks++;
+        return request(name, ...rest);
+    };
+}"""
+SET_UTIL_TIME = """(ms) => {
+    // What the client judges expiry by (contract section 4); the server's token is still valid.
+    document.cookie = `utilTime=${Date.now() + ms}; path=/; SameSite=Strict; max-age=${Math.ceil(ms / 1000)}`;
+}"""
+
+
+def test_R7_a_request_outside_the_refresh_window_skips_the_cross_tab_lock_and_one_inside_takes_it(
+    app: BootedPage,
+) -> None:
+    app.go("#/playground")
+    app.sign_in()
+    expect(app.route_view()).to_have_attribute("data-route", "playground")
+    app.page.evaluate(COUNT_SHARED_LOCKS)
+    log = app.page.get_by_test_id("request-log")
+    app.page.evaluate(SET_UTIL_TIME, 60_000)  # 60 s left, window 4 s, and no tab said "busy"
+    app.page.get_by_test_id("call-me").click()
+    expect(log.locator("li", has_text="GET me → 200")).to_have_count(1)
+    assert app.page.evaluate("window.__sharedLocks") == 0
+    app.page.evaluate(SET_UTIL_TIME, 3_000)  # inside the window: any tab may be refreshing
+    app.page.get_by_test_id("call-me").click()
+    expect(log.locator("li", has_text="GET me → 200")).to_have_count(2)
+    assert app.page.evaluate("window.__sharedLocks") == 1
