@@ -106,6 +106,7 @@ def history_row(run: dict[str, Any]) -> str:
     return (
         f"| {run['when']} | `{run['commit']}` | {run.get('label') or ''} | {fmt(run['load_before'])}"
         f" | {fmt(per.get('client_over_raw_js'))} | {fmt(per.get('client_added_ms'), ' ms')}"
+        f" | {fmt(per.get('client_own_cost', {}).get('median'), ' ms')}"
         f" | {fmt(per.get('py_fetch_over_raw_js'))} | {fmt(per.get('lock_wait_idle_py', {}).get('median'), ' ms')}"
         f" | {storm_cell('window')} | {storm_cell('after_401')}"
         f" | {fmt(active.get('refresh_calls'))} / {fmt(active.get('sign_outs'))}"
@@ -194,10 +195,11 @@ def render(results: dict[str, Any]) -> str:
     lines += [
         "### History (every run of run_all.py; results.json has the raw figures)",
         "",
-        "| when | code | label | load avg | client/raw JS | added | Python fetch/raw JS | lock wait (Python)"
+        "| when | code | label | load avg | client/raw JS | added | client's own cost | Python fetch/raw JS"
+        " | lock wait (Python)"
         " | storm in window: refreshes / extra median | storm after 401 | tabs: refreshes / sign-outs"
         " | sign-out to last tab | refresh p99 @200/s | knee |",
-        "|---|---|---|---:|---:|---:|---:|---:|---|---|---|---:|---:|---:|",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---|---:|---:|---:|",
         *[history_row(run) for run in runs if not run.get("quick")],
         "",
         END,

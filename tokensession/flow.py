@@ -253,6 +253,9 @@ def request_flow(ctx: SessionContext, request: Request) -> Flow[Response]:
         if action is Action.START_REFRESH:
             yield StartRefresh(sent)
             return reply
+        if action is Action.RETRY:
+            retried = True
+            continue
         if action is Action.REFRESH_FIRST:
             retried = True
             try:

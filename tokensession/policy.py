@@ -56,6 +56,7 @@ class Action(enum.Enum):
     WAIT = "wait for the refresh in flight, then decide again"
     WAIT_ELSEWHERE = "wait for a refresh another tab may be running, then decide again"
     REFRESH_FIRST = "refresh, then send (or retry) the request"
+    RETRY = "send the request again, with the token the cookies hold now"
     REFRESH = "send the refresh request now"
     START_REFRESH = "accept the answer and start a refresh in the background"
     ACCEPT = "accept the answer as it is"
@@ -157,6 +158,10 @@ class SessionPolicy:
                 return Action.FAIL  # bad credentials, not a session matter
             if retried:
                 return Action.END_SESSION  # R4: the second 401; no loop
+            if current.replaced(sent):
+                # R4 with the refresh already done (by another request of the storm, or another
+                # tab): retry once with its token; no lock, no refresh of our own.
+                return Action.RETRY
             if current.refresh_token is not None:
                 return Action.REFRESH_FIRST  # R4: refresh once, retry once
             return Action.END_SESSION  # R4: nothing to refresh with

@@ -166,6 +166,19 @@ def test_401_refreshes_once_retries_once_then_ends() -> None:
     assert info.value.reason == "unauthorized"
 
 
+def test_401_after_the_cookies_were_refreshed_retries_with_the_new_token_without_a_refresh() -> None:
+    # The storm after a 401: the first answer's refresh is done when a later 401 arrives.
+    ctx, clock, jar = context()
+    signed_in(ctx, clock)
+    flow = request_flow(ctx, Request.build("GET", "me"))
+    start(flow)
+    for line in grant_assignments(TokenGrant.from_json(NEW), received_ms=clock()):  # type: ignore[arg-type]
+        jar.write(line)
+    retry = as_send(flow.send(Response(401)))  # no Refresh, no lock: straight to the retry
+    assert retry.request.headers["authorization"] == "Bearer acc2"
+    assert flow.send(Response(401)) == EndSession("unauthorized")  # still only one retry (R4)
+
+
 def test_network_error_reaches_the_caller() -> None:
     ctx, clock, _ = context()
     signed_in(ctx, clock)

@@ -67,7 +67,9 @@ NEWER = Session("tok2", "ref2", NOW + 60_000, 60)
         (401, "login", EMPTY, EMPTY, False, False, Action.FAIL),  # bad credentials
         (401, "api", LIVE, LIVE, False, True, Action.END_SESSION),  # R4: second 401, no loop
         (401, "api", LIVE, LIVE, False, False, Action.REFRESH_FIRST),  # R4: refresh once
-        (401, "api", LIVE, NEWER, False, False, Action.REFRESH_FIRST),  # (refresh_turn then skips it)
+        (401, "api", LIVE, NEWER, False, False, Action.RETRY),  # refreshed meanwhile: retry, no refresh
+        (401, "api", LIVE, NEWER, True, False, Action.RETRY),  # ... also while another refresh runs
+        (401, "api", LIVE, NEWER, False, True, Action.END_SESSION),  # but only once (R4)
         (401, "api", ACCESS_ONLY, ACCESS_ONLY, False, False, Action.END_SESSION),  # nothing to refresh with
         (401, "api", EMPTY, EMPTY, False, False, Action.END_SESSION),
         (404, "api", NEAR, NEAR, False, False, Action.FAIL),
