@@ -197,6 +197,7 @@ async def storm(spec):
 
     async def burst(api, scenario):
         before = counting.counts.get("refresh_token", 0)
+        me_before = counting.counts.get("me", 0)
         results = await asyncio.gather(*(one(api) for _ in range(n)))
         await api.settle()  # the background refresh, if any, is over
         out[scenario].append(
@@ -204,6 +205,7 @@ async def storm(spec):
                 "times": [t for t, _ in results],
                 "ok": sum(ok for _, ok in results),
                 "refresh_calls": counting.counts.get("refresh_token", 0) - before,
+                "me_calls": counting.counts.get("me", 0) - me_before,  # sent, retries included
             }
         )
 
