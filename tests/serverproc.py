@@ -19,8 +19,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class ServerProcess:
-    def __init__(self, args: list[str] | None = None, db: Path | None = None, start_timeout: float = 30) -> None:
+    def __init__(
+        self,
+        args: list[str] | None = None,
+        db: Path | None = None,
+        start_timeout: float = 30,
+        script: Path = ROOT / "serve.py",
+    ) -> None:
         self.args = list(args or [])
+        self.script = script  # serve.py, or a script that takes its flags (bench/page_server.py)
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if db is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="serve-test-")
@@ -32,7 +39,7 @@ class ServerProcess:
         self.output: list[str] = []
 
     def start(self) -> ServerProcess:
-        cmd = [sys.executable, str(ROOT / "serve.py"), "--port", "0", "--db", str(self.db), *self.args]
+        cmd = [sys.executable, str(self.script), "--port", "0", "--db", str(self.db), *self.args]
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ}
         )

@@ -57,7 +57,9 @@ T = TypeVar("T")
 #: entered many times by many tasks in turn. Default: an in-process asyncio.Lock;
 #: in the page, a Web Locks one makes it hold across tabs (R7). A cross-tab lock
 #: may also have ``async wait_idle()``: return once no tab holds it, so a request
-#: waits for another tab's refresh and goes out with its new token.
+#: waits for another tab's refresh and goes out with its new token; and
+#: ``busy_elsewhere() -> bool``: whether another tab said it holds it now (outside
+#: the refresh window, only then is ``wait_idle`` worth its round trip).
 RefreshLock = AbstractAsyncContextManager[Any]
 
 
@@ -114,6 +116,7 @@ class ApiClient:
             secure=secure,
             refreshing=self._refreshing,
             refresh_cookie=refresh_cookie,
+            refresh_elsewhere=getattr(self._lock, "busy_elsewhere", _never),
         )
         self._inflight: asyncio.Task[Session] | None = None
         # A refresh that failed by a blip (R1) is tried again at _retry_at_ms, with backoff.
@@ -410,6 +413,10 @@ class ApiClient:
 
     def _fire(self, hooks: list[Callable[[Any], Any]], argument: Any) -> None:
         fire_hooks(hooks, argument, self._spawn)
+
+
+def _never() -> bool:
+    return False
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

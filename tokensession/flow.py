@@ -149,11 +149,15 @@ class SessionContext:
         secure: bool = False,
         refreshing: Callable[[], bool] = lambda: False,
         refresh_cookie: RefreshCookie = "js",
+        refresh_elsewhere: Callable[[], bool] = lambda: False,
     ) -> None:
         self.jar, self.clock_ms, self.policy = jar, clock_ms, policy
         self.refresh_cookie: RefreshCookie = refresh_cookie
         self.timeout_ms, self.cookie_path, self.secure = timeout_ms, cookie_path, secure
         self.refreshing = refreshing
+        # Whether another tab said it is refreshing (a cross-tab lock's hint; False: none known).
+        self.refresh_elsewhere = refresh_elsewhere
+        self._header, self._session = "", Session()  # the last cookie header read, parsed
         self.seen = False
         self.warned_for: int | None = None  # the utilTime the idle warning fired for
         # When the refresh token stored last expires (ms since the epoch; None: not told). Its
@@ -167,7 +171,10 @@ class SessionContext:
         return int(self.clock_ms())
 
     def read(self) -> Session:
-        return Session.from_header(self.jar.read(), refresh_cookie=self.refresh_cookie)
+        header = self.jar.read()
+        if header != self._header:  # parsing costs more than reading, in the page: once per change
+            self._header, self._session = header, Session.from_header(header, refresh_cookie=self.refresh_cookie)
+        return self._session
 
     def credential_request(self, path: str, refresh_token: str | None) -> Request:
         """The ``refresh_token`` or ``logout`` call: the token in the JSON body, or in the
@@ -233,12 +240,19 @@ def request_flow(ctx: SessionContext, request: Request) -> Flow[Response]:
     retried = waited = synced = False
     while True:
         sent = ctx.observe()
-        action = ctx.policy.before_send(ctx.now(), sent, call, refreshing=ctx.refreshing() and not waited)
+        action = ctx.policy.before_send(
+            ctx.now(),
+            sent,
+            call,
+            refreshing=ctx.refreshing() and not waited,
+            synced=synced,
+            refresh_elsewhere=not synced and ctx.refresh_elsewhere(),
+        )
         if action is Action.WAIT:
             yield Wait()
             waited = True
             continue
-        if action is Action.SEND_WITH_TOKEN and not synced:
+        if action is Action.WAIT_ELSEWHERE:
             yield Wait(elsewhere=True)  # R7: a refresh in another tab serves this request too
             synced = True
             continue  # decide again on what the cookies say now
@@ -271,6 +285,9 @@ def request_flow(ctx: SessionContext, request: Request) -> Flow[Response]:
         if action is Action.START_REFRESH:
             yield StartRefresh(sent)
             return reply
+        if action is Action.RETRY:
+            retried = True
+            continue
         if action is Action.REFRESH_FIRST:
             retried = True
             try:

@@ -56,7 +56,9 @@ class Action(enum.Enum):
     SEND_WITH_TOKEN = "send with the access token"
     SEND_ANONYMOUS = "send without a token"
     WAIT = "wait for the refresh in flight, then decide again"
+    WAIT_ELSEWHERE = "wait for a refresh another tab may be running, then decide again"
     REFRESH_FIRST = "refresh, then send (or retry) the request"
+    RETRY = "send the request again, with the token the cookies hold now"
     REFRESH = "send the refresh request now"
     START_REFRESH = "accept the answer and start a refresh in the background"
     ACCEPT = "accept the answer as it is"
@@ -107,8 +109,18 @@ class SessionPolicy:
     def from_seconds(cls, refresh_window_seconds: float = 1800, idle_warning_seconds: float = 0) -> SessionPolicy:
         return cls(int(refresh_window_seconds * 1000), int(idle_warning_seconds * 1000))
 
-    def before_send(self, now_ms: float, session: Session, call: Call, *, refreshing: bool) -> Action:
-        """A request is about to go out."""
+    def before_send(
+        self,
+        now_ms: float,
+        session: Session,
+        call: Call,
+        *,
+        refreshing: bool,
+        synced: bool = True,
+        refresh_elsewhere: bool = False,
+    ) -> Action:
+        """A request is about to go out. ``synced``: it has already waited for any refresh in
+        another tab (R7); ``refresh_elsewhere``: another tab said it is refreshing now."""
         if call in AUTH_CALLS:
             return Action.SEND_ANONYMOUS  # R1: their credentials are in the body
         if session.is_empty:
@@ -119,6 +131,12 @@ class SessionPolicy:
             return Action.END_SESSION  # R3 (an unreadable utilTime counts as expired)
         if session.access_token is None:
             return Action.REFRESH_FIRST  # live utilTime, garbage token: R4 without the wasted 401
+        if not synced and (refresh_elsewhere or session.remaining_ms(now_ms) <= self.refresh_window_ms):
+            # R7: go out with the token another tab's refresh brings. Another tab refreshes only
+            # inside the window (R1, the same cookies here) or when it says so (after a 401, or
+            # "stay signed in"); outside both, the shared-lock round trip is skipped: it cost
+            # more than the rest of the client in the page (bench/README.md, per request).
+            return Action.WAIT_ELSEWHERE
         return Action.SEND_WITH_TOKEN
 
     def after_response(
@@ -142,6 +160,10 @@ class SessionPolicy:
                 return Action.FAIL  # bad credentials, not a session matter
             if retried:
                 return Action.END_SESSION  # R4: the second 401; no loop
+            if current.replaced(sent):
+                # R4 with the refresh already done (by another request of the storm, or another
+                # tab): retry once with its token; no lock, no refresh of our own.
+                return Action.RETRY
             if current.has_refresh_token:
                 return Action.REFRESH_FIRST  # R4: refresh once, retry once
             return Action.END_SESSION  # R4: nothing to refresh with

@@ -1,6 +1,6 @@
 """A bounded refresh load on loopback: many clients, each rotating its own family.
 
-Shared by ``tests/api/test_load.py`` (correctness) and ``bench/load_bench.py`` (figures).
+Shared by ``tests/api/test_load.py`` (correctness) and ``bench/kill_bench.py`` (figures).
 Each client signs in once, then refreshes in a closed loop, always presenting the
 token it was last given, until the time or request budget runs out or the server
 goes away (a transport error ends that client quietly: the kill -9 test wants that).

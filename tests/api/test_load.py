@@ -1,6 +1,6 @@
 """Many clients refresh at once against a real serve.py (bounded, loopback only); then a
 kill -9 mid-load and a restart on the same ``--db``. Correctness, not speed: the
-figures live in bench/load_bench.py and bench/README.md."""
+figures live in bench/kill_bench.py and bench/README.md."""
 
 from __future__ import annotations
 

@@ -81,10 +81,18 @@ def test_R7_a_refresh_in_one_tab_serves_the_other(app: BootedPage, second_tab: B
 
 HOLD_LOCK_AND_REFRESH = """(httponly) => {
     // Another tab's refresh, as the app does it: the "pyapp-refresh" Web Lock held
-    // while the refresh call runs, then the new tokens written to the cookies.
+    // while the refresh call runs, said on the BroadcastChannel of that name ("busy",
+    // then "idle"), then the new tokens written to the cookies. Its token has more than
+    // the refresh window left, as after a 401 there: only the word "busy" tells.
     // In the HttpOnly mode the browser sends the API's cookie; the page writes its marker.
     const rt = httponly ? null : document.cookie.match(/(?:^|; )refresh_token=([^;]*)/)[1];
+    const channel = new BroadcastChannel("pyapp-refresh");
+    // A listener made after the app's own: BroadcastChannel delivers to listeners in the order
+    // they were made, so once this one has heard "busy", the app's lock has heard it too.
+    const listener = new BroadcastChannel("pyapp-refresh");
+    window.__busyHeard = new Promise((r) => { listener.onmessage = (e) => e.data === "busy" && r(true) });
     window.__otherTab = navigator.locks.request("pyapp-refresh", async () => {
+        channel.postMessage("busy");
         await new Promise((r) => setTimeout(r, 1000));
         const resp = await fetch("api/v1/refresh_token", httponly
             ? { method: "POST", headers: { "x-requested-with": "pyauth" } }
@@ -102,6 +110,7 @@ HOLD_LOCK_AND_REFRESH = """(httponly) => {
         document.cookie = httponly
             ? `refresh_expires_at=${Date.now() + grant.refresh_expires_in * 1000}; path=/; SameSite=Strict`
             : `refresh_token=${grant.refresh_token}; path=/; SameSite=Strict`;
+        channel.postMessage("idle");
         return grant.access_token;
     });
 }"""
@@ -118,8 +127,44 @@ def test_R7_a_request_made_during_another_tabs_refresh_waits_and_uses_its_token(
         "request", lambda r: sent.append(r.headers.get("authorization", "")) if r.url.endswith("/api/v1/me") else None
     )
     app.page.evaluate(HOLD_LOCK_AND_REFRESH, refresh_cookie == "httponly")
+    assert app.page.evaluate("window.__busyHeard")  # the app's lock has heard "busy" before the click
     app.page.get_by_test_id("call-me").click()
     new_token = app.page.evaluate("window.__otherTab")
     expect(app.page.get_by_test_id("request-log")).to_contain_text("GET me → 200")
     assert sent == [f"Bearer {new_token}"]  # not the old token, and no refresh of its own
     expect(app.toasts()).to_have_count(0)
+
+
+COUNT_SHARED_LOCKS = """() => {
+    // Count the shared requests of the refresh lock: the round trip a request pays to wait
+    // for another tab's refresh (the exclusive ones are refreshes).
+    window.__sharedLocks = 0;
+    const locks = navigator.locks;
+    const request = locks.request.bind(locks);
+    locks.request = (name, ...rest) => {
+        if (name === "pyapp-refresh" && rest.length === 2 && rest[0].mode === "shared") window.__sharedLocks++;
+        return request(name, ...rest);
+    };
+}"""
+SET_UTIL_TIME = """(ms) => {
+    // What the client judges expiry by (contract section 4); the server's token is still valid.
+    document.cookie = `utilTime=${Date.now() + ms}; path=/; SameSite=Strict; max-age=${Math.ceil(ms / 1000)}`;
+}"""
+
+
+def test_R7_a_request_outside_the_refresh_window_skips_the_cross_tab_lock_and_one_inside_takes_it(
+    app: BootedPage,
+) -> None:
+    app.go("#/playground")
+    app.sign_in()
+    expect(app.route_view()).to_have_attribute("data-route", "playground")
+    app.page.evaluate(COUNT_SHARED_LOCKS)
+    log = app.page.get_by_test_id("request-log")
+    app.page.evaluate(SET_UTIL_TIME, 60_000)  # 60 s left, window 4 s, and no tab said "busy"
+    app.page.get_by_test_id("call-me").click()
+    expect(log.locator("li", has_text="GET me → 200")).to_have_count(1)
+    assert app.page.evaluate("window.__sharedLocks") == 0
+    app.page.evaluate(SET_UTIL_TIME, 3_000)  # inside the window: any tab may be refreshing
+    app.page.get_by_test_id("call-me").click()
+    expect(log.locator("li", has_text="GET me → 200")).to_have_count(2)
+    assert app.page.evaluate("window.__sharedLocks") == 1

@@ -106,14 +106,15 @@ def test_request_waits_for_refresh_in_flight_then_uses_new_token() -> None:
     assert next(flow) == Wait()
     for line in grant_assignments(TokenGrant.from_json(NEW), received_ms=clock()):  # type: ignore[arg-type]
         jar.write(line)
-    assert flow.send(None) == Wait(elsewhere=True)
+    # The new token has 60 s left, outside the 30 s window, and no other tab said it refreshes.
     send = as_send(flow.send(None))
     assert send.request.headers["authorization"] == "Bearer acc2"
 
 
-def test_token_request_waits_for_a_refresh_in_another_tab_then_rereads_the_cookies() -> None:
+def test_token_request_inside_the_window_waits_for_a_refresh_in_another_tab_then_rereads_the_cookies() -> None:
     ctx, clock, jar = context()
     signed_in(ctx, clock)
+    clock.advance(31)  # 29 s left, window 30 s: any tab may be refreshing now (R1)
     flow = request_flow(ctx, Request.build("GET", "me"))
     assert next(flow) == Wait(elsewhere=True)  # the driver waits for the cross-tab lock to be free
     for line in grant_assignments(TokenGrant.from_json(NEW), received_ms=clock()):  # type: ignore[arg-type]
@@ -121,6 +122,25 @@ def test_token_request_waits_for_a_refresh_in_another_tab_then_rereads_the_cooki
     send = as_send(flow.send(None))
     assert send.request.headers["authorization"] == "Bearer acc2"
     assert finish(flow, Response(200)).status == 200
+
+
+def test_token_request_outside_the_window_goes_out_at_once_when_no_tab_said_it_refreshes() -> None:
+    ctx, clock, _ = context()
+    signed_in(ctx, clock)  # 60 s left, window 30 s: no tab refreshes now unless it says so
+    send = as_send(next(request_flow(ctx, Request.build("GET", "me"))))
+    assert send.request.headers["authorization"] == "Bearer acc1"
+
+
+def test_token_request_outside_the_window_waits_when_another_tab_said_it_refreshes() -> None:
+    ctx, clock, jar = context()
+    signed_in(ctx, clock)
+    ctx.refresh_elsewhere = lambda: True  # e.g. after a 401 there, or "stay signed in"
+    flow = request_flow(ctx, Request.build("GET", "me"))
+    assert next(flow) == Wait(elsewhere=True)
+    for line in grant_assignments(TokenGrant.from_json(NEW), received_ms=clock()):  # type: ignore[arg-type]
+        jar.write(line)
+    send = as_send(flow.send(None))  # waited once: decided on the new cookies, no second wait
+    assert send.request.headers["authorization"] == "Bearer acc2"
 
 
 def test_anonymous_and_auth_calls_do_not_wait_for_other_tabs() -> None:
@@ -144,6 +164,19 @@ def test_401_refreshes_once_retries_once_then_ends() -> None:
     with pytest.raises(SessionExpired) as info:
         flow.send(None)
     assert info.value.reason == "unauthorized"
+
+
+def test_401_after_the_cookies_were_refreshed_retries_with_the_new_token_without_a_refresh() -> None:
+    # The storm after a 401: the first answer's refresh is done when a later 401 arrives.
+    ctx, clock, jar = context()
+    signed_in(ctx, clock)
+    flow = request_flow(ctx, Request.build("GET", "me"))
+    start(flow)
+    for line in grant_assignments(TokenGrant.from_json(NEW), received_ms=clock()):  # type: ignore[arg-type]
+        jar.write(line)
+    retry = as_send(flow.send(Response(401)))  # no Refresh, no lock: straight to the retry
+    assert retry.request.headers["authorization"] == "Bearer acc2"
+    assert flow.send(Response(401)) == EndSession("unauthorized")  # still only one retry (R4)
 
 
 def test_network_error_reaches_the_caller() -> None:

@@ -41,6 +41,23 @@ def test_before_send_row(session: Session, call: Call, refreshing: bool, expecte
     assert policy.before_send(NOW, session, call, refreshing=refreshing) is expected
 
 
+@pytest.mark.parametrize(
+    ("session", "synced", "elsewhere", "expected"),
+    [
+        (NEAR, False, False, Action.WAIT_ELSEWHERE),  # R7: inside the window any tab may refresh
+        (NEAR, True, False, Action.SEND_WITH_TOKEN),  # waited once already: no second wait
+        (LIVE, False, False, Action.SEND_WITH_TOKEN),  # outside it, and no tab said so: no lock round trip
+        (LIVE, False, True, Action.WAIT_ELSEWHERE),  # another tab said it refreshes (after a 401 there)
+        (LIVE, True, True, Action.SEND_WITH_TOKEN),
+        (EXPIRED, False, True, Action.END_SESSION),  # R3 first
+        (EMPTY, False, True, Action.SEND_ANONYMOUS),
+    ],
+)
+def test_before_send_cross_tab_row(session: Session, synced: bool, elsewhere: bool, expected: Action) -> None:
+    action = policy.before_send(NOW, session, "api", refreshing=False, synced=synced, refresh_elsewhere=elsewhere)
+    assert action is expected
+
+
 NEWER = Session("tok2", "ref2", NOW + 60_000, 60)
 
 
@@ -50,7 +67,9 @@ NEWER = Session("tok2", "ref2", NOW + 60_000, 60)
         (401, "login", EMPTY, EMPTY, False, False, Action.FAIL),  # bad credentials
         (401, "api", LIVE, LIVE, False, True, Action.END_SESSION),  # R4: second 401, no loop
         (401, "api", LIVE, LIVE, False, False, Action.REFRESH_FIRST),  # R4: refresh once
-        (401, "api", LIVE, NEWER, False, False, Action.REFRESH_FIRST),  # (refresh_turn then skips it)
+        (401, "api", LIVE, NEWER, False, False, Action.RETRY),  # refreshed meanwhile: retry, no refresh
+        (401, "api", LIVE, NEWER, True, False, Action.RETRY),  # ... also while another refresh runs
+        (401, "api", LIVE, NEWER, False, True, Action.END_SESSION),  # but only once (R4)
         (401, "api", ACCESS_ONLY, ACCESS_ONLY, False, False, Action.END_SESSION),  # nothing to refresh with
         (401, "api", EMPTY, EMPTY, False, False, Action.END_SESSION),
         (404, "api", NEAR, NEAR, False, False, Action.FAIL),

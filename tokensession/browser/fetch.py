@@ -56,7 +56,8 @@ class FetchTransport:
             if getattr(exc, "name", None) == "TimeoutError":
                 raise RequestTimeout(f"no answer within {request.timeout_ms} ms", request=request) from None
             raise NetworkError(f"cannot reach the server ({exc})", request=request) from None
-        headers = {str(k).lower(): str(v) for k, v in resp.headers.entries()}
+        # One conversion for all headers (names come lower-case from Headers), not two per header.
+        headers: dict[str, str] = window.Object.fromEntries(resp.headers).to_py()
         return Response(int(resp.status), headers, bytes(data.to_bytes()))
 
 

@@ -1,0 +1,61 @@
+"""Each benchmark, run at tiny sizes, still produces its figures (issue 11: benches must not
+rot). Nothing here looks at a number's size: benchmarks never fail the suite on a figure."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from tests.serverproc import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+
+import client_bench
+import load_bench
+import run_all
+import tabs_bench
+
+
+def test_load_bench_produces_a_row_per_rate() -> None:
+    args = load_bench.parser().parse_args(["--rates", "40", "--seconds", "0.5", "--families", "2", "--no-knee"])
+    out = load_bench.run(args)
+    (row,) = out["results"]
+    assert row["rate"] == 40 and row["requests"] > 0 and row["errors"] == 0
+    assert row["p99_ms"] > 0
+    assert "| 40 |" in load_bench.table(out["results"])
+
+
+def test_client_bench_produces_per_request_and_storm_figures() -> None:
+    args = client_bench.parser().parse_args(["--blocks", "2", "--size", "3", "--storm", "5", "--rounds", "1"])
+    out = client_bench.run(args)
+    per, storm = out["per_request"], out["storm"]
+    for name in ("client", "raw_js", "py_fetch", "transport", "lock_wait_idle_py", "client_own_cost"):
+        assert per[name]["n"] > 0 and per[name]["median"] >= 0, name
+    assert per["refresh_calls"] == 0  # long-lived token: the per-request run never refreshes
+    assert storm["window"]["refresh_calls_per_storm"] == [1]
+    assert storm["after_401"]["ok_per_storm"] == [5]
+    assert "client/raw JS" in client_bench.report(out)
+
+
+def test_tabs_bench_produces_counts_and_sign_out_times() -> None:
+    args = tabs_bench.parser().parse_args(["--tabs", "2", "--rotations", "1", "--signouts", "1"])
+    out = tabs_bench.run(args)
+    assert out["active"]["refresh_calls"] == 1
+    assert len(out["signout"]["runs"][0]["per_tab_ms"]) == 2
+    assert "sign-out to the last of 2 tabs" in tabs_bench.report(out)
+
+
+def test_run_all_appends_to_the_history_and_rewrites_one_readme_part(tmp_path: Path) -> None:
+    results, readme = tmp_path / "results.json", tmp_path / "README.md"
+    readme.write_text("# Benchmarks\n\nKept as it is.\n")
+    argv = ["--only", "load", "--quick", "--results", str(results), "--readme", str(readme)]
+    assert run_all.main(argv) == 0
+    assert run_all.main([*argv, "--label", "again"]) == 0
+    runs = json.loads(results.read_text())["runs"]
+    assert [r["label"] for r in runs] == ["", "again"]
+    assert "results" in runs[-1]["benches"]["load"]
+    text = readme.read_text()
+    assert text.startswith("# Benchmarks\n\nKept as it is.\n")
+    assert text.count(run_all.BEGIN) == 1 and text.count(run_all.END) == 1
+    assert "### Refresh under an open-loop load" in text
