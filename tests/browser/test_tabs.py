@@ -48,6 +48,8 @@ def test_R7_signing_out_in_one_tab_signs_out_the_others_without_a_second_logout(
     # The login view's GET info comes after any logout call the second tab's sign-out would
     # have made (spawned before the view rendered): once it is seen, none can follow.
     second_tab.wait_until(lambda: bool(infos), "the second tab's login view to call GET info")
+    # The first tab's own logout call runs in a task of its own, unordered with the above.
+    app.wait_until(lambda: bool(logouts), "the first tab's logout call")
     assert len(logouts) == 1
 
 
