@@ -65,12 +65,20 @@ COLLECT_EXTRA = """
 """
 
 
-def measure(browser: Any, url: str, throughput: float, rtt: float) -> tuple[dict[str, Any], dict[str, Any]]:
-    """One cold load in a fresh context over the emulated link, then a warm reload in it."""
+def measure(
+    browser: Any, url: str, throughput: float, rtt: float, plain: bool = False
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One cold load in a fresh context over the emulated link, then a warm reload in it.
+
+    ``plain``: the snapshot answers 404, so the app boots the plain way (what deciding per
+    visit to skip the snapshot would give on that visit).
+    """
     context = browser.new_context(locale="en-US")
     try:
         context.add_init_script(boot_bench.INIT_JS + FORM_JS)
         page = context.new_page()
+        if plain:
+            page.route("**/snapshot.bin*", lambda route: route.fulfill(status=404, body="not here"))
         cdp = context.new_cdp_session(page)
         tally = boot_bench.NetworkTally(cdp)
         cdp.send(
@@ -108,11 +116,12 @@ def summarize(results: dict[str, dict[str, dict[str, list[dict[str, Any]]]]]) ->
                     "n": len(smps),
                 }
         for mode in ("cold", "warm"):
-            a, b = row.get(f"app_{mode}"), row.get(f"bare_{mode}")
-            if a and b:
-                row[f"ratio_{mode}"] = a["ready_ms"] / b["ready_ms"]
-                pairs = [x["ready"] / y["ready"] for x, y in zip(pages["app"][mode], pages["bare"][mode], strict=True)]
-                row[f"paired_{mode}"] = statistics.median(pairs)
+            for pg, tag in (("app", ""), ("app-plain", "plain_")):
+                a, b = row.get(f"{pg}_{mode}"), row.get(f"bare_{mode}")
+                if a and b:
+                    row[f"{tag}ratio_{mode}"] = a["ready_ms"] / b["ready_ms"]
+                    pairs = [x["ready"] / y["ready"] for x, y in zip(pages[pg][mode], pages["bare"][mode], strict=True)]
+                    row[f"{tag}paired_{mode}"] = statistics.median(pairs)
         out[prof] = row
     return out
 
@@ -140,6 +149,13 @@ def table(summary: dict[str, Any]) -> str:
             f"{sec(bw)} | {mark_w} | {sec(ac, 'form_ms')} | {ac['wire_bytes'] / 1e6:.2f} MB | "
             f"{bc['wire_bytes'] / 1e6:.2f} MB | {'/'.join(ac['boot'])} |"
         )
+        pc, pw = row.get("app-plain_cold"), row.get("app-plain_warm")
+        if pc:
+            lines.append(
+                f"| {prof}, app without snapshot | {sec(pc)} | {sec(bc)} | {row['plain_ratio_cold']:.2f} | {sec(pw)} | "
+                f"{sec(bw)} | {row.get('plain_ratio_warm', float('nan')):.2f} | {sec(pc, 'form_ms')} | "
+                f"{pc['wire_bytes'] / 1e6:.2f} MB | {bc['wire_bytes'] / 1e6:.2f} MB | {'/'.join(pc['boot'])} |"
+            )
     return "\n".join(lines)
 
 
@@ -148,9 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--profiles", default="10mbps,50mbps,none", help=f"comma-separated, of {', '.join(PROFILES)}")
     p.add_argument("--rtt", type=float, default=40.0, help="emulated latency in ms (all profiles)")
-    p.add_argument("--no-warm", action="store_true", help="cold loads only (the warm figure is still taken)")
     p.add_argument("--json", type=Path, help="write the raw samples and the summary here")
     p.add_argument("--app-url", help="measure this running app instead of starting serve.py")
+    p.add_argument("--plain", action="store_true", help="also measure the app booting without its snapshot")
     args = p.parse_args(argv)
     profiles = [x.strip() for x in args.profiles.split(",") if x.strip()]
     unknown = [x for x in profiles if x not in PROFILES]
@@ -166,13 +182,15 @@ def main(argv: list[str] | None = None) -> int:
         [str(ROOT / "scripts" / "find-chromium.sh")], capture_output=True, text=True, check=True
     ).stdout.strip()
     load_before = boot_bench.load_avg()
+    pages = ["app", "bare", *(["app-plain"] if args.plain else [])]
     results: dict[str, dict[str, dict[str, list[dict[str, Any]]]]] = {
-        prof: {pg: {"cold": [], "warm": []} for pg in ("app", "bare")} for prof in profiles
+        prof: {pg: {"cold": [], "warm": []} for pg in pages} for prof in profiles
     }
     with ExitStack() as stack:
         app_url = args.app_url or stack.enter_context(ServerProcess()).url
         urls = {
             "app": app_url.rstrip("/") + "/#/login",
+            "app-plain": app_url.rstrip("/") + "/#/login",
             "bare": stack.enter_context(boot_bench.root_server(boot_bench.BARE)),
         }
         browser = stack.enter_context(sync_playwright()).chromium.launch(
@@ -181,9 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         version = browser.version
         for i in range(args.runs):
             for prof in profiles:
-                order = ["app", "bare"] if i % 2 == 0 else ["bare", "app"]
+                order = pages[i % len(pages) :] + pages[: i % len(pages)]  # rotate who goes first
                 for pg in order:
-                    cold, warm = measure(browser, urls[pg], PROFILES[prof], args.rtt)
+                    cold, warm = measure(browser, urls[pg], PROFILES[prof], args.rtt, plain=pg == "app-plain")
                     results[prof][pg]["cold"].append(cold)
                     results[prof][pg]["warm"].append(warm)
                     form = f", form {cold['form'] / 1000:.2f} s" if cold.get("form") else ""
