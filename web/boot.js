@@ -66,8 +66,8 @@ for (const node of document.querySelectorAll("[data-i18n-aria-label]")) {
   node.setAttribute("aria-label", t(node.dataset.i18nAriaLabel));
 }
 
-// The sign-in form before Python is up, where the app will show its login view: #/login, or a
-// protected route (pyapp/router.py: home, playground) without a session cookie. Typing goes into
+// The sign-in form before Python is up, where the app will show its login view: #/login or a
+// protected route (pyapp/router.py: home, playground), without a session cookie. Typing goes into
 // it while the runtime loads; a submit is kept (data-pending) and sent by the Python login view
 // once it is up (pyapp/browser/shell.py hands the values over and removes this form).
 const routePath = () => {
@@ -87,7 +87,8 @@ const preboot = document.getElementById("preboot");
 const prebootForm = document.getElementById("preboot-login");
 const showPreboot = () => {
   const path = routePath();
-  return path === "/login" || ((path === "/" || path === "/playground") && !hasSession());
+  // With a session the app shows no login view (it moves on from #/login by itself).
+  return ["/login", "/", "/playground"].includes(path) && !hasSession();
 };
 if (preboot && prebootForm && showPreboot()) {
   preboot.hidden = false;
