@@ -30,6 +30,13 @@ import { pathToFileURL } from "node:url";
 const MODULES = [
   "urllib.parse",
   "encodings.cp437", // zipfile decodes pyapp.zip's names with it
+  // The in-page demo API (static site; authapi) signs and checks tokens with these at
+  // its first call. Without them in the heap, tests/browser/test_demo_api.py's two-tab
+  // test saw an extra refresh (a slower first call in one tab): kept, they cost little.
+  "hashlib",
+  "hmac",
+  "secrets",
+  "datetime",
 ];
 
 // Runs in its own globals (not __main__'s), so its names do not stay behind.
