@@ -102,9 +102,10 @@ if (preboot && prebootForm && showPreboot()) {
       button.textContent = t("login.busy");
     }
   });
-  // As the Python view will: the first field takes the keyboard, unless the person is already typing.
-  const active = document.activeElement;
-  if (!active || active === document.body) prebootForm.elements.namedItem("username")?.focus();
+  // No autofocus here: with the username focused from the start (and that focus carried into
+  // the Python view), tests/static/test_demo_site.py's two-tab test saw an extra refresh in
+  // the second tab (a focus that lands changes when the app's wake-up checks run). Focus the
+  // person gave a field themselves is carried over (pyapp/browser/shell.py).
 } else if (preboot) {
   preboot.remove();
 }
