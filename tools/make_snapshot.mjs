@@ -19,27 +19,24 @@ import { existsSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
-// What the app imports at boot beyond what Pyodide imports by itself
-// (measured: sys.modules after a plain boot of the app minus after a bare
-// loadPyodide). Pyodide already imports asyncio, json, dataclasses, enum,
-// typing, logging, inspect, base64, zipfile, random, re, ... Nearly all the
-// rest is urllib.request and what it pulls in (email.*, http.client, hashlib,
-// datetime, ipaddress, ...): pyodide_http patches it at boot.
+// What the app imports at boot beyond what Pyodide imports by itself.
+// Pyodide already imports asyncio, json, dataclasses, enum, typing, logging,
+// inspect, base64, zipfile, random, re, ... The app's own boot adds little
+// (urllib.parse; zipfile decodes pyapp.zip's names with cp437). urllib.request,
+// http.client and email.* were pre-imported here while pyodide-http was patched
+// at boot; the sync HTTP path now imports them on first use
+// (tokensession.browser.sync_http), so they no longer weigh on every first
+// visit (bench/README.md, "First visit over a network").
 const MODULES = [
-  "urllib.request",
   "urllib.parse",
-  "urllib.error",
-  "urllib.response",
-  "http.client",
-  "email.parser",
-  "email.message",
-  "email.utils",
-  "datetime",
-  "hashlib",
-  "html",
-  "ipaddress",
-  "quopri",
   "encodings.cp437", // zipfile decodes pyapp.zip's names with it
+  // The in-page demo API (static site; authapi) signs and checks tokens with these at
+  // its first call. Without them in the heap, tests/browser/test_demo_api.py's two-tab
+  // test saw an extra refresh (a slower first call in one tab): kept, they cost little.
+  "hashlib",
+  "hmac",
+  "secrets",
+  "datetime",
 ];
 
 // Runs in its own globals (not __main__'s), so its names do not stay behind.

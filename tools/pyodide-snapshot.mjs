@@ -17,9 +17,13 @@
 // Pyodide's own requests for them go through a `fetch` wrapped for the length
 // of `loadPyodide` only. Each file is downloaded once per boot, shared by the
 // snapshot attempt and the plain fallback (the fallback used to download the
-// wasm and the stdlib a second time). index.html preloads the same URLs with
-// the same mode and credentials (`crossorigin`, as `fetch(url)`), so the
-// preloads are the responses used.
+// wasm and the stdlib a second time).
+//
+// The downloads start when this module is first evaluated in a page: web/boot.js
+// imports it at once (PyScript imports it again, later: the same module
+// instance, the same downloads in flight). This replaced `<link rel=preload
+// as=fetch>`: under Chromium's network emulation (CDP, 10 and 50 Mbps) a fetch
+// that took over such a preload never finished, and the page never booted.
 
 import { loadPyodide as loadPlain, version } from "./pyodide.mjs";
 
@@ -178,10 +182,20 @@ async function importAsmModule(files) {
   }
 }
 
+// This page's downloads, started once, at the first import (web/boot.js's, early);
+// the first loadPyodide takes them over. Not in Node (tools/make_snapshot.mjs does not
+// import this module, but a test might).
+let prefetched;
+if (globalThis.document && typeof globalThis.fetch === "function") {
+  prefetched = new RuntimeFiles(globalThis.fetch.bind(globalThis));
+  for (const name of Object.keys(RUNTIME_FILES)) prefetched.blob(name);
+}
+
 export async function loadPyodide(options = {}) {
   const realFetch = globalThis.fetch.bind(globalThis);
-  const files = new RuntimeFiles(realFetch);
-  // All at once, in parallel (index.html's preloads started them already).
+  const files = prefetched ?? new RuntimeFiles(realFetch);
+  prefetched = undefined; // a second boot in this page downloads afresh
+  // All at once, in parallel (already under way when boot.js imported this module).
   for (const name of Object.keys(RUNTIME_FILES)) files.blob(name);
   const restoreFetch = interceptFetch(files, realFetch);
   try {

@@ -1,3 +1,9 @@
+// Start the runtime downloads now: importing the loader named by index.html's modulepreload
+// begins them (tools/pyodide-snapshot.mjs); PyScript imports the same module when it gets
+// there and takes them over. A failure here is PyScript's to report, not ours.
+const loader = document.querySelector('link[rel="modulepreload"][href$="pyodide-snapshot.mjs"]');
+if (loader) import(loader.href).catch(() => {});
+
 // Boot progress before Python is up: plain JS, no framework, no inline script (CSP).
 // Steps: runtime downloading -> Python started (py:ready) -> app rendering (py:done).
 // The texts follow the language the app will use (stored choice, else the browser's);
@@ -16,6 +22,11 @@ const TEXTS = {
     "nav.skip": "Skip to content",
     "error.title": "Something went wrong",
     "error.reload": "Reload the page",
+    "login.title": "Sign in",
+    "login.username": "Username",
+    "login.password": "Password",
+    "login.submit": "Sign in",
+    "login.busy": "Signing in…",
   },
   zh: {
     "boot.loading": "正在加载 Python 运行时…",
@@ -30,6 +41,11 @@ const TEXTS = {
     "nav.skip": "跳到正文",
     "error.title": "出错了",
     "error.reload": "刷新页面",
+    "login.title": "登录",
+    "login.username": "用户名",
+    "login.password": "密码",
+    "login.submit": "登录",
+    "login.busy": "正在登录…",
   },
 };
 const pickLang = () => {
@@ -48,6 +64,50 @@ document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
 for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
 for (const node of document.querySelectorAll("[data-i18n-aria-label]")) {
   node.setAttribute("aria-label", t(node.dataset.i18nAriaLabel));
+}
+
+// The sign-in form before Python is up, where the app will show its login view: #/login or a
+// protected route (pyapp/router.py: home, playground), without a session cookie. Typing goes into
+// it while the runtime loads; a submit is kept (data-pending) and sent by the Python login view
+// once it is up (pyapp/browser/shell.py hands the values over and removes this form).
+const routePath = () => {
+  let path = location.hash.replace(/^#/, "").split("?")[0];
+  try {
+    path = decodeURIComponent(path);
+  } catch (_) {
+    // a malformed escape: the router will answer not-found, and so no form here
+  }
+  path = path || "/";
+  if (!path.startsWith("/")) path = "/" + path;
+  if (path.length > 1) path = path.replace(/\/+$/, "") || "/";
+  return path;
+};
+const hasSession = () => document.cookie.split(";").some((c) => c.trim().startsWith("access_token="));
+const preboot = document.getElementById("preboot");
+const prebootForm = document.getElementById("preboot-login");
+const showPreboot = () => {
+  const path = routePath();
+  // With a session the app shows no login view (it moves on from #/login by itself).
+  return ["/login", "/", "/playground"].includes(path) && !hasSession();
+};
+if (preboot && prebootForm && showPreboot()) {
+  preboot.hidden = false;
+  prebootForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    prebootForm.dataset.pending = "submit";
+    const button = prebootForm.querySelector("button[type=submit]");
+    if (button) {
+      button.disabled = true;
+      button.setAttribute("aria-busy", "true");
+      button.textContent = t("login.busy");
+    }
+  });
+  // No autofocus here: with the username focused from the start (and that focus carried into
+  // the Python view), tests/static/test_demo_site.py's two-tab test saw an extra refresh in
+  // the second tab (a focus that lands changes when the app's wake-up checks run). Focus the
+  // person gave a field themselves is carried over (pyapp/browser/shell.py).
+} else if (preboot) {
+  preboot.remove();
 }
 
 const text = document.getElementById("boot-text");
@@ -85,6 +145,7 @@ const failed = () => {
   reload.textContent = t("error.reload");
   reload.addEventListener("click", () => location.reload());
   screen.append(heading, body, reload);
+  document.getElementById("preboot")?.remove();
   const boot = document.getElementById("boot");
   if (boot) boot.replaceChildren(screen);
   else document.getElementById("main")?.replaceChildren(screen);

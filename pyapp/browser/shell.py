@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from js import MutationObserver, Object, document, history, location, navigator, window  # type: ignore[import-not-found]
@@ -72,7 +73,9 @@ async def start() -> App:
     _listen_for_activity(app, config.activity_events)
     app.start()
     app.spawn(app.watchdog())
+    handover = _adopt_preboot_login(root)
     _reveal(root)
+    handover()  # focus (only once visible) and a submit pressed before Python was up
     return app
 
 
@@ -138,6 +141,48 @@ def _layer(id_: str, class_name: str) -> Any:
         layer.id, layer.className, layer.hidden = id_, class_name, True
         document.body.appendChild(layer)
     return layer
+
+
+def _adopt_preboot_login(root: Any) -> Callable[[], None]:
+    """Take over index.html's sign-in form (typed into while Python booted), then remove it.
+
+    The values move into the login view's form, if the app shows one; the pre-boot form goes
+    either way, before ``ready``, so the contract's test ids are never in the page twice.
+    Returns what is left for once the view is visible (a hidden element takes no focus): move
+    the focus and caret to the field the person was typing in, and send a submit pressed
+    before boot (boot.js marks it ``data-pending="submit"``).
+    Usage: ``after = _adopt_preboot_login(root); _reveal(root); after()``.
+    """
+    preboot = document.getElementById("preboot")
+    if not preboot:  # a JS null is falsy
+        return lambda: None
+    old = document.getElementById("preboot-login")
+    form = root.querySelector('form[data-testid="login-form"]')
+    focus: tuple[Any, int, int] | None = None
+    submit = False
+    if old and form:
+        active = document.activeElement
+        active_id = str(active.id) if active else ""
+        for name in ("username", "password"):
+            src, dst = old.elements.namedItem(name), form.elements.namedItem(name)
+            if not src or not dst:
+                continue
+            if src.value:
+                dst.value = src.value
+            if active_id == str(src.id):
+                focus = (dst, int(src.selectionStart or 0), int(src.selectionEnd or 0))
+        submit = old.getAttribute("data-pending") == "submit"
+    preboot.remove()
+
+    def after() -> None:
+        if focus is not None:
+            field, start, end = focus
+            field.focus()
+            field.setSelectionRange(start, end)
+        if submit:
+            form.requestSubmit()  # through the view's own handler: checks, busy state, errors
+
+    return after
 
 
 def _reveal(root: Any) -> None:

@@ -75,13 +75,13 @@ def test_cold_boot_restores_the_snapshot(cold_context: BrowserContext, server: S
     bp.boot("#/login")
     expect(page.locator("html")).to_have_attribute("data-pyodide-boot", "snapshot")
     expect(bp.route_view()).to_have_attribute("data-route", "login")
-    # Fetched once, gzipped: the loader's fetch takes the response of index.html's preload.
+    # Fetched once, gzipped: started by boot.js's import of the loader, taken over by PyScript's.
     assert [u for u in bp.requests if "/snapshot.bin" in u] == [server.url + RUNTIME + "snapshot.bin.gz"]
     assert _fetched_twice(bp.requests) == []
     origin = urlsplit(server.url).netloc
     assert [u for u in bp.requests if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != origin] == []
     assert bp.console_errors == []
-    # Neither the loader's fallback nor Chromium's "preloaded but not used".
+    # Not the loader's fallback.
     assert [w for w in _console(messages, "warning") if "snapshot" in w[0]] == []
     expect(page.locator(".py-error")).to_have_count(0)
 

@@ -1,0 +1,30 @@
+"""A cheap run of ``bench/network_bench.py`` so that it does not rot (never a timing check).
+
+One run, no throttling (the unthrottled profile, 40 ms latency), in a subprocess (the bench
+drives Playwright's sync API, which must not share this process's event loop).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_network_bench_produces_figures_for_app_and_bare(tmp_path: Path) -> None:
+    out = tmp_path / "network.json"
+    cmd = [sys.executable, str(ROOT / "bench" / "network_bench.py"), "--runs", "1", "--profiles", "none"]
+    done = subprocess.run([*cmd, "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "| none |" in done.stdout  # the table was printed
+    data = json.loads(out.read_text())
+    row = data["summary"]["none"]
+    for key in ("app_cold", "bare_cold", "app_warm", "bare_warm"):
+        assert row[key]["ready_ms"] > 0, key
+    assert row["app_cold"]["wire_bytes"] > 1e6 and row["bare_cold"]["wire_bytes"] > 1e6
+    assert row["app_cold"]["form_ms"] is not None  # the login field was seen usable
+    assert row["app_cold"]["boot"] in (["snapshot"], ["plain"])
+    assert row["ratio_cold"] > 0 and row["ratio_warm"] > 0
