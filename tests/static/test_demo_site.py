@@ -125,7 +125,10 @@ def test_two_tabs_share_the_session_and_sign_out_together(
         two.go("#/playground")  # same cookies, same demo API state: signed in here too
         expect(two.route_view()).to_have_attribute("data-route", "playground")
         two.page.get_by_test_id("call-me").click()  # refreshes (R1) in tab two ...
-        expect(two.page.get_by_test_id("refresh-count")).to_have_text("1")
+        # At least once: every success is inside the demo's window, so a later call of this tab
+        # may refresh again. A second rotation of a token tab one already rotated would revoke
+        # the family (reuse), and tab one's call below would then end the session.
+        expect(two.page.get_by_test_id("refresh-count")).not_to_have_text("0")
         demo.go("#/playground")  # ... and tab one goes on with the rotated token
         demo.page.get_by_test_id("call-me").click()
         expect(demo.page.get_by_test_id("request-log")).to_contain_text("GET me → 200")
