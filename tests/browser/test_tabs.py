@@ -58,6 +58,9 @@ def test_R7_a_refresh_in_one_tab_serves_the_other(app: BootedPage, second_tab: B
     app.go("#/playground")
     app.sign_in()
     expect(app.route_view()).to_have_attribute("data-route", "playground")
+    # The sign-in takes the waiting login tab home, whose view calls GET me: let that call end
+    # first, or it lands in the playground's request log as an eleventh "GET me → 200".
+    expect(second_tab.page.get_by_test_id("whoami")).to_have_text("demo")
     second_tab.go("#/playground")
     expect(second_tab.route_view()).to_have_attribute("data-route", "playground")
     refreshes: list[Request] = []
