@@ -37,9 +37,11 @@ const CAN_GUNZIP = typeof DecompressionStream === "function";
 // plain file when the host has no `.gz`; "gz-only": only `<name>.gz` (a 30 MiB raw
 // snapshot is not worth a first visit: without it, boot the plain way); "plain":
 // the file itself (python_stdlib.zip: its members are deflated already).
+const WASM = "application/wasm";
+const WASM_FILE = "pyodide.asm.wasm";
 const RUNTIME_FILES = {
   "pyodide.asm.mjs": ["text/javascript", "gz"],
-  "pyodide.asm.wasm": ["application/wasm", "gz"],
+  [WASM_FILE]: [WASM, "gz"],
   "pyodide-lock.json": ["application/json", "gz"],
   "python_stdlib.zip": ["application/zip", "plain"],
   "snapshot.bin": ["application/octet-stream", "gz-only"],
@@ -74,10 +76,10 @@ function browserLang() {
   return (globalThis.navigator?.language ?? "C").replace("-", "_") + ".UTF-8";
 }
 
-// The body of a `.gz` response, gunzipped. A host that labels `x.gz` with
-// `Content-Encoding: gzip` has had the browser gunzip it already: the gzip magic
-// number (1f 8b) says which.
-async function gunzippedBlob(response, type) {
+// The body of a `.gz` response, gunzipped, as a stream. A host that labels `x.gz`
+// with `Content-Encoding: gzip` has had the browser gunzip it already: the gzip
+// magic number (1f 8b) says which.
+async function gunzippedStream(response) {
   const reader = response.body.getReader();
   const first = await reader.read();
   const head = first.value ?? new Uint8Array(0);
@@ -96,8 +98,11 @@ async function gunzippedBlob(response, type) {
     },
   });
   const gzipped = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-  const decoded = gzipped ? body.pipeThrough(new DecompressionStream("gzip")) : body;
-  return new Response(decoded, { headers: { "content-type": type } }).blob();
+  return gzipped ? body.pipeThrough(new DecompressionStream("gzip")) : body;
+}
+
+function blobOf(stream, type) {
+  return new Response(stream, { headers: { "content-type": type } }).blob();
 }
 
 // The runtime files of one boot: each downloaded once, decoded, kept as a Blob
@@ -106,6 +111,10 @@ class RuntimeFiles {
   constructor(fetchFn) {
     this.fetch = fetchFn;
     this.blobs = new Map();
+    // pyodide.asm.wasm, compiled while it downloads (and while the snapshot still does):
+    // Pyodide itself would start compiling only once the snapshot is in (see useCompiledWasm).
+    this.compiled = undefined;
+    this.wasmResponses = new WeakSet();
   }
 
   nameOf(url) {
@@ -131,20 +140,60 @@ class RuntimeFiles {
     if (how !== "plain" && CAN_GUNZIP) {
       const gz = new URL(name + ".gz", BASE);
       const response = await this.fetch(gz);
-      if (response.ok) return gunzippedBlob(response, type);
+      if (response.ok) return this.keep(name, await gunzippedStream(response), type);
       if (how === "gz-only") throw new Error(`${gz.pathname} answered ${response.status}`);
     }
     const url = new URL(name, BASE);
     const response = await this.fetch(url);
     if (!response.ok) throw new Error(`${url.pathname} answered ${response.status}`);
+    if (type === WASM) return this.keep(name, response.body, type);
     const blob = await response.blob();
     return blob.type === type ? blob : new Blob([blob], { type });
   }
 
+  // The decoded bytes as a Blob; for the wasm, also compiled on the way (a second branch
+  // of the same stream, so compiling overlaps downloading).
+  keep(name, stream, type) {
+    if (type !== WASM || this.compiled || typeof WebAssembly.compileStreaming !== "function") {
+      return blobOf(stream, type);
+    }
+    const [toCompile, toKeep] = stream.tee();
+    this.compiled = WebAssembly.compileStreaming(new Response(toCompile, { headers: { "content-type": type } }));
+    this.compiled.catch(() => {}); // useCompiledWasm falls back to Pyodide's own compile
+    return blobOf(toKeep, type);
+  }
+
   async response(name) {
     const blob = await this.blob(name);
-    return new Response(blob, { status: 200, headers: { "content-type": RUNTIME_FILES[name][0] } });
+    const response = new Response(blob, { status: 200, headers: { "content-type": RUNTIME_FILES[name][0] } });
+    if (name === WASM_FILE) this.wasmResponses.add(response);
+    return response;
   }
+}
+
+// While Pyodide loads, its `instantiateStreaming` of pyodide.asm.wasm (a response from
+// `files`) instantiates the module `files` compiled already; anything else, or a failed
+// early compile, goes the usual way. Returns the function that undoes it.
+function useCompiledWasm(files) {
+  const real = WebAssembly.instantiateStreaming;
+  if (typeof real !== "function") return () => {};
+  const wrapped = async function instantiateStreaming(source, imports) {
+    const response = await source;
+    if (files.compiled && files.wasmResponses.has(response)) {
+      let module;
+      try {
+        module = await files.compiled;
+      } catch (error) {
+        console.warn(`Pyodide: compiling the wasm early failed (${error?.message ?? error})`);
+      }
+      if (module) return { module, instance: await WebAssembly.instantiate(module, imports) };
+    }
+    return real.call(WebAssembly, response, imports);
+  };
+  WebAssembly.instantiateStreaming = wrapped;
+  return () => {
+    if (WebAssembly.instantiateStreaming === wrapped) WebAssembly.instantiateStreaming = real;
+  };
 }
 
 function requestUrl(input) {
@@ -198,6 +247,7 @@ export async function loadPyodide(options = {}) {
   // All at once, in parallel (already under way when boot.js imported this module).
   for (const name of Object.keys(RUNTIME_FILES)) files.blob(name);
   const restoreFetch = interceptFetch(files, realFetch);
+  const restoreWasm = useCompiledWasm(files);
   try {
     const createPyodideModule = await importAsmModule(files);
     const base = createPyodideModule ? { ...options, createPyodideModule } : { ...options };
@@ -226,6 +276,7 @@ export async function loadPyodide(options = {}) {
     markBoot("snapshot");
     return pyodide;
   } finally {
+    restoreWasm();
     restoreFetch();
   }
 }

@@ -4,6 +4,36 @@
 const loader = document.querySelector('link[rel="modulepreload"][href$="pyodide-snapshot.mjs"]');
 if (loader) import(loader.href).catch(() => {});
 
+// The app's own files, requested now too instead of one after the other once the runtime is
+// up (PyScript fetches pyapp.zip after the interpreter, then main.py; the app then reads
+// config.json): three round trips off the critical path. The first GET of each URL, whoever
+// makes it, gets the response already under way (revalidated as those callers ask:
+// `no-cache`); then `fetch` is the browser's own again. Keep the list in step with
+// pyscript.toml's [files] and index.html's <script type="py" src> (tests/static/test_build.py).
+const EARLY_FILES = ["pyapp.zip", "main.py", "config.json"];
+const early = new Map();
+for (const path of EARLY_FILES) {
+  const url = new URL(path, document.baseURI).href;
+  const response = fetch(url, { cache: "no-cache", credentials: "same-origin" });
+  response.catch(() => {}); // the caller that takes it over handles a failure
+  early.set(url, response);
+}
+const browserFetch = window.fetch;
+window.fetch = function fetch(input, init) {
+  const request = input instanceof Request ? input : null;
+  const method = (init?.method ?? request?.method ?? "GET").toUpperCase();
+  if (method === "GET" && early.size) {
+    const url = new URL(request ? request.url : String(input), document.baseURI).href;
+    const response = early.get(url);
+    if (response) {
+      early.delete(url);
+      if (!early.size && window.fetch === fetch) window.fetch = browserFetch;
+      return response;
+    }
+  }
+  return browserFetch.call(this, input, init);
+};
+
 // Boot progress before Python is up: plain JS, no framework, no inline script (CSP).
 // Steps: runtime downloading -> Python started (py:ready) -> app rendering (py:done).
 // The texts follow the language the app will use (stored choice, else the browser's);

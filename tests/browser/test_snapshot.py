@@ -37,6 +37,18 @@ def _fetched_twice(urls: list[str]) -> list[str]:
     return sorted({u for u in seen if seen.count(u) > 1})
 
 
+# Counts what the page asks of WebAssembly (installed before any script of the page).
+COUNT_WASM = """
+(() => {
+  const calls = (window.__wasmCalls = { compileStreaming: 0, instantiateStreaming: 0, instantiate: 0 });
+  for (const name of Object.keys(calls)) {
+    const real = WebAssembly[name];
+    WebAssembly[name] = function (...args) { calls[name] += 1; return real.apply(WebAssembly, args); };
+  }
+})();
+"""
+
+
 def _console(page_messages: list[ConsoleMessage], kind: str) -> list[tuple[str, str]]:
     return [(m.text, m.location.get("url", "")) for m in page_messages if m.type == kind]
 
@@ -68,6 +80,7 @@ def test_the_runtime_folder_serves_the_snapshot_gzipped_and_revalidated(server: 
 
 
 def test_cold_boot_restores_the_snapshot(cold_context: BrowserContext, server: ServerProcess) -> None:
+    cold_context.add_init_script(COUNT_WASM)
     page = cold_context.new_page()
     messages: list[ConsoleMessage] = []
     page.on("console", lambda m: messages.append(m))
@@ -78,6 +91,15 @@ def test_cold_boot_restores_the_snapshot(cold_context: BrowserContext, server: S
     # Fetched once, gzipped: started by boot.js's import of the loader, taken over by PyScript's.
     assert [u for u in bp.requests if "/snapshot.bin" in u] == [server.url + RUNTIME + "snapshot.bin.gz"]
     assert _fetched_twice(bp.requests) == []
+    # The app's own files were asked for once each (boot.js starts them early; PyScript and
+    # the app take those responses over), and fetch is the browser's own again.
+    for name in ("pyapp.zip", "main.py", "config.json"):
+        assert bp.requests.count(server.url + name) == 1, name
+    assert page.evaluate("String(window.fetch).includes('[native code]')")
+    # pyodide.asm.wasm compiled once, while it downloaded, and Pyodide instantiated that
+    # module instead of compiling the file again (its instantiateStreaming never ran).
+    calls = page.evaluate("window.__wasmCalls")
+    assert calls["compileStreaming"] == 1 and calls["instantiateStreaming"] == 0, calls
     origin = urlsplit(server.url).netloc
     assert [u for u in bp.requests if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != origin] == []
     assert bp.console_errors == []
@@ -87,6 +109,7 @@ def test_cold_boot_restores_the_snapshot(cold_context: BrowserContext, server: S
 
 
 def test_without_the_snapshot_the_app_boots_the_plain_way(cold_context: BrowserContext, server: ServerProcess) -> None:
+    cold_context.add_init_script(COUNT_WASM)
     page = cold_context.new_page()
     messages: list[ConsoleMessage] = []
     page.on("console", lambda m: messages.append(m))
@@ -97,6 +120,9 @@ def test_without_the_snapshot_the_app_boots_the_plain_way(cold_context: BrowserC
     expect(bp.route_view()).to_have_attribute("data-route", "login")
     # The failed snapshot attempt and the plain boot share one download of each runtime file.
     assert _fetched_twice(bp.requests) == []
+    # Compiled once, early; the plain boot instantiated that module too.
+    calls = page.evaluate("window.__wasmCalls")
+    assert calls["compileStreaming"] == 1 and calls["instantiateStreaming"] == 0, calls
     snapshot_url = server.url + RUNTIME + "snapshot.bin.gz"
     # The one error is Chromium's own line for the 404 we made, about that URL; nothing else.
     assert [e for e in _console(messages, "error") if e[1] != snapshot_url] == []
