@@ -37,6 +37,8 @@ log = logging.getLogger("pyapp")
 
 #: At most one look per this many ms however fast the configured activity events fire.
 ACTIVITY_THROTTLE_MS = 1000
+# When to look at the cookies again after another tab's message that they do not reflect yet.
+COOKIE_CATCH_UP_S = (0.02, 0.05, 0.1, 0.2, 0.4)
 #: Session endings the user did not ask for: they get the "session expired" toast.
 UNASKED_ENDINGS = frozenset({"expired", "unauthorized", "refresh_rejected"})
 
@@ -292,24 +294,53 @@ class App:
         """What another tab said (``pyapp.tabs``); the cookies decide, the message says when to look."""
         kind = message.get("type")
         if kind == "signed-out":
-            session = self.api.session()
-            if not session.is_empty and not session.expired(self.now_ms()):
-                return  # signed in again since: that newer session is not the one that ended
-            # The R2 toast in every tab (R7): an unasked ending elsewhere is one here too.
-            reason: EndReason = "expired" if message.get("reason") in UNASKED_ENDINGS else "elsewhere"
-            self._heard_end = True
-            try:
-                self.api.end_session(reason)  # cookies already gone: no second logout call
-            finally:
-                self._heard_end = False
+            if not self._follow_sign_out(message):
+                # The cookies still hold a session: signed in again since (that newer session
+                # is not the one that ended), or the cookie store has not caught up yet.
+                self.spawn(self._look_again(lambda: self._follow_sign_out(message)))
         elif kind == "signed-in":
             self.api.check_expiry()
-            if self.route is not None and self.route.name == "login" and self.signed_in():
-                self.go_after_login()  # signed in elsewhere: this login form has nothing left to do
+            if not self._follow_sign_in():
+                self.spawn(self._look_again(self._follow_sign_in))
         elif kind == "refreshed":
             self._note_refresh()
             self._close_warning()  # any tab's refresh answers the warning in every tab
             self.api.check_expiry()
+
+    def _follow_sign_out(self, message: Message) -> bool:
+        """Another tab ended the session: end it here too, once the cookies say so."""
+        session = self.api.session()
+        if not session.is_empty and not session.expired(self.now_ms()):
+            return False
+        # The R2 toast in every tab (R7): an unasked ending elsewhere is one here too.
+        reason: EndReason = "expired" if message.get("reason") in UNASKED_ENDINGS else "elsewhere"
+        self._heard_end = True
+        try:
+            self.api.end_session(reason)  # cookies already gone: no second logout call
+        finally:
+            self._heard_end = False
+        return True
+
+    def _follow_sign_in(self) -> bool:
+        """Another tab signed in: a login form here has nothing left to do. True when done
+        (or nothing to do); False while the cookies do not show the session yet."""
+        if self.route is None or self.route.name != "login":
+            return True
+        if not self.signed_in():
+            return False
+        self.go_after_login()
+        return True
+
+    async def _look_again(self, done: Callable[[], bool]) -> None:
+        """A message from another tab can outrun the cookie store: in Chromium a cookie
+        written in one tab reaches another tab's ``document.cookie`` a moment after a
+        ``BroadcastChannel`` message posted right after writing it (seen in CI: a login tab
+        that never followed a sign-in). Look again a few times, then leave it to the
+        watchdog's cookie check (the fallback without a channel)."""
+        for delay_s in COOKIE_CATCH_UP_S:
+            await asyncio.sleep(delay_s)
+            if done():
+                return
 
     def toast(self, text: str) -> None:
         if self.gate.admit(text):

@@ -1,6 +1,6 @@
 // Build a Pyodide memory snapshot for a faster boot (run by tools/vendor.py).
 //
-//   node tools/make_snapshot.mjs static/vendor/pyodide-314.0.7
+//   node tools/make_snapshot.mjs static/vendor/pyodide-314.0.7 [pyapp.zip]
 //
 // Loads Pyodide from that vendored folder with the private `_makeSnapshot`
 // option, imports the standard-library modules the app needs at boot (so the
@@ -10,12 +10,21 @@
 //
 // What may be in a snapshot (../shared/RUNTIME-NOTES.md): pure-Python modules
 // and modules built into pyodide.asm.wasm; not shared libraries, packages,
-// files, proxies or JS objects made now. Not our own `pyapp` (it changes with
-// every edit and is served fresh as pyapp.zip), not pyodide_http (a wheel
-// PyScript unpacks at boot). The script refuses to write a snapshot that
-// imported anything else.
+// files, proxies or JS objects made now. Not pyodide_http (a wheel PyScript
+// unpacks at boot). The script refuses to write a snapshot that imported
+// anything else.
+//
+// Given the page's pyapp.zip (tools/vendor.py passes the one serve.py serves),
+// the app's pure-Python modules (APP_MODULES: no `js`, no `pyscript`) are
+// imported too, from where PyScript unpacks that zip in the page: their import
+// cost 150-250 ms of every boot (bench/README.md). They are kept aside, not in
+// sys.modules. They change with every edit, so the snapshot keeps each file's
+// size and CRC-32, and `_pyodide_snapshot.check_app()` (web/main.py calls it
+// first) compares them with the files PyScript unpacked: only if all match do
+// the modules go into sys.modules; else the page imports the files as it would
+// without a snapshot.
 
-import { existsSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -39,6 +48,38 @@ const MODULES = [
   "datetime",
 ];
 
+// The app's modules that are pure Python (what they import too). The browser
+// adapters (pyapp.browser, tokensession.browser) import `js`/`pyscript` and are
+// imported in the page as before.
+const APP_MODULES = ["tokensession", "tokensession.demo", "pyapp.app"];
+
+// Defined in the snapshot's _pyodide_snapshot module; web/main.py calls it. The app's
+// modules wait in `app_modules`, out of sys.modules, so that a page that does not ask for
+// them (examples/minimal installs tokensession as a wheel) never sees them.
+const CHECK_APP = `
+def check_app():
+    """Put the app modules of this snapshot into sys.modules if they are the files the page
+    has (PyScript unpacked pyapp.zip); else leave them out (imported from the files then).
+    Call it before importing any of them. Returns whether they went in."""
+    import sys, zlib
+    fresh = bool(app_files)
+    for name, (path, size, crc) in app_files.items():
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+            fresh = len(data) == size and zlib.crc32(data) == crc  # to tell edits, not attacks
+        except OSError:
+            fresh = False
+        if not fresh:
+            break
+    if fresh and not any(name in sys.modules for name in app_modules):
+        sys.modules.update(app_modules)
+    else:
+        fresh = False
+    app_modules.clear()  # once: in or gone
+    return fresh
+`;
+
 // Runs in its own globals (not __main__'s), so its names do not stay behind.
 const PREPARE = `
 import gc, importlib, os, sys, types, zlib
@@ -47,8 +88,28 @@ before = set(sys.modules)
 for name in MODULES:
     importlib.import_module(name)
 
-# Only pure Python from the stdlib zip, or modules built into the wasm binary.
-unsafe = []
+app_files, app_modules = {}, {}
+if APP_MODULES:
+    home = os.getcwd()  # where PyScript's [files] "./*" unpacks pyapp.zip in the page
+    sys.path.insert(0, home)
+    app_before = set(sys.modules)
+    for name in APP_MODULES:
+        importlib.import_module(name)
+    sys.path.remove(home)
+    for name in sorted(set(sys.modules) - app_before):
+        origin = getattr(getattr(sys.modules[name], "__spec__", None), "origin", None) or ""
+        if origin.startswith(home + "/"):
+            with open(origin, "rb") as f:
+                data = f.read()
+            app_files[name] = (origin, len(data), zlib.crc32(data))
+    for folder in list(sys.path_importer_cache):
+        if folder == home or folder.startswith(home + "/"):
+            del sys.path_importer_cache[folder]  # its listing is from now, not the page's
+    app_modules = {name: sys.modules.pop(name) for name in sorted(set(sys.modules) - app_before)}
+
+# Only pure Python from the stdlib zip, modules built into the wasm binary, and the
+# app's files.
+unsafe = [f"{name} (not a file of the app)" for name in app_modules if name not in app_files]
 for name in sorted(set(sys.modules) - before):
     module = sys.modules[name]
     origin = getattr(getattr(module, "__spec__", None), "origin", None)
@@ -78,6 +139,9 @@ with open(stdlib_zip, "rb") as f:
 info = types.ModuleType("_pyodide_snapshot")
 info.stdlib_zip = (stdlib_zip, size, crc)
 info.modules = tuple(MODULES)
+info.app_files = app_files
+info.app_modules = app_modules
+exec(CHECK_APP, info.__dict__)
 sys.modules[info.__name__] = info
 gc.collect()
 sorted(set(sys.modules))
@@ -114,7 +178,7 @@ function zeroFreeMemory(module) {
   return zeroed;
 }
 
-async function main(folder) {
+async function main(folder, appZip) {
   if (!folder || !existsSync(path.join(folder, "pyodide.mjs"))) {
     throw new Error("usage: node tools/make_snapshot.mjs <folder with pyodide.mjs>");
   }
@@ -130,7 +194,8 @@ async function main(folder) {
     stdout: () => {},
     stderr: (line) => process.stderr.write(line + "\n"),
   });
-  const globals = pyodide.toPy({ MODULES });
+  if (appZip) pyodide.unpackArchive(new Uint8Array(readFileSync(appZip)), "zip", { extractDir: "/home/pyodide" });
+  const globals = pyodide.toPy({ MODULES, APP_MODULES: appZip ? APP_MODULES : [], CHECK_APP });
   const loaded = pyodide.runPython(PREPARE, { globals }).toJs();
   globals.destroy();
   const zeroed = zeroFreeMemory(pyodide._module);
@@ -141,10 +206,11 @@ async function main(folder) {
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const mib = (snapshot.length / 2 ** 20).toFixed(1);
   const freed = (zeroed / 2 ** 20).toFixed(1);
-  console.log(`make_snapshot: ${out}: ${mib} MiB (${freed} MiB of free memory zeroed), ${loaded.length} modules, ${seconds} s`);
+  const app = appZip ? ` (${APP_MODULES.join(", ")} and what they import, from ${appZip})` : "";
+  console.log(`make_snapshot: ${out}: ${mib} MiB (${freed} MiB of free memory zeroed), ${loaded.length} modules${app}, ${seconds} s`);
 }
 
-main(process.argv[2]).catch((err) => {
+main(process.argv[2], process.argv[3]).catch((err) => {
   console.error(`make_snapshot: ${err.stack || err}`);
   process.exit(1);
 });

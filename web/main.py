@@ -1,14 +1,25 @@
 # Entry point of the page: everything lives in the pyapp package.
 # A boot that fails shows boot.js's friendly error screen (with a reload button), never a
 # traceback; the details go to the browser console.
+import sys
+
+from js import document
+
 try:
+    # The memory snapshot holds the app's pure-Python modules, imported when it was made
+    # (tools/make_snapshot.mjs). They stay only if they are the files PyScript just unpacked
+    # from pyapp.zip; else they are dropped here and imported from those files.
+    _snapshot = sys.modules.get("_pyodide_snapshot")
+    _fresh = _snapshot is not None and hasattr(_snapshot, "check_app") and _snapshot.check_app()
+    document.documentElement.dataset.appModules = "snapshot" if _fresh else "files"
+
     from pyapp.browser.shell import start
 
     await start()  # PyScript runs this file with top-level await
 except Exception as exc:
     import traceback
 
-    from js import CustomEvent, console, document
+    from js import CustomEvent, console
 
     console.error("The app could not start:\n" + "".join(traceback.format_exception(exc)))
     document.dispatchEvent(CustomEvent.new("pyauth:boot-failed"))

@@ -9,6 +9,8 @@ matter, and the shared context's cache would hide the download.
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -103,8 +105,10 @@ def test_cold_boot_restores_the_snapshot(cold_context: BrowserContext, server: S
     origin = urlsplit(server.url).netloc
     assert [u for u in bp.requests if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != origin] == []
     assert bp.console_errors == []
-    # Not the loader's fallback.
+    # Not the loader's fallback; and the app's pure-Python modules came out of the snapshot
+    # (web/main.py found them equal to the files pyapp.zip brought).
     assert [w for w in _console(messages, "warning") if "snapshot" in w[0]] == []
+    expect(page.locator("html")).to_have_attribute("data-app-modules", "snapshot")
     expect(page.locator(".py-error")).to_have_count(0)
 
 
@@ -130,3 +134,35 @@ def test_without_the_snapshot_the_app_boots_the_plain_way(cold_context: BrowserC
     warnings = [text for text, _ in _console(messages, "warning")]
     assert any("booting without the memory snapshot" in w for w in warnings), warnings
     expect(page.locator(".py-error")).to_have_count(0)
+
+
+def _edited_zip(body: bytes, member: str, old: bytes, new: bytes) -> bytes:
+    """``body`` (a zip) with ``old`` replaced by ``new`` in ``member``."""
+    src, out = zipfile.ZipFile(io.BytesIO(body)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == member:
+                assert old in data
+                data = data.replace(old, new)
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+def test_app_files_newer_than_the_snapshot_are_imported_afresh(
+    cold_context: BrowserContext, server: ServerProcess
+) -> None:
+    # An edit made after the snapshot (serve.py serves the new pyapp.zip at once): the page
+    # must run the new code, not the modules frozen in the snapshot.
+    served = httpx.get(server.url + "pyapp.zip").content
+    edited = _edited_zip(served, "pyapp/i18n/en.py", b'"login.title": "Sign in"', b'"login.title": "Sign in (edited)"')
+    page = cold_context.new_page()
+    page.route("**/pyapp.zip", lambda route: route.fulfill(body=edited, content_type="application/zip"))
+    bp = BootedPage(page, server.url)
+    bp.boot("#/login")
+    expect(page.locator("html")).to_have_attribute("data-pyodide-boot", "snapshot")
+    expect(page.locator("html")).to_have_attribute("data-app-modules", "files")
+    expect(page.get_by_role("heading", name="Sign in (edited)")).to_be_visible()
+    bp.sign_in()
+    expect(bp.route_view()).to_have_attribute("data-route", "home")
+    assert bp.console_errors == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from pyapp.app import App
@@ -169,3 +171,32 @@ async def test_without_a_channel_a_sign_out_elsewhere_is_not_called_expired(worl
     await b.settle()
     assert b.toasts.shown == [] and b.location.hash == "#/login?redirect=%2Fplayground"
     b.app.view.unmount()  # type: ignore[union-attr]
+
+
+async def test_a_sign_in_message_that_outruns_the_cookies_is_followed_once_they_arrive(world: World) -> None:
+    # In Chromium the channel can deliver a tab's "signed-in" before its cookies reach the
+    # other tab's document.cookie: here the message comes first, the cookies after.
+    a, b = Tab(world, LocalBus(), "#/login", own_client=False), Tab(world, LocalBus(), "#/login?redirect=%2Fplayground")
+    a.app.start()
+    b.app.start()
+    b.app.on_tab_message({"type": "signed-in"})
+    assert b.screen.route() == "login"  # nothing to follow yet
+    await a.sign_in()
+    await asyncio.sleep(0.1)  # b looks again (COOKIE_CATCH_UP_S), without polling for long
+    assert b.location.hash == "#/playground" and b.screen.route() == "playground"
+    b.app.view.unmount()  # type: ignore[union-attr]
+
+
+async def test_a_sign_out_message_that_outruns_the_cookies_is_followed_once_they_go(world: World) -> None:
+    a, b = Tab(world, LocalBus(), "#/", own_client=False), Tab(world, LocalBus(), "#/playground")
+    a.app.start()
+    await a.sign_in()
+    b.app.start()
+    assert b.screen.route() == "playground"
+    b.app.on_tab_message({"type": "signed-out", "reason": "logout"})  # the cookies still say signed in
+    assert b.screen.route() == "playground"
+    a.app.sign_out()
+    await asyncio.sleep(0.1)
+    await a.settle()
+    assert b.location.hash == "#/login?redirect=%2Fplayground" and b.screen.route() == "login"
+    assert b.toasts.shown == []  # signed out on purpose elsewhere: no "expired" toast
