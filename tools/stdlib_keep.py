@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import io
 import json
 import re
@@ -123,7 +124,8 @@ def _module_of(member: str) -> tuple[str, bool]:
     return ".".join(parts), False
 
 
-def imports_of(source: str, module: str, is_package: bool) -> set[str]:
+@functools.cache  # the tests ask again for the same 600 files
+def imports_of(source: str, module: str, is_package: bool) -> frozenset[str]:
     """Top-level names of every module ``source`` imports, wherever the import is, except
     under ``if __name__ == "__main__":`` and ``if TYPE_CHECKING:``.
 
@@ -136,7 +138,7 @@ def imports_of(source: str, module: str, is_package: bool) -> set[str]:
     except SyntaxError:
         # Syntax newer than the Python running this (Pyodide's stdlib is 3.14's): read the
         # import lines instead, which may also count an example in a docstring (keeps more).
-        return _scan_import_lines(source, package)
+        return frozenset(_scan_import_lines(source, package))
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
@@ -159,7 +161,7 @@ def imports_of(source: str, module: str, is_package: bool) -> set[str]:
 
     visit(tree)
     found.discard("")
-    return found
+    return frozenset(found)
 
 
 _IMPORT_LINE = re.compile(r"^(\s*)(?:import\s+([\w., ]+)|from\s+(\.*)([\w.]*)\s+import\b)")
