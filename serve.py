@@ -75,8 +75,10 @@ CSP = "; ".join(
 )
 # Files in the vendored folders that we build ourselves (tools/), not copied from a
 # pinned package: they can change while the folder's version does not, so they
-# are revalidated rather than cached for a year.
-BUILT_HERE = frozenset({"pyodide-snapshot.mjs", "snapshot.bin", "snapshot.bin.gz"})
+# are revalidated rather than cached for a year. python_stdlib.app.zip changes with
+# tools/stdlib-keep.txt, and the snapshot holds its table of contents: a year-old copy
+# would make every boot fall back to the plain way.
+BUILT_HERE = frozenset({"pyodide-snapshot.mjs", "snapshot.bin", "snapshot.bin.gz", "python_stdlib.app.zip"})
 
 SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),

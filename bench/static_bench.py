@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             table(results),
             "",
             "Largest transfers of the static site's cold load (the runtime goes gzipped and is gunzipped",
-            "in the page by `tools/pyodide-snapshot.mjs`; `python_stdlib.zip` is deflated already):",
+            "in the page by `tools/pyodide-snapshot.mjs`; `python_stdlib.app.zip` is deflated already):",
             "",
             biggest(results, "static"),
             "",

@@ -48,15 +48,18 @@ WEB_FILES = ("index.html", "app.css", "boot.js", "main.py", "pyscript.toml")
 # The runtime files the page uses; everything else in static/vendor/pyodide-*/
 # (the raw 30 MiB snapshot.bin, build stamps, .gz nobody asks for) stays out.
 # `.gz`: fetched by tools/pyodide-snapshot.mjs and gunzipped in the page, since a
-# static host may compress nothing. The plain files stay too: pyodide.mjs on its
-# own (examples, the loader's fallback on hosts without the .gz) asks for them.
+# static host may compress nothing. The plain files stay too: the loader's fallback
+# on hosts without the .gz asks for them. The stdlib is python_stdlib.app.zip, trimmed
+# to what the app imports (tools/stdlib-keep.txt): every page of the site (the app,
+# examples/minimal) boots through pyodide-snapshot.mjs, which fetches it for Pyodide's
+# python_stdlib.zip, so the stock 2.5 MB zip is not shipped.
 PYODIDE_FILES = (
     "pyodide-snapshot.mjs",
     "pyodide.mjs",
     "pyodide.asm.mjs",
     "pyodide.asm.wasm",
     "pyodide-lock.json",
-    "python_stdlib.zip",
+    "python_stdlib.app.zip",
 )
 PYODIDE_GZ = ("pyodide.asm.mjs", "pyodide.asm.wasm", "pyodide-lock.json", "snapshot.bin")
 

@@ -1,6 +1,12 @@
 // Build a Pyodide memory snapshot for a faster boot (run by tools/vendor.py).
 //
-//   node tools/make_snapshot.mjs static/vendor/pyodide-314.0.7 [pyapp.zip]
+//   node tools/make_snapshot.mjs static/vendor/pyodide-314.0.7 [stdlib zip] [pyapp.zip]
+//
+// The stdlib zip defaults to <folder>/python_stdlib.app.zip (the trimmed stdlib
+// tools/vendor.py writes from tools/stdlib-keep.txt, which tools/pyodide-snapshot.mjs
+// fetches for Pyodide's python_stdlib.zip), else <folder>/python_stdlib.zip. The
+// snapshot holds zipimport's table of contents of that very file: the page checks its
+// size and CRC after a restore and boots the plain way if they differ.
 //
 // Loads Pyodide from that vendored folder with the private `_makeSnapshot`
 // option, imports the standard-library modules the app needs at boot (so the
@@ -178,15 +184,24 @@ function zeroFreeMemory(module) {
   return zeroed;
 }
 
-async function main(folder, appZip) {
+function stdlibZip(folder, given) {
+  if (given) return path.resolve(given);
+  const trimmed = path.resolve(folder, "python_stdlib.app.zip");
+  return existsSync(trimmed) ? trimmed : path.resolve(folder, "python_stdlib.zip");
+}
+
+async function main(folder, stdlib, appZip) {
   if (!folder || !existsSync(path.join(folder, "pyodide.mjs"))) {
-    throw new Error("usage: node tools/make_snapshot.mjs <folder with pyodide.mjs>");
+    throw new Error("usage: node tools/make_snapshot.mjs <folder with pyodide.mjs> [stdlib zip] [pyapp.zip]");
   }
   const indexURL = path.resolve(folder) + path.sep;
+  const stdLibURL = stdlibZip(folder, stdlib);
+  if (!existsSync(stdLibURL)) throw new Error(`${stdLibURL} does not exist`);
   const started = performance.now();
   const { loadPyodide } = await import(pathToFileURL(indexURL + "pyodide.mjs").href);
   const pyodide = await loadPyodide({
     indexURL,
+    stdLibURL, // a path: Pyodide reads it from the disk in Node
     _makeSnapshot: true,
     // Emscripten's default program name in a browser; Node would put this
     // script's path into sys.executable and os.environ["_"].
@@ -206,11 +221,14 @@ async function main(folder, appZip) {
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const mib = (snapshot.length / 2 ** 20).toFixed(1);
   const freed = (zeroed / 2 ** 20).toFixed(1);
-  const app = appZip ? ` (${APP_MODULES.join(", ")} and what they import, from ${appZip})` : "";
-  console.log(`make_snapshot: ${out}: ${mib} MiB (${freed} MiB of free memory zeroed), ${loaded.length} modules${app}, ${seconds} s`);
+  const app = appZip ? `; ${APP_MODULES.join(", ")} and what they import, from ${appZip}` : "";
+  console.log(
+    `make_snapshot: ${out}: ${mib} MiB (${freed} MiB of free memory zeroed), ${loaded.length} modules, ` +
+      `stdlib ${path.basename(stdLibURL)}${app}, ${seconds} s`,
+  );
 }
 
-main(process.argv[2], process.argv[3]).catch((err) => {
+main(process.argv[2], process.argv[3], process.argv[4]).catch((err) => {
   console.error(`make_snapshot: ${err.stack || err}`);
   process.exit(1);
 });

@@ -26,11 +26,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
+import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,6 +100,106 @@ def download_wheels(dest: Path) -> dict[str, Path]:
     return found
 
 
+STDLIB_KEEP = ROOT / "tools" / "stdlib-keep.txt"
+STDLIB_APP = "python_stdlib.app.zip"
+
+
+def top_name(member: str) -> str:
+    """The top-level module a member of a stdlib zip belongs to.
+
+    >>> top_name("email/mime/text.py"), top_name("json/"), top_name("abc.py")
+    ('email', 'json', 'abc')
+    """
+    first = member.split("/", 1)[0]
+    return first[:-3] if first.endswith(".py") and "/" not in member else first
+
+
+def keep_list(path: Path = STDLIB_KEEP) -> list[str]:
+    """The top-level names of ``tools/stdlib-keep.txt`` (written by tools/stdlib_keep.py).
+
+    >>> "encodings" in keep_list()
+    True
+    """
+    names = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [name for name in names if name]
+
+
+def trimmed_stdlib(stock: bytes, keep: Iterable[str]) -> bytes:
+    """The members of the zip ``stock`` whose top-level name is in ``keep``, in the same order,
+    their compressed bytes, names, dates and attributes unchanged: a function of its inputs
+    (no clock, no zlib version), so the same list always gives the same file.
+
+        trimmed_stdlib(Path("python_stdlib.zip").read_bytes(), keep_list())
+    """
+    wanted = set(keep)
+    out = io.BytesIO()
+    central = []
+    with zipfile.ZipFile(io.BytesIO(stock)) as zf:
+        for info in zf.infolist():
+            if top_name(info.filename) not in wanted:
+                continue
+            if info.flag_bits & 0x08 or info.extra or info.comment:
+                raise VendorError(f"{info.filename}: a zip member layout this copy does not handle")
+            head = stock[info.header_offset : info.header_offset + 30]
+            if head[:4] != b"PK\x03\x04":
+                raise VendorError(f"{info.filename}: no local header at its offset")
+            name_len, extra_len = struct.unpack("<HH", head[26:30])
+            start = info.header_offset + 30 + name_len + extra_len
+            data = stock[start : start + info.compress_size]
+            name = info.filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+            dosdate = (info.date_time[0] - 1980) << 9 | info.date_time[1] << 5 | info.date_time[2]
+            dostime = info.date_time[3] << 11 | info.date_time[4] << 5 | info.date_time[5] // 2
+            fields = (
+                info.flag_bits,
+                info.compress_type,
+                dostime,
+                dosdate,
+                info.CRC,
+                info.compress_size,
+                info.file_size,
+            )
+            offset = out.tell()
+            out.write(struct.pack("<4s5H3L2H", b"PK\x03\x04", info.extract_version, *fields, len(name), 0))
+            out.write(name + data)
+            central.append(
+                struct.pack(
+                    "<4s6H3L5H2L",
+                    b"PK\x01\x02",
+                    info.create_version | info.create_system << 8,
+                    info.extract_version,
+                    *fields,
+                    len(name),
+                    0,
+                    0,
+                    0,
+                    info.internal_attr,
+                    info.external_attr,
+                    offset,
+                )
+                + name
+            )
+    start = out.tell()
+    for entry in central:
+        out.write(entry)
+    size = out.tell() - start
+    out.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(central), len(central), size, start, 0))
+    return out.getvalue()
+
+
+def vendor_stdlib(dest: Path) -> None:
+    """``python_stdlib.app.zip`` beside the stock ``python_stdlib.zip``: the stdlib of the app's
+    pages, only the modules of ``tools/stdlib-keep.txt`` (bench/README.md, "A stdlib zip
+    trimmed to what the app imports"). The stock zip stays for pages that load Pyodide
+    their own way (bench/bare, the baseline). Made on every run (a fraction of a second)
+    and written only when it differs, so an edited list is never missed; the snapshot's
+    stamp holds its hash. No ``.gz``: its members are deflated already (gzip -9 saves
+    about 1%)."""
+    data = trimmed_stdlib((dest / "python_stdlib.zip").read_bytes(), keep_list())
+    path = dest / STDLIB_APP
+    if not path.is_file() or path.read_bytes() != data:
+        _replace_atomically(path, data)
+
+
 COMPRESSIBLE = (".wasm", ".mjs", ".js", ".json", ".css")
 
 
@@ -133,6 +237,7 @@ def vendor_pyodide(version: str) -> Path:
         entry["version"] = pinned_wheels()[name][0]
     (tmp / "pyodide-lock.json").write_text(json.dumps(lock, separators=(",", ":")))
     precompress(tmp)
+    vendor_stdlib(tmp)
     _keep_snapshot(dest, tmp)
     (tmp / ".stamp").write_text(want)
     shutil.rmtree(dest, ignore_errors=True)
@@ -181,9 +286,10 @@ def app_package_zip() -> bytes:
 def vendor_snapshot(dest: Path) -> None:
     """``snapshot.bin`` (+ ``.gz``) and ``pyodide-snapshot.mjs`` (+ ``.gz``) in ``dest``.
 
-    The snapshot is tied to the exact ``pyodide.asm.*`` and ``python_stdlib.zip``
-    beside it, so it is made from them, here, and made again when they or either
-    tool change. The page boots without it (plain ``loadPyodide``) when it is
+    The snapshot is tied to the exact ``pyodide.asm.*`` and ``python_stdlib.app.zip``
+    (the trimmed stdlib the loader fetches) beside it, so it is made from them,
+    here, and made again when they (so ``tools/stdlib-keep.txt``) or either tool
+    change. The page boots without it (plain ``loadPyodide``) when it is
     missing or does not restore, so a failure here removes it rather than
     leaving a stale one.
     """
@@ -194,7 +300,7 @@ def vendor_snapshot(dest: Path) -> None:
     want = json.dumps(
         {
             "layout": 2,
-            "runtime": {n: sha256(dest / n) for n in ("pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip")},
+            "runtime": {n: sha256(dest / n) for n in ("pyodide.asm.mjs", "pyodide.asm.wasm", STDLIB_APP)},
             "maker": sha256(SNAPSHOT_MAKER),
             "loader": sha256(SNAPSHOT_LOADER),
             "app": hashlib.sha256(app_zip).hexdigest(),
@@ -217,7 +323,8 @@ def vendor_snapshot(dest: Path) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             zip_path = Path(tmp) / "pyapp.zip"
             zip_path.write_bytes(app_zip)
-            subprocess.run([node, str(SNAPSHOT_MAKER), str(dest), str(zip_path)], check=True, stdout=sys.stderr)
+            cmd = [node, str(SNAPSHOT_MAKER), str(dest), str(dest / STDLIB_APP), str(zip_path)]
+            subprocess.run(cmd, check=True, stdout=sys.stderr)
         # Level 6: 1% bigger than 9 (6.9 MB of a 30 MiB heap) and 4x faster to make.
         _replace_atomically(dest / "snapshot.bin.gz", gzip.compress(snapshot.read_bytes(), 6, mtime=0))
     except BaseException:
@@ -245,6 +352,7 @@ def vendor_pyscript(version: str) -> Path:
 def main() -> int:
     try:
         py = vendor_pyodide(npm_version("pyodide"))
+        vendor_stdlib(py)
         vendor_snapshot(py)
         ps = vendor_pyscript(npm_version("@pyscript/core"))
     except (VendorError, subprocess.CalledProcessError) as exc:

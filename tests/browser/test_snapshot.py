@@ -79,6 +79,11 @@ def test_the_runtime_folder_serves_the_snapshot_gzipped_and_revalidated(server: 
     assert again.status_code == 304
     pinned = httpx.get(server.url + RUNTIME + "pyodide.mjs")
     assert pinned.headers["cache-control"] == "public, max-age=31536000, immutable"
+    # The trimmed stdlib changes with tools/stdlib-keep.txt, and the snapshot holds its table
+    # of contents: revalidated like the snapshot, or an old copy would defeat every new one.
+    trimmed = httpx.head(server.url + RUNTIME + "python_stdlib.app.zip")
+    assert trimmed.status_code == 200
+    assert trimmed.headers["cache-control"] == "no-cache"
 
 
 def test_cold_boot_restores_the_snapshot(cold_context: BrowserContext, server: ServerProcess) -> None:
@@ -92,6 +97,8 @@ def test_cold_boot_restores_the_snapshot(cold_context: BrowserContext, server: S
     expect(bp.route_view()).to_have_attribute("data-route", "login")
     # Fetched once, gzipped: started by boot.js's import of the loader, taken over by PyScript's.
     assert [u for u in bp.requests if "/snapshot.bin" in u] == [server.url + RUNTIME + "snapshot.bin.gz"]
+    # The stdlib trimmed to what the app imports (tools/stdlib-keep.txt), not Pyodide's own.
+    assert [u for u in bp.requests if "/python_stdlib" in u] == [server.url + RUNTIME + "python_stdlib.app.zip"]
     assert _fetched_twice(bp.requests) == []
     # The app's own files were asked for once each (boot.js starts them early; PyScript and
     # the app take those responses over), and fetch is the browser's own again.
@@ -122,11 +129,13 @@ def test_without_the_snapshot_the_app_boots_the_plain_way(cold_context: BrowserC
     bp.boot("#/login")
     expect(page.locator("html")).to_have_attribute("data-pyodide-boot", "plain")
     expect(bp.route_view()).to_have_attribute("data-route", "login")
-    # The failed snapshot attempt and the plain boot share one download of each runtime file.
+    # The failed snapshot attempt and the plain boot share one download of each runtime file,
+    # the trimmed stdlib included (the plain boot does not go back to the stock zip).
     assert _fetched_twice(bp.requests) == []
     # Compiled once, early; the plain boot instantiated that module too.
     calls = page.evaluate("window.__wasmCalls")
     assert calls["compileStreaming"] == 1 and calls["instantiateStreaming"] == 0, calls
+    assert [u for u in bp.requests if "/python_stdlib" in u] == [server.url + RUNTIME + "python_stdlib.app.zip"]
     snapshot_url = server.url + RUNTIME + "snapshot.bin.gz"
     # The one error is Chromium's own line for the 404 we made, about that URL; nothing else.
     assert [e for e in _console(messages, "error") if e[1] != snapshot_url] == []
