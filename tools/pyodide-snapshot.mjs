@@ -42,12 +42,25 @@ const CAN_GUNZIP = typeof DecompressionStream === "function";
 // in the snapshot boot and the plain fallback alike; the snapshot is made from it.
 const WASM = "application/wasm";
 const WASM_FILE = "pyodide.asm.wasm";
+const SNAPSHOT_FILE = "snapshot.bin";
+// The per-visit decision (RuntimeFiles.snapshotWanted): watch the downloads for at least
+// LINK_PROBE_MS after their first byte and LINK_PROBE_BYTES (at most LINK_PROBE_MAX_MS in
+// all); the snapshot is worth waiting for when the rest of it arrives within
+// SNAPSHOT_SAVES_MS, the CPU a restore saves over a plain boot (about 2 s measured here
+// on 2 shared cores; less on a fast machine, hence a little under).
+const LINK_PROBE_MS = 300;
+const LINK_PROBE_BYTES = 512 * 1024;
+const LINK_PROBE_MAX_MS = 1500;
+const LINK_PROBE_STEP_MS = 50;
+const SNAPSHOT_SAVES_MS = 1500;
+const SNAPSHOT_TYPICAL_BYTES = 5.3e6; // when the host sends no Content-Length
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const RUNTIME_FILES = {
   "pyodide.asm.mjs": ["text/javascript", "gz"],
   [WASM_FILE]: [WASM, "gz"],
   "pyodide-lock.json": ["application/json", "gz"],
   "python_stdlib.zip": ["application/zip", "plain", "python_stdlib.app.zip"],
-  "snapshot.bin": ["application/octet-stream", "gz-only"],
+  [SNAPSHOT_FILE]: ["application/octet-stream", "gz-only"],
 };
 
 // After a restore: what a plain boot sets per page, not once at build time.
@@ -82,10 +95,11 @@ function browserLang() {
 // The body of a `.gz` response, gunzipped, as a stream. A host that labels `x.gz`
 // with `Content-Encoding: gzip` has had the browser gunzip it already: the gzip
 // magic number (1f 8b) says which.
-async function gunzippedStream(response) {
+async function gunzippedStream(response, onBytes = () => {}) {
   const reader = response.body.getReader();
   const first = await reader.read();
   const head = first.value ?? new Uint8Array(0);
+  onBytes(head.length);
   const body = new ReadableStream({
     start(controller) {
       if (first.done) controller.close();
@@ -94,7 +108,10 @@ async function gunzippedStream(response) {
     async pull(controller) {
       const { done, value } = await reader.read();
       if (done) controller.close();
-      else controller.enqueue(value);
+      else {
+        onBytes(value.length);
+        controller.enqueue(value);
+      }
     },
     cancel(reason) {
       return reader.cancel(reason);
@@ -118,6 +135,49 @@ class RuntimeFiles {
     // Pyodide itself would start compiling only once the snapshot is in (see useCompiledWasm).
     this.compiled = undefined;
     this.wasmResponses = new WeakSet();
+    // How fast the link is, from the runtime's own downloads (see snapshotWanted).
+    this.link = { firstByteAt: undefined, bytes: 0, snapshotBytes: 0, snapshotTotal: undefined };
+    this.snapshotAbort = typeof AbortController === "function" ? new AbortController() : undefined;
+  }
+
+  counted(name) {
+    return (n) => {
+      this.link.firstByteAt ??= performance.now();
+      this.link.bytes += n;
+      if (name === SNAPSHOT_FILE) this.link.snapshotBytes += n;
+    };
+  }
+
+  // Whether this visit should wait for the snapshot. It saves seconds of CPU, but it is
+  // 5 MB more to download: on a slow link (10 Mbit/s: 4 s more) booting the plain way is
+  // sooner (bench/README.md, "First visit over a network"). Decided once, from the
+  // downloads under way: yes if the snapshot is in (a warm visit, a fast link) within the
+  // probe; else yes only if what is left of it would arrive within SNAPSHOT_SAVES_MS at the
+  // rate seen so far. A "no" stops its download; fetchSnapshotForNextVisit fetches it later.
+  async snapshotWanted() {
+    const snapshot = this.blob(SNAPSHOT_FILE).then(
+      () => true,
+      () => false,
+    );
+    const started = performance.now();
+    for (;;) {
+      const waited = performance.now() - started;
+      const link = this.link;
+      const since = link.firstByteAt === undefined ? 0 : performance.now() - link.firstByteAt;
+      if (since >= LINK_PROBE_MS && (link.bytes >= LINK_PROBE_BYTES || waited >= LINK_PROBE_MAX_MS)) break;
+      if (waited >= LINK_PROBE_MAX_MS) break;
+      const done = await Promise.race([snapshot, sleep(LINK_PROBE_STEP_MS).then(() => undefined)]);
+      if (done !== undefined) return done;
+    }
+    const link = this.link;
+    const seconds = (performance.now() - (link.firstByteAt ?? performance.now())) / 1000;
+    const rate = seconds > 0 ? link.bytes / seconds : 0; // bytes per second, all files together
+    const left = (link.snapshotTotal ?? SNAPSHOT_TYPICAL_BYTES) - link.snapshotBytes;
+    const leftMs = rate > 0 ? (left / rate) * 1000 : Infinity;
+    if (leftMs <= SNAPSHOT_SAVES_MS) return snapshot;
+    this.snapshotAbort?.abort();
+    this.slowLink = { mbps: (rate * 8) / 1e6, leftMs };
+    return false;
   }
 
   nameOf(url) {
@@ -142,8 +202,10 @@ class RuntimeFiles {
     if (how === "gz-only" && !CAN_GUNZIP) throw new Error("this browser has no DecompressionStream");
     if (how !== "plain" && CAN_GUNZIP) {
       const gz = new URL(file + ".gz", BASE);
-      const response = await this.fetch(gz);
-      if (response.ok) return this.keep(name, await gunzippedStream(response), type);
+      const init = name === SNAPSHOT_FILE && this.snapshotAbort ? { signal: this.snapshotAbort.signal } : undefined;
+      const response = await this.fetch(gz, init);
+      if (name === SNAPSHOT_FILE) this.link.snapshotTotal = Number(response.headers.get("content-length")) || undefined;
+      if (response.ok) return this.keep(name, await gunzippedStream(response, this.counted(name)), type);
       if (how === "gz-only") throw new Error(`${gz.pathname} answered ${response.status}`);
     }
     const url = new URL(file, BASE);
@@ -234,6 +296,25 @@ async function importAsmModule(files) {
   }
 }
 
+// After a plain boot on a slow link: the snapshot into the HTTP cache, quietly, so that the
+// next visit restores it (from the cache it arrives within the probe). <html
+// data-pyodide-snapshot-next="cached"> once it is there (bench/network_bench.py waits for it).
+function fetchSnapshotForNextVisit(realFetch) {
+  const root = globalThis.document?.documentElement;
+  const url = new URL(SNAPSHOT_FILE + ".gz", BASE);
+  setTimeout(async () => {
+    try {
+      const response = await realFetch(url, { priority: "low" });
+      if (!response.ok) throw new Error(`${url.pathname} answered ${response.status}`);
+      await response.arrayBuffer(); // read to the end: only a whole body is kept in the cache
+      if (root) root.dataset.pyodideSnapshotNext = "cached";
+    } catch (error) {
+      if (root) root.dataset.pyodideSnapshotNext = "failed";
+      console.warn(`Pyodide: the snapshot for the next visit could not be fetched (${error?.message ?? error})`);
+    }
+  }, 0);
+}
+
 // This page's downloads, started once, at the first import (web/boot.js's, early);
 // the first loadPyodide takes them over. Not in Node (tools/make_snapshot.mjs does not
 // import this module, but a test might).
@@ -252,8 +333,19 @@ export async function loadPyodide(options = {}) {
   const restoreFetch = interceptFetch(files, realFetch);
   const restoreWasm = useCompiledWasm(files);
   try {
-    const createPyodideModule = await importAsmModule(files);
+    const [createPyodideModule, wanted] = await Promise.all([importAsmModule(files), files.snapshotWanted()]);
     const base = createPyodideModule ? { ...options, createPyodideModule } : { ...options };
+    if (!wanted && files.slowLink) {
+      const { mbps, leftMs } = files.slowLink;
+      console.info(
+        `Pyodide: booting without the memory snapshot on this link (about ${mbps.toFixed(1)} Mbit/s: ` +
+          `${(leftMs / 1000).toFixed(1)} s more to download it); it is fetched for the next visit`,
+      );
+      markBoot("plain");
+      const pyodide = await loadPlain(base);
+      fetchSnapshotForNextVisit(realFetch);
+      return pyodide;
+    }
     let pyodide;
     try {
       const snapshot = files

@@ -175,3 +175,35 @@ def test_app_files_newer_than_the_snapshot_are_imported_afresh(
     bp.sign_in()
     expect(bp.route_view()).to_have_attribute("data-route", "home")
     assert bp.console_errors == []
+
+
+def test_on_a_slow_link_the_first_visit_boots_plain_and_the_next_one_restores(
+    cold_context: BrowserContext, server: ServerProcess
+) -> None:
+    # 10 Mbit/s (Chromium's emulation, 40 ms): the 5 MB snapshot would cost seconds more than
+    # the CPU it saves, so this visit boots the plain way and fetches it afterwards.
+    page = cold_context.new_page()
+    messages: list[ConsoleMessage] = []
+    page.on("console", lambda m: messages.append(m))
+    cdp = cold_context.new_cdp_session(page)
+    rate = 10e6 / 8
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 40, "downloadThroughput": rate, "uploadThroughput": rate},
+    )
+    bp = BootedPage(page, server.url)
+    bp.boot("#/login")
+    root = page.locator("html")
+    expect(root).to_have_attribute("data-pyodide-boot", "plain")
+    infos = [text for text, _ in _console(messages, "info") if "without the memory snapshot on this link" in text]
+    assert len(infos) == 1, infos
+    assert [w for w in _console(messages, "warning") if "snapshot" in w[0]] == []  # a choice, not a failure
+    expect(root).to_have_attribute("data-pyodide-snapshot-next", "cached", timeout=60_000)
+    bp.sign_in()
+    expect(bp.route_view()).to_have_attribute("data-route", "home")
+    # The next visit finds it in the HTTP cache (revalidated: 304) and restores it.
+    page.reload()
+    bp.wait_ready()
+    expect(root).to_have_attribute("data-pyodide-boot", "snapshot")
+    expect(bp.route_view()).to_have_attribute("data-route", "home")
+    assert bp.console_errors == []
