@@ -55,6 +55,7 @@ const LINK_PROBE_STEP_MS = 50;
 const SNAPSHOT_SAVES_MS = 1500;
 const SNAPSHOT_TYPICAL_BYTES = 5.3e6; // when the host sends no Content-Length
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const DECODED_CACHE = "pyodide-decoded";
 const RUNTIME_FILES = {
   "pyodide.asm.mjs": ["text/javascript", "gz"],
   [WASM_FILE]: [WASM, "gz"],
@@ -138,6 +139,7 @@ class RuntimeFiles {
     // How fast the link is, from the runtime's own downloads (see snapshotWanted).
     this.link = { firstByteAt: undefined, bytes: 0, snapshotBytes: 0, snapshotTotal: undefined };
     this.snapshotAbort = typeof AbortController === "function" ? new AbortController() : undefined;
+    this.decodedCache = new DecodedCache();
   }
 
   counted(name) {
@@ -205,6 +207,16 @@ class RuntimeFiles {
       const init = name === SNAPSHOT_FILE && this.snapshotAbort ? { signal: this.snapshotAbort.signal } : undefined;
       const response = await this.fetch(gz, init);
       if (name === SNAPSHOT_FILE) this.link.snapshotTotal = Number(response.headers.get("content-length")) || undefined;
+      if (response.ok && name === SNAPSHOT_FILE) {
+        const decoded = await this.decodedCache.get(name, response);
+        if (decoded) {
+          response.body?.cancel().catch(() => {});
+          return decoded;
+        }
+        const blob = await this.keep(name, await gunzippedStream(response, this.counted(name)), type);
+        this.decodedCache.keep(name, blob);
+        return blob;
+      }
       if (response.ok) return this.keep(name, await gunzippedStream(response, this.counted(name)), type);
       if (how === "gz-only") throw new Error(`${gz.pathname} answered ${response.status}`);
     }
@@ -234,6 +246,77 @@ class RuntimeFiles {
     if (name === WASM_FILE) this.wasmResponses.add(response);
     return response;
   }
+}
+
+// The gunzipped snapshot (30 MiB) in Cache Storage, so that a later visit skips gunzipping
+// it (about 0.3 s here). Keyed by the `.gz` response's validators (ETag, else Last-Modified
+// and length): a new snapshot on the server has a new key, and the old entries go. Cache
+// Storage exists only in secure contexts (https, localhost); without it, or when it
+// fails (quota, private modes), the snapshot is gunzipped as before. <html
+// data-pyodide-snapshot-from="cache|download"> tells which happened.
+class DecodedCache {
+  constructor() {
+    this.keys = new Map();
+    this.pending = new Map();
+  }
+
+  key(name, response) {
+    const h = (header) => response.headers.get(header) ?? "";
+    const tag = h("etag") || (h("last-modified") && `${h("last-modified")}|${h("content-length")}`);
+    return tag ? new URL(`${name}?decoded=${encodeURIComponent(tag)}`, BASE).href : undefined;
+  }
+
+  async get(name, response) {
+    const key = this.key(name, response);
+    if (!key || !globalThis.caches) return markFrom("download");
+    this.keys.set(name, key);
+    try {
+      const hit = await (await caches.open(DECODED_CACHE)).match(key);
+      if (hit) {
+        const blob = await hit.blob();
+        markFrom("cache");
+        return blob;
+      }
+    } catch (error) {
+      console.info(`Pyodide: no decoded snapshot from Cache Storage (${error?.message ?? error})`);
+    }
+    return markFrom("download");
+  }
+
+  keep(name, blob) {
+    if (this.keys.has(name)) this.pending.set(name, blob);
+  }
+
+  // After the boot, when the page is idle: store what was gunzipped, drop older entries.
+  storeLater() {
+    if (!this.pending.size) return;
+    const pending = [...this.pending];
+    this.pending.clear();
+    const idle = globalThis.requestIdleCallback ?? ((f) => setTimeout(f, 1000));
+    idle(async () => {
+      try {
+        const cache = await caches.open(DECODED_CACHE);
+        for (const [name, blob] of pending) {
+          const key = this.keys.get(name);
+          await cache.put(key, new Response(blob, { headers: { "content-type": RUNTIME_FILES[name][0] } }));
+          const prefix = new URL(`${name}?decoded=`, BASE).href;
+          for (const old of await cache.keys()) {
+            if (old.url.startsWith(prefix) && old.url !== key) await cache.delete(old);
+          }
+        }
+        const root = globalThis.document?.documentElement;
+        if (root) root.dataset.pyodideSnapshotDecoded = "stored";
+      } catch (error) {
+        console.info(`Pyodide: the decoded snapshot was not stored (${error?.message ?? error})`);
+      }
+    });
+  }
+}
+
+function markFrom(where) {
+  const root = globalThis.document?.documentElement;
+  if (root) root.dataset.pyodideSnapshotFrom = where;
+  return undefined;
 }
 
 // While Pyodide loads, its `instantiateStreaming` of pyodide.asm.wasm (a response from
@@ -369,6 +452,7 @@ export async function loadPyodide(options = {}) {
       return await loadPlain(base);
     }
     markBoot("snapshot");
+    files.decodedCache.storeLater();
     return pyodide;
   } finally {
     restoreWasm();

@@ -65,18 +65,19 @@ def test_a_store_locked_by_another_process_stalls_neither_requests_nor_shutdown(
 def test_slow_calls_beyond_the_cap_answer_503(server_factory: StartServer) -> None:
     srv = server_factory()
     results: list[int] = []
+    ready = threading.Barrier(17)
 
     def sleeper() -> None:
         with client(srv) as c:
-            results.append(
-                c.get("slow", params={"ms": "4000"}).status_code
-            )  # long enough to overlap on a loaded machine
+            ready.wait()  # all 16 go at once: their sleeps overlap even on a loaded machine
+            results.append(c.get("slow", params={"ms": "8000"}).status_code)
 
     threads = [threading.Thread(target=sleeper) for _ in range(16)]
     for t in threads:
         t.start()
+    ready.wait()
     with client(srv) as c:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 20
         refused = None
         while time.monotonic() < deadline:  # until all 16 are sleeping (the cap)
             resp = c.get("slow", params={"ms": "0"})
@@ -87,7 +88,7 @@ def test_slow_calls_beyond_the_cap_answer_503(server_factory: StartServer) -> No
         assert refused.headers["retry-after"] == "1"
         assert refused.json()["error"] == "too_many_slow_calls"
     for t in threads:
-        t.join(10)
+        t.join(20)
     assert results.count(200) >= 15  # the sleepers themselves were served (one may have been the 17th)
 
 

@@ -207,3 +207,38 @@ def test_on_a_slow_link_the_first_visit_boots_plain_and_the_next_one_restores(
     expect(root).to_have_attribute("data-pyodide-boot", "snapshot")
     expect(bp.route_view()).to_have_attribute("data-route", "home")
     assert bp.console_errors == []
+
+
+def test_a_later_visit_takes_the_gunzipped_snapshot_from_cache_storage(
+    cold_context: BrowserContext, server: ServerProcess
+) -> None:
+    page = cold_context.new_page()
+    bp = BootedPage(page, server.url)
+    bp.boot("#/login")
+    root = page.locator("html")
+    expect(root).to_have_attribute("data-pyodide-boot", "snapshot")
+    expect(root).to_have_attribute("data-pyodide-snapshot-from", "download")
+    expect(root).to_have_attribute("data-pyodide-snapshot-decoded", "stored", timeout=30_000)
+    keys = page.evaluate("async () => (await (await caches.open('pyodide-decoded')).keys()).map(r => r.url)")
+    assert len(keys) == 1 and "/snapshot.bin?decoded=" in keys[0], keys
+    page.reload()
+    bp.wait_ready()
+    expect(root).to_have_attribute("data-pyodide-boot", "snapshot")
+    expect(root).to_have_attribute("data-pyodide-snapshot-from", "cache")
+    expect(bp.route_view()).to_have_attribute("data-route", "login")
+    # A snapshot the server has since replaced (another ETag) is not taken from the old entry.
+    page.evaluate(
+        """async () => {
+            const cache = await caches.open('pyodide-decoded');
+            const [old] = await cache.keys();
+            await cache.put(old.url.replace(/decoded=[^&]*/, 'decoded=stale'), await cache.match(old));
+            await cache.delete(old);
+        }"""
+    )
+    page.reload()
+    bp.wait_ready()
+    expect(root).to_have_attribute("data-pyodide-snapshot-from", "download")
+    expect(root).to_have_attribute("data-pyodide-snapshot-decoded", "stored", timeout=30_000)
+    keys = page.evaluate("async () => (await (await caches.open('pyodide-decoded')).keys()).map(r => r.url)")
+    assert len(keys) == 1 and "decoded=stale" not in keys[0], keys  # the stale entry went
+    assert bp.console_errors == []
