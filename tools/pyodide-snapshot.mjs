@@ -253,7 +253,8 @@ class RuntimeFiles {
 // and length): a new snapshot on the server has a new key, and the old entries go. Cache
 // Storage exists only in secure contexts (https, localhost); without it, or when it
 // fails (quota, private modes), the snapshot is gunzipped as before. <html
-// data-pyodide-snapshot-from="cache|download"> tells which happened.
+// data-pyodide-snapshot-from="cache|download|download-only"> tells which happened
+// ("download-only": not kept, for want of Cache Storage or of validators to key it by).
 class DecodedCache {
   constructor() {
     this.keys = new Map();
@@ -268,7 +269,7 @@ class DecodedCache {
 
   async get(name, response) {
     const key = this.key(name, response);
-    if (!key || !globalThis.caches) return markFrom("download");
+    if (!key || !globalThis.caches) return markFrom("download-only"); // nothing to keep it in, or by
     this.keys.set(name, key);
     try {
       const hit = await (await caches.open(DECODED_CACHE)).match(key);
