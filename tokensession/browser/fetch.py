@@ -1,8 +1,9 @@
 """The ``Transport`` seam over the browser's ``fetch``, with a timeout signal (R6).
 
 The only place the library touches the network in the page. One HTTP stack:
-the browser's own ``window.fetch``, awaited directly (a JS promise is
-awaitable in Pyodide). Not ``pyscript.fetch``: that wrapper adds its own
+the browser's own ``fetch``, with the body read in the same JS promise, so the
+transport awaits once per request (a JS promise is awaitable in Pyodide).
+Not ``pyscript.fetch``: that wrapper adds its own
 response object and buys nothing here, since the transport needs the raw
 ``Response`` (status, every header, the body as bytes) and an ``AbortSignal``;
 measured here, ``await window.fetch`` was also the steadier of the two (about
@@ -50,15 +51,32 @@ class FetchTransport:
         if request.body:
             init["body"] = _body(request.body)
         try:
-            resp = await window.fetch(self.base + request.path, to_js(init))
-            data = await resp.arrayBuffer()
+            # One await for the answer and its body: each await of a JS promise is a trip
+            # through the event loop (bench/README.md, per request).
+            answer = await _fetch_all()(self.base + request.path, to_js(init))
         except JsException as exc:
             if getattr(exc, "name", None) == "TimeoutError":
                 raise RequestTimeout(f"no answer within {request.timeout_ms} ms", request=request) from None
             raise NetworkError(f"cannot reach the server ({exc})", request=request) from None
-        # One conversion for all headers (names come lower-case from Headers), not two per header.
-        headers: dict[str, str] = window.Object.fromEntries(resp.headers).to_py()
-        return Response(int(resp.status), headers, bytes(data.to_bytes()))
+        status, headers, data = answer[0], answer[1].to_py(), answer[2]
+        return Response(int(status), headers, bytes(data.to_bytes()))
+
+
+# fetch, then the whole body, in JavaScript: [status, headers (names lower-case, one object
+# converted once), body bytes].
+_FETCH_ALL_JS = """(url, init) => fetch(url, init).then(async (resp) =>
+    [resp.status, Object.fromEntries(resp.headers), new Uint8Array(await resp.arrayBuffer())])"""
+_made: list[Any] = []
+
+
+def _fetch_all() -> Any:
+    """The JS helper above, made once (``run_js`` evaluates it: PyScript, which this module
+    needs, needs ``'unsafe-eval'`` in the page's CSP anyway)."""
+    if not _made:
+        from pyodide.code import run_js  # type: ignore[import-not-found]
+
+        _made.append(run_js(_FETCH_ALL_JS))
+    return _made[0]
 
 
 def _body(body: bytes) -> Any:
