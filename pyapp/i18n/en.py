@@ -16,7 +16,10 @@ MESSAGES: dict[str, str] = {
     "boot.starting": "Starting the app…",
     "boot.rendering": "Rendering…",
     "boot.failed": "The app could not start. Reload the page to try again.",
-    "boot.hint": "The first visit downloads about 14 MB; later visits come from the cache.",
+    "boot.hint": (
+        "The first visit downloads about 6 MB on a slow connection, 11 MB on a fast one; "
+        "later visits come from the cache."
+    ),
     "boot.progress": "Start-up progress",
     # the error screen
     "error.title": "Something went wrong",
