@@ -176,7 +176,7 @@ class RuntimeFiles {
     const rate = seconds > 0 ? link.bytes / seconds : 0; // bytes per second, all files together
     const left = (link.snapshotTotal ?? SNAPSHOT_TYPICAL_BYTES) - link.snapshotBytes;
     const leftMs = rate > 0 ? (left / rate) * 1000 : Infinity;
-    if (leftMs <= SNAPSHOT_SAVES_MS) return snapshot;
+    if (leftMs <= SNAPSHOT_SAVES_MS) return true; // Pyodide awaits the bytes itself, when it needs them
     this.snapshotAbort?.abort();
     this.slowLink = { mbps: (rate * 8) / 1e6, leftMs };
     return false;
