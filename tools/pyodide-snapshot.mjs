@@ -28,6 +28,8 @@
 import { loadPyodide as loadPlain, version } from "./pyodide.mjs";
 
 export { version };
+// For tests/unit/test_snapshot_delta.py, which checks it against tools/snapshot_delta.py.
+export { undoDataSegments };
 
 const BASE = new URL("./", import.meta.url);
 // Every browser Pyodide runs in has it (Chrome 80, Firefox 113, Safari 16.4); without it, the plain files.
@@ -56,6 +58,10 @@ const SNAPSHOT_SAVES_MS = 1500;
 const SNAPSHOT_TYPICAL_BYTES = 5.3e6; // when the host sends no Content-Length
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const DECODED_CACHE = "pyodide-decoded";
+// snapshot.bin as tools/vendor.py ships it: Pyodide's snapshot with pyodide.asm.wasm's data
+// segments XORed out of the heap (tools/snapshot_delta.py; 5.5 -> 4.1 MB gzipped), flagged by
+// this value in the header's fourth word, which Pyodide writes as 0 and does not read.
+const XOR_MAGIC = 0x31524f58;
 const RUNTIME_FILES = {
   "pyodide.asm.mjs": ["text/javascript", "gz"],
   [WASM_FILE]: [WASM, "gz"],
@@ -214,7 +220,7 @@ class RuntimeFiles {
           return decoded;
         }
         const blob = await this.keep(name, await gunzippedStream(response, this.counted(name)), type);
-        this.decodedCache.keep(name, blob);
+        this.decodedCache.keep(name, blob); // replaced by the decoded bytes in snapshotBytes
         return blob;
       }
       if (response.ok) return this.keep(name, await gunzippedStream(response, this.counted(name)), type);
@@ -238,6 +244,18 @@ class RuntimeFiles {
     this.compiled = WebAssembly.compileStreaming(new Response(toCompile, { headers: { "content-type": type } }));
     this.compiled.catch(() => {}); // useCompiledWasm falls back to Pyodide's own compile
     return blobOf(toKeep, type);
+  }
+
+  // The snapshot as Pyodide restores it: the data segments put back (undoDataSegments) from
+  // the wasm this boot has downloaded anyway. What Cache Storage keeps is this, decoded.
+  async snapshotBytes() {
+    const bytes = new Uint8Array(await (await this.blob(SNAPSHOT_FILE)).arrayBuffer());
+    if (bytes.length >= 16 && new DataView(bytes.buffer).getUint32(12, true) === XOR_MAGIC) {
+      const wasm = new Uint8Array(await (await this.blob(WASM_FILE)).arrayBuffer());
+      undoDataSegments(bytes, wasm);
+      this.decodedCache.decoded(SNAPSHOT_FILE, bytes);
+    }
+    return bytes;
   }
 
   async response(name) {
@@ -288,6 +306,11 @@ class DecodedCache {
     if (this.keys.has(name)) this.pending.set(name, blob);
   }
 
+  // What to store instead of what was downloaded (not for what came from the cache).
+  decoded(name, bytes) {
+    if (this.pending.has(name)) this.pending.set(name, bytes);
+  }
+
   // After the boot, when the page is idle: store what was gunzipped, drop older entries.
   storeLater() {
     if (!this.pending.size) return;
@@ -318,6 +341,59 @@ function markFrom(where) {
   const root = globalThis.document?.documentElement;
   if (root) root.dataset.pyodideSnapshotFrom = where;
   return undefined;
+}
+
+// tools/snapshot_delta.py's `decode`, in place: XOR each active data segment of `wasm` into
+// the snapshot's heap (which starts at the offset in the header's second word), and clear the
+// flag. Throws on anything it does not know (the caller then boots the plain way).
+function undoDataSegments(snapshot, wasm) {
+  const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
+  const heapAt = view.getUint32(4, true);
+  let at = 0;
+  const leb = (signed = false) => {
+    let value = 0;
+    let shift = 0;
+    for (;;) {
+      if (at >= wasm.length) throw new Error("truncated wasm binary");
+      const byte = wasm[at++];
+      value += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+      if (byte < 0x80) return signed && byte & 0x40 ? value - 2 ** shift : value;
+    }
+  };
+  if (wasm[0] !== 0 || wasm[1] !== 0x61 || wasm[2] !== 0x73 || wasm[3] !== 0x6d) throw new Error("not a wasm binary");
+  at = 8;
+  let segments = 0;
+  while (at < wasm.length) {
+    const section = wasm[at++];
+    const size = leb();
+    const end = at + size;
+    if (section === 11) {
+      for (let count = leb(); count > 0; count--) {
+        const flags = leb();
+        if (flags === 1) {
+          at += leb(); // passive: not part of the memory at instantiation
+          continue;
+        }
+        if (flags === 2 && leb() !== 0) throw new Error("a data segment of another memory");
+        if (flags !== 0 && flags !== 2) throw new Error(`data segment flags ${flags}`);
+        if (wasm[at++] !== 0x41) throw new Error("a data segment offset that is not an i32.const");
+        const offset = leb(true);
+        if (wasm[at++] !== 0x0b) throw new Error("a data segment offset longer than one instruction");
+        const length = leb();
+        const to = heapAt + offset;
+        if (offset < 0 || to + length > snapshot.length || at + length > wasm.length) {
+          throw new Error("a data segment outside the snapshot's heap");
+        }
+        for (let i = 0; i < length; i++) snapshot[to + i] ^= wasm[at + i];
+        at += length;
+        segments++;
+      }
+    }
+    at = end;
+  }
+  if (!segments) throw new Error("no data segments in the wasm binary");
+  view.setUint32(12, 0, true);
 }
 
 // While Pyodide loads, its `instantiateStreaming` of pyodide.asm.wasm (a response from
@@ -432,10 +508,7 @@ export async function loadPyodide(options = {}) {
     }
     let pyodide;
     try {
-      const snapshot = files
-        .blob("snapshot.bin")
-        .then((blob) => blob.arrayBuffer())
-        .then((buffer) => new Uint8Array(buffer));
+      const snapshot = files.snapshotBytes();
       snapshot.catch(() => {}); // handled below, through loadPlain; not an "uncaught" error
       pyodide = await loadPlain({ ...base, _loadSnapshot: snapshot });
       // In globals of its own, so nothing stays behind in __main__.
