@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import zstandard
 
 from tests.serverproc import ROOT, ServerProcess
 
@@ -90,6 +91,39 @@ def test_runtime_is_served_precompressed_and_decompresses_to_the_same_bytes(http
     plain = http.get(path, headers={"accept-encoding": "identity"})
     assert "content-encoding" not in plain.headers
     assert plain.content == (ROOT / path).read_bytes()
+
+
+def test_a_browser_that_takes_zstd_gets_the_zstd_form(http: httpx.Client) -> None:
+    path = f"{PYODIDE}/pyodide.asm.wasm"
+    raw = (ROOT / path).read_bytes()
+    with http.stream("GET", path, headers={"accept-encoding": "gzip, deflate, br, zstd"}) as resp:
+        assert resp.headers["content-encoding"] == "zstd"
+        assert resp.headers["content-type"] == "application/wasm"
+        assert "accept-encoding" in resp.headers["vary"].lower()
+        assert resp.headers["x-decoded-length"] == str(len(raw))  # for the loader's link probe
+        wire = b"".join(resp.iter_raw())
+    assert wire == (ROOT / (path + ".zst")).read_bytes()
+    assert len(wire) < len((ROOT / (path + ".gz")).read_bytes())  # why it is worth it
+    assert zstandard.ZstdDecompressor().decompress(wire) == raw
+    # zstd refused (q=0): gzip.
+    assert http.get(path, headers={"accept-encoding": "zstd;q=0, gzip"}).headers["content-encoding"] == "gzip"
+
+
+def test_the_loaders_gz_names_are_the_compressed_form_of_the_file(http: httpx.Client) -> None:
+    """The loader asks for `name.gz`: a browser that takes zstd gets the file zstd-encoded
+    (the body then decodes to the file itself), else the .gz as it is."""
+    path = f"{PYODIDE}/snapshot.bin"
+    with http.stream("GET", path + ".gz", headers={"accept-encoding": "gzip, zstd"}) as resp:
+        assert resp.headers["content-encoding"] == "zstd"
+        assert resp.headers["cache-control"] == "no-cache"  # built here, under a versioned folder
+        assert resp.headers["x-decoded-length"] == str((ROOT / path).stat().st_size)
+        wire = b"".join(resp.iter_raw())
+    assert zstandard.ZstdDecompressor().decompress(wire) == (ROOT / path).read_bytes()
+    with http.stream("GET", path + ".gz", headers={"accept-encoding": "gzip"}) as resp:
+        assert "content-encoding" not in resp.headers
+        assert resp.headers["content-type"] == "application/gzip"
+        assert "accept-encoding" in resp.headers["vary"].lower()
+        assert b"".join(resp.iter_raw()) == (ROOT / (path + ".gz")).read_bytes()
 
 
 def test_app_text_files_are_compressed(http: httpx.Client) -> None:

@@ -61,7 +61,7 @@ PYODIDE_FILES = (
     "pyodide-lock.json",
     "python_stdlib.app.zip",
 )
-PYODIDE_GZ = ("pyodide.asm.mjs", "pyodide.asm.wasm", "pyodide-lock.json", "snapshot.bin")
+PYODIDE_GZ = ("pyodide.asm.mjs", "pyodide.asm.wasm", "pyodide-lock.json", "python_stdlib.app.zip", "snapshot.bin")
 
 # A <meta> CSP cannot carry these (CSP3 §6.4: ignored, with a console warning).
 META_CSP_UNSUPPORTED = ("frame-ancestors", "report-uri", "sandbox")

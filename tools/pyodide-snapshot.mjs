@@ -38,10 +38,13 @@ const CAN_GUNZIP = typeof DecompressionStream === "function";
 // name -> [content type, where the bytes come from, file (default: name)]. "gz":
 // `<file>.gz`, or the plain file when the host has no `.gz`; "gz-only": only
 // `<file>.gz` (a 30 MiB raw snapshot is not worth a first visit: without it, boot the
-// plain way); "plain": the file itself (a zip: its members are deflated already).
+// plain way). serve.py answers a `.gz` with the file's zstd form when the browser takes
+// zstd (`Content-Encoding: zstd`, decoded by the browser; 2.4 MB less in all): the body
+// then is the file itself, which gunzippedStream passes through.
 // Pyodide's python_stdlib.zip is answered with python_stdlib.app.zip, the stdlib
-// trimmed to what the app imports (tools/stdlib-keep.txt; 1.7 MB instead of 2.5 MB),
-// in the snapshot boot and the plain fallback alike; the snapshot is made from it.
+// trimmed to what the app imports (tools/stdlib-keep.txt), its members stored so that the
+// file compresses as one (1.46 MB gzipped, 1.07 MB zstd), in the snapshot boot and the
+// plain fallback alike; the snapshot is made from it.
 const WASM = "application/wasm";
 const WASM_FILE = "pyodide.asm.wasm";
 const SNAPSHOT_FILE = "snapshot.bin";
@@ -55,7 +58,7 @@ const LINK_PROBE_BYTES = 512 * 1024;
 const LINK_PROBE_MAX_MS = 1500;
 const LINK_PROBE_STEP_MS = 50;
 const SNAPSHOT_SAVES_MS = 1500;
-const SNAPSHOT_TYPICAL_BYTES = 5.3e6; // when the host sends no Content-Length
+const SNAPSHOT_TYPICAL_BYTES = 4.1e6; // when the host sends no Content-Length
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const DECODED_CACHE = "pyodide-decoded";
 // snapshot.bin as tools/vendor.py ships it: Pyodide's snapshot with pyodide.asm.wasm's data
@@ -66,7 +69,7 @@ const RUNTIME_FILES = {
   "pyodide.asm.mjs": ["text/javascript", "gz"],
   [WASM_FILE]: [WASM, "gz"],
   "pyodide-lock.json": ["application/json", "gz"],
-  "python_stdlib.zip": ["application/zip", "plain", "python_stdlib.app.zip"],
+  "python_stdlib.zip": ["application/zip", "gz", "python_stdlib.app.zip"],
   [SNAPSHOT_FILE]: ["application/octet-stream", "gz-only"],
 };
 
@@ -128,30 +131,65 @@ async function gunzippedStream(response, onBytes = () => {}) {
   return gzipped ? body.pipeThrough(new DecompressionStream("gzip")) : body;
 }
 
-function blobOf(stream, type) {
-  return new Response(stream, { headers: { "content-type": type } }).blob();
+// Wire bytes per body byte read from `response`: 1 unless the browser decodes it
+// (Content-Encoding: serve.py's zstd), then Content-Length over the decoded length serve.py
+// sends as X-Decoded-Length (an average: the wasm compresses about evenly). Without those
+// headers the body bytes count as they are (the link then seems faster than it is).
+function wireScale(response) {
+  if (!response.headers.get("content-encoding")) return 1;
+  const wire = Number(response.headers.get("content-length"));
+  const decoded = Number(response.headers.get("x-decoded-length"));
+  return wire > 0 && decoded > 0 ? wire / decoded : 1;
 }
 
-// The runtime files of one boot: each downloaded once, decoded, kept as a Blob
-// for as long as this boot may need it again.
+// A stream's bytes in one Uint8Array. Not a Blob: a Blob of megabytes goes to the browser's
+// blob store and back (the 30 MiB snapshot: 50-70 ms more, measured in the page).
+async function readAll(stream) {
+  const reader = stream.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+  }
+  if (chunks.length === 1) return chunks[0];
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.length;
+  }
+  return all;
+}
+
+// The runtime files of one boot: each downloaded once, decoded, kept (a Uint8Array) for as
+// long as this boot may need it again.
 class RuntimeFiles {
   constructor(fetchFn) {
     this.fetch = fetchFn;
-    this.blobs = new Map();
+    this.files = new Map();
     // pyodide.asm.wasm, compiled while it downloads (and while the snapshot still does):
     // Pyodide itself would start compiling only once the snapshot is in (see useCompiledWasm).
     this.compiled = undefined;
     this.wasmResponses = new WeakSet();
     // How fast the link is, from the runtime's own downloads (see snapshotWanted).
-    this.link = { firstByteAt: undefined, bytes: 0, snapshotBytes: 0, snapshotTotal: undefined };
+    // Bytes as they came over the wire (see wireScale); snapshotHidden: the browser decodes the
+    // snapshot (Content-Encoding), so how much of it has arrived is not known.
+    this.link = { firstByteAt: undefined, bytes: 0, snapshotBytes: 0, snapshotTotal: undefined, snapshotHidden: false };
     this.snapshotAbort = typeof AbortController === "function" ? new AbortController() : undefined;
     this.decodedCache = new DecodedCache();
   }
 
-  counted(name) {
+  counted(name, response) {
+    const scale = wireScale(response);
+    const hidden = name === SNAPSHOT_FILE && Boolean(response.headers.get("content-encoding"));
+    if (hidden) this.link.snapshotHidden = true;
     return (n) => {
       this.link.firstByteAt ??= performance.now();
-      this.link.bytes += n;
+      if (hidden) return; // its bytes compress unevenly (runs of zeros): no measure of the link
+      this.link.bytes += n * scale;
       if (name === SNAPSHOT_FILE) this.link.snapshotBytes += n;
     };
   }
@@ -163,7 +201,7 @@ class RuntimeFiles {
   // probe; else yes only if what is left of it would arrive within SNAPSHOT_SAVES_MS at the
   // rate seen so far. A "no" stops its download; fetchSnapshotForNextVisit fetches it later.
   async snapshotWanted() {
-    const snapshot = this.blob(SNAPSHOT_FILE).then(
+    const snapshot = this.bytes(SNAPSHOT_FILE).then(
       () => true,
       () => false,
     );
@@ -180,7 +218,8 @@ class RuntimeFiles {
     const link = this.link;
     const seconds = (performance.now() - (link.firstByteAt ?? performance.now())) / 1000;
     const rate = seconds > 0 ? link.bytes / seconds : 0; // bytes per second, all files together
-    const left = (link.snapshotTotal ?? SNAPSHOT_TYPICAL_BYTES) - link.snapshotBytes;
+    // Decoded by the browser: count it all as still to come (this errs towards the plain boot).
+    const left = (link.snapshotTotal ?? SNAPSHOT_TYPICAL_BYTES) - (link.snapshotHidden ? 0 : link.snapshotBytes);
     const leftMs = rate > 0 ? (left / rate) * 1000 : Infinity;
     if (leftMs <= SNAPSHOT_SAVES_MS) return true; // Pyodide awaits the bytes itself, when it needs them
     this.snapshotAbort?.abort();
@@ -195,14 +234,14 @@ class RuntimeFiles {
     return undefined;
   }
 
-  blob(name) {
-    let blob = this.blobs.get(name);
-    if (!blob) {
-      blob = this.download(name);
-      blob.catch(() => {}); // whoever awaits it handles the error
-      this.blobs.set(name, blob);
+  bytes(name) {
+    let bytes = this.files.get(name);
+    if (!bytes) {
+      bytes = this.download(name);
+      bytes.catch(() => {}); // whoever awaits it handles the error
+      this.files.set(name, bytes);
     }
-    return blob;
+    return bytes;
   }
 
   async download(name) {
@@ -217,50 +256,48 @@ class RuntimeFiles {
         const decoded = await this.decodedCache.get(name, response);
         if (decoded) {
           response.body?.cancel().catch(() => {});
+          this.snapshotFromCache = true;
           return decoded;
         }
-        const blob = await this.keep(name, await gunzippedStream(response, this.counted(name)), type);
-        this.decodedCache.keep(name, blob); // replaced by the decoded bytes in snapshotBytes
-        return blob;
+        return this.keep(name, await gunzippedStream(response, this.counted(name, response)), type);
       }
-      if (response.ok) return this.keep(name, await gunzippedStream(response, this.counted(name)), type);
+      if (response.ok) return this.keep(name, await gunzippedStream(response, this.counted(name, response)), type);
       if (how === "gz-only") throw new Error(`${gz.pathname} answered ${response.status}`);
     }
     const url = new URL(file, BASE);
     const response = await this.fetch(url);
     if (!response.ok) throw new Error(`${url.pathname} answered ${response.status}`);
-    if (type === WASM) return this.keep(name, response.body, type);
-    const blob = await response.blob();
-    return blob.type === type ? blob : new Blob([blob], { type });
+    return this.keep(name, response.body, type);
   }
 
-  // The decoded bytes as a Blob; for the wasm, also compiled on the way (a second branch
-  // of the same stream, so compiling overlaps downloading).
+  // The decoded bytes; for the wasm, also compiled on the way (a second branch of the same
+  // stream, so compiling overlaps downloading).
   keep(name, stream, type) {
     if (type !== WASM || this.compiled || typeof WebAssembly.compileStreaming !== "function") {
-      return blobOf(stream, type);
+      return readAll(stream);
     }
     const [toCompile, toKeep] = stream.tee();
     this.compiled = WebAssembly.compileStreaming(new Response(toCompile, { headers: { "content-type": type } }));
     this.compiled.catch(() => {}); // useCompiledWasm falls back to Pyodide's own compile
-    return blobOf(toKeep, type);
+    return readAll(toKeep);
   }
 
   // The snapshot as Pyodide restores it: the data segments put back (undoDataSegments) from
   // the wasm this boot has downloaded anyway. What Cache Storage keeps is this, decoded.
+  // Decoded in place, once (the flag is cleared), for this boot and Cache Storage.
   async snapshotBytes() {
-    const bytes = new Uint8Array(await (await this.blob(SNAPSHOT_FILE)).arrayBuffer());
-    if (bytes.length >= 16 && new DataView(bytes.buffer).getUint32(12, true) === XOR_MAGIC) {
-      const wasm = new Uint8Array(await (await this.blob(WASM_FILE)).arrayBuffer());
-      undoDataSegments(bytes, wasm);
-      this.decodedCache.decoded(SNAPSHOT_FILE, bytes);
+    const bytes = await this.bytes(SNAPSHOT_FILE);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (bytes.length >= 16 && view.getUint32(12, true) === XOR_MAGIC) {
+      undoDataSegments(bytes, await this.bytes(WASM_FILE));
     }
+    if (!this.snapshotFromCache) this.decodedCache.keep(SNAPSHOT_FILE, bytes);
     return bytes;
   }
 
   async response(name) {
-    const blob = await this.blob(name);
-    const response = new Response(blob, { status: 200, headers: { "content-type": RUNTIME_FILES[name][0] } });
+    const bytes = await this.bytes(name);
+    const response = new Response(bytes, { status: 200, headers: { "content-type": RUNTIME_FILES[name][0] } });
     if (name === WASM_FILE) this.wasmResponses.add(response);
     return response;
   }
@@ -292,9 +329,9 @@ class DecodedCache {
     try {
       const hit = await (await caches.open(DECODED_CACHE)).match(key);
       if (hit) {
-        const blob = await hit.blob();
+        const bytes = new Uint8Array(await hit.arrayBuffer());
         markFrom("cache");
-        return blob;
+        return bytes;
       }
     } catch (error) {
       console.info(`Pyodide: no decoded snapshot from Cache Storage (${error?.message ?? error})`);
@@ -302,13 +339,9 @@ class DecodedCache {
     return markFrom("download");
   }
 
-  keep(name, blob) {
-    if (this.keys.has(name)) this.pending.set(name, blob);
-  }
-
-  // What to store instead of what was downloaded (not for what came from the cache).
-  decoded(name, bytes) {
-    if (this.pending.has(name)) this.pending.set(name, bytes);
+  // The decoded bytes, to store after the boot (not what came from the cache: already there).
+  keep(name, bytes) {
+    if (this.keys.has(name)) this.pending.set(name, bytes);
   }
 
   // After the boot, when the page is idle: store what was gunzipped, drop older entries.
@@ -320,9 +353,9 @@ class DecodedCache {
     idle(async () => {
       try {
         const cache = await caches.open(DECODED_CACHE);
-        for (const [name, blob] of pending) {
+        for (const [name, bytes] of pending) {
           const key = this.keys.get(name);
-          await cache.put(key, new Response(blob, { headers: { "content-type": RUNTIME_FILES[name][0] } }));
+          await cache.put(key, new Response(bytes, { headers: { "content-type": RUNTIME_FILES[name][0] } }));
           const prefix = new URL(`${name}?decoded=`, BASE).href;
           for (const old of await cache.keys()) {
             if (old.url.startsWith(prefix) && old.url !== key) await cache.delete(old);
@@ -446,7 +479,7 @@ function interceptFetch(files, realFetch) {
 async function importAsmModule(files) {
   let url;
   try {
-    url = URL.createObjectURL(await files.blob("pyodide.asm.mjs"));
+    url = URL.createObjectURL(new Blob([await files.bytes("pyodide.asm.mjs")], { type: "text/javascript" }));
     return (await import(/* webpackIgnore: true */ url)).default;
   } catch (error) {
     console.warn(`Pyodide: importing pyodide.asm.mjs the plain way (${error?.message ?? error})`);
@@ -481,7 +514,7 @@ function fetchSnapshotForNextVisit(realFetch) {
 let prefetched;
 if (globalThis.document && typeof globalThis.fetch === "function") {
   prefetched = new RuntimeFiles(globalThis.fetch.bind(globalThis));
-  for (const name of Object.keys(RUNTIME_FILES)) prefetched.blob(name);
+  for (const name of Object.keys(RUNTIME_FILES)) prefetched.bytes(name);
 }
 
 export async function loadPyodide(options = {}) {
@@ -489,7 +522,7 @@ export async function loadPyodide(options = {}) {
   const files = prefetched ?? new RuntimeFiles(realFetch);
   prefetched = undefined; // a second boot in this page downloads afresh
   // All at once, in parallel (already under way when boot.js imported this module).
-  for (const name of Object.keys(RUNTIME_FILES)) files.blob(name);
+  for (const name of Object.keys(RUNTIME_FILES)) files.bytes(name);
   const restoreFetch = interceptFetch(files, realFetch);
   const restoreWasm = useCompiledWasm(files);
   try {
