@@ -1,8 +1,9 @@
-// Start the runtime downloads now: importing the loader named by index.html's modulepreload
-// begins them (tools/pyodide-snapshot.mjs); PyScript imports the same module when it gets
-// there and takes them over. A failure here is PyScript's to report, not ours.
-const loader = document.querySelector('link[rel="modulepreload"][href$="pyodide-snapshot.mjs"]');
-if (loader) import(loader.href).catch(() => {});
+// The runtime downloads start when the loader (tools/pyodide-snapshot.mjs) is first run:
+// index.html runs it as an async module, sooner than this file runs; importing it here too
+// covers a page that only preloads it. PyScript imports the same module when it gets there
+// and takes the downloads over. A failure here is PyScript's to report, not ours.
+const loader = document.querySelector('script[src$="pyodide-snapshot.mjs"]');
+if (loader) import(loader.src).catch(() => {});
 
 // The app's own files, requested now too instead of one after the other once the runtime is
 // up (PyScript fetches pyapp.zip after the interpreter, then main.py; the app then reads
