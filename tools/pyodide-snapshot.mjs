@@ -66,7 +66,6 @@ const DECODED_CACHE = "pyodide-decoded";
 // this value in the header's fourth word, which Pyodide writes as 0 and does not read.
 const XOR_MAGIC = 0x31524f58;
 const RUNTIME_FILES = {
-  "pyodide.asm.mjs": ["text/javascript", "gz"],
   [WASM_FILE]: [WASM, "gz"],
   "pyodide-lock.json": ["application/json", "gz"],
   "python_stdlib.zip": ["application/zip", "gz", "python_stdlib.app.zip"],
@@ -180,6 +179,8 @@ class RuntimeFiles {
     this.link = { firstByteAt: undefined, bytes: 0, snapshotBytes: 0, snapshotTotal: undefined, snapshotHidden: false };
     this.snapshotAbort = typeof AbortController === "function" ? new AbortController() : undefined;
     this.decodedCache = new DecodedCache();
+    this.decodedCache.readEarly(SNAPSHOT_FILE);
+    this.asmModule = this.importAsm();
   }
 
   counted(name, response) {
@@ -253,11 +254,20 @@ class RuntimeFiles {
       const response = await this.fetch(gz, init);
       if (name === SNAPSHOT_FILE) this.link.snapshotTotal = Number(response.headers.get("content-length")) || undefined;
       if (response.ok && name === SNAPSHOT_FILE) {
-        const decoded = await this.decodedCache.get(name, response);
-        if (decoded) {
+        const hit = await this.decodedCache.get(name, response);
+        if (hit) {
+          // At once: the browser would go on reading (and decoding) the download meanwhile.
           response.body?.cancel().catch(() => {});
-          this.snapshotFromCache = true;
-          return decoded;
+          try {
+            const decoded = new Uint8Array(await hit.arrayBuffer());
+            this.snapshotFromCache = true;
+            return decoded;
+          } catch (error) {
+            console.info(`Pyodide: the decoded snapshot could not be read (${error?.message ?? error})`);
+            const again = await this.fetch(gz, init);
+            if (!again.ok) throw new Error(`${gz.pathname} answered ${again.status}`);
+            return this.keep(name, await gunzippedStream(again, this.counted(name, again)), type);
+          }
         }
         return this.keep(name, await gunzippedStream(response, this.counted(name, response)), type);
       }
@@ -280,6 +290,35 @@ class RuntimeFiles {
     this.compiled = WebAssembly.compileStreaming(new Response(toCompile, { headers: { "content-type": type } }));
     this.compiled.catch(() => {}); // useCompiledWasm falls back to Pyodide's own compile
     return readAll(toKeep);
+  }
+
+  // Pyodide's Emscripten module (pyodide.asm.mjs, 1.2 MB raw). From a host that compresses
+  // (serve.py answers the `.gz` name zstd-encoded), by its URL: the browser then compiles it
+  // off the main thread and keeps the compiled code for later visits (from a blob: URL,
+  // 100+ ms of parsing on the main thread at every visit). From a host that compresses
+  // nothing, the `.gz` gunzipped here, through a blob: URL (0.26 MB instead of 1.2 MB).
+  // Undefined if neither works (a CSP without blob:): Pyodide then imports it itself.
+  async importAsm() {
+    const name = "pyodide.asm.mjs";
+    try {
+      if (CAN_GUNZIP) {
+        const response = await this.fetch(new URL(name + ".gz", BASE));
+        if (response.ok && !response.headers.get("content-encoding")) {
+          const bytes = await readAll(await gunzippedStream(response));
+          const url = URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
+          try {
+            return (await import(/* webpackIgnore: true */ url)).default;
+          } finally {
+            URL.revokeObjectURL(url);
+          }
+        }
+        response.body?.cancel().catch(() => {});
+      }
+      return (await import(/* webpackIgnore: true */ new URL(name, BASE).href)).default;
+    } catch (error) {
+      console.warn(`Pyodide: importing pyodide.asm.mjs the plain way (${error?.message ?? error})`);
+      return undefined;
+    }
   }
 
   // The snapshot as Pyodide restores it: the data segments put back (undoDataSegments) from
@@ -314,6 +353,26 @@ class DecodedCache {
   constructor() {
     this.keys = new Map();
     this.pending = new Map();
+    this.early = new Map();
+  }
+
+  // Started with the downloads: read the entry stored last while the `.gz` is revalidated
+  // (a round trip), instead of after. `get` uses it only if its key is the response's.
+  readEarly(name) {
+    if (!globalThis.caches) return;
+    const prefix = new URL(`${name}?decoded=`, BASE).href;
+    const entry = (async () => {
+      const cache = await caches.open(DECODED_CACHE);
+      const request = (await cache.keys()).find((r) => r.url.startsWith(prefix));
+      if (!request) return undefined;
+      const bytes = cache.match(request).then(async (hit) => {
+        if (!hit) throw new Error("the entry went away");
+        return hit.arrayBuffer();
+      });
+      bytes.catch(() => {}); // awaited by get, or not needed
+      return { key: request.url, bytes };
+    })().catch(() => undefined);
+    this.early.set(name, entry);
   }
 
   key(name, response) {
@@ -327,11 +386,15 @@ class DecodedCache {
     if (!key || !globalThis.caches) return markFrom("download-only"); // nothing to keep it in, or by
     this.keys.set(name, key);
     try {
+      const early = await this.early.get(name);
+      if (early?.key === key) {
+        markFrom("cache");
+        return { arrayBuffer: () => early.bytes }; // as a Response would
+      }
       const hit = await (await caches.open(DECODED_CACHE)).match(key);
       if (hit) {
-        const bytes = new Uint8Array(await hit.arrayBuffer());
         markFrom("cache");
-        return bytes;
+        return hit;
       }
     } catch (error) {
       console.info(`Pyodide: no decoded snapshot from Cache Storage (${error?.message ?? error})`);
@@ -473,21 +536,6 @@ function interceptFetch(files, realFetch) {
   };
 }
 
-// Pyodide's Emscripten module, from the gunzipped pyodide.asm.mjs (1.2 MB raw,
-// 0.26 MB gzipped) through a blob: URL. Undefined if that cannot be done (a CSP
-// without blob: in script-src): Pyodide then imports pyodide.asm.mjs itself.
-async function importAsmModule(files) {
-  let url;
-  try {
-    url = URL.createObjectURL(new Blob([await files.bytes("pyodide.asm.mjs")], { type: "text/javascript" }));
-    return (await import(/* webpackIgnore: true */ url)).default;
-  } catch (error) {
-    console.warn(`Pyodide: importing pyodide.asm.mjs the plain way (${error?.message ?? error})`);
-    return undefined;
-  } finally {
-    if (url) URL.revokeObjectURL(url);
-  }
-}
 
 // After a plain boot on a slow link: the snapshot into the HTTP cache, quietly, so that the
 // next visit restores it (from the cache it arrives within the probe). <html
@@ -526,7 +574,7 @@ export async function loadPyodide(options = {}) {
   const restoreFetch = interceptFetch(files, realFetch);
   const restoreWasm = useCompiledWasm(files);
   try {
-    const [createPyodideModule, wanted] = await Promise.all([importAsmModule(files), files.snapshotWanted()]);
+    const [createPyodideModule, wanted] = await Promise.all([files.asmModule, files.snapshotWanted()]);
     const base = createPyodideModule ? { ...options, createPyodideModule } : { ...options };
     if (!wanted && files.slowLink) {
       const { mbps, leftMs } = files.slowLink;

@@ -102,6 +102,9 @@ def test_cold_boot_restores_the_snapshot(cold_context: BrowserContext, server: S
     stdlib = server.url + RUNTIME + "python_stdlib.app.zip.gz"
     assert [u for u in bp.requests if "/python_stdlib" in u] == [stdlib]
     assert _fetched_twice(bp.requests) == []
+    # serve.py compresses what it sends: Pyodide's JS module is imported by its URL (the browser
+    # keeps its compiled code), after one look at the .gz's headers.
+    assert bp.requests.count(server.url + RUNTIME + "pyodide.asm.mjs") == 1
     encodings = page.evaluate(
         "(urls) => Promise.all(urls.map(async (u) => (await fetch(u)).headers.get('content-encoding')))",
         [server.url + RUNTIME + n for n in ("snapshot.bin.gz", "pyodide.asm.wasm.gz", "python_stdlib.app.zip.gz")],
