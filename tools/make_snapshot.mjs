@@ -1,6 +1,6 @@
 // Build a Pyodide memory snapshot for a faster boot (run by tools/vendor.py).
 //
-//   node tools/make_snapshot.mjs static/vendor/pyodide-314.0.7 [stdlib zip] [pyapp.zip]
+//   node tools/make_snapshot.mjs static/vendor/pyodide-314.0.7 [stdlib zip] [pyapp.zip] [pyscript dist]
 //
 // The stdlib zip defaults to <folder>/python_stdlib.app.zip (the trimmed stdlib
 // tools/vendor.py writes from tools/stdlib-keep.txt, which tools/pyodide-snapshot.mjs
@@ -29,10 +29,19 @@
 // first) compares them with the files PyScript unpacked: only if all match do
 // the modules go into sys.modules; else the page imports the files as it would
 // without a snapshot.
+//
+// Code the page imports after the restore is compiled here too, not imported: the app's
+// browser adapters (in pyapp.zip, they import `js`) and PyScript's own `pyscript` package
+// (which PyScript writes into the page's home folder at boot, from sources in its dist; given
+// the dist folder, they are read from there). `_pyodide_snapshot.code_cache` holds their code
+// objects by (path, CRC-32 of the source), and a hook on importlib's `source_to_code` uses
+// one when an import reads that very file (else it compiles, as always): compiling them took
+// 50-100 ms of every boot (bench/README.md).
 
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import vm from "node:vm";
 
 // What the app imports at boot beyond what Pyodide imports by itself.
 // Pyodide already imports asyncio, json, dataclasses, enum, typing, logging,
@@ -63,6 +72,17 @@ const APP_MODULES = ["tokensession", "tokensession.demo", "pyapp.app"];
 // modules wait in `app_modules`, out of sys.modules, so that a page that does not ask for
 // them (examples/minimal installs tokensession as a wheel) never sees them.
 const CHECK_APP = `
+def _cached_source_to_code(self, data, path, *, _optimize=-1):
+    """importlib's SourceLoader.source_to_code, with the code compiled when the snapshot was
+    made for a file whose path and CRC-32 are in code_cache."""
+    import zlib
+    if _optimize == -1 and isinstance(data, bytes):
+        code = code_cache.pop((path, zlib.crc32(data)), None)
+        if code is not None:
+            return code
+    return _compile_source(self, data, path, _optimize=_optimize)
+
+
 def check_app():
     """Put the app modules of this snapshot into sys.modules if they are the files the page
     has (PyScript unpacked pyapp.zip); else leave them out (imported from the files then).
@@ -113,6 +133,23 @@ if APP_MODULES:
             del sys.path_importer_cache[folder]  # its listing is from now, not the page's
     app_modules = {name: sys.modules.pop(name) for name in sorted(set(sys.modules) - app_before)}
 
+# Code for what the page imports after the restore (see the head of this file): the app's
+# other files and PyScript's package, compiled as importlib would (source bytes, the path
+# the page imports them from), not run.
+code_cache = {}
+if APP_MODULES:
+    for folder, _, names in os.walk(home):
+        for name in names:
+            path = os.path.join(folder, name)
+            if name.endswith(".py") and path not in {origin for origin, _, _ in app_files.values()}:
+                with open(path, "rb") as f:
+                    data = f.read()
+                code_cache[(path, zlib.crc32(data))] = compile(data, path, "exec", dont_inherit=True)
+for relative, text in PYSCRIPT_FILES.items():
+    path = os.path.join(os.getcwd(), relative)  # PyScript writes them under "./"
+    data = text.encode("utf-8")  # as its pathlib write_text does
+    code_cache[(path, zlib.crc32(data))] = compile(data, path, "exec", dont_inherit=True)
+
 # Only pure Python from the stdlib zip, modules built into the wasm binary, and the
 # app's files.
 unsafe = [f"{name} (not a file of the app)" for name in app_modules if name not in app_files]
@@ -147,8 +184,12 @@ info.stdlib_zip = (stdlib_zip, size, crc)
 info.modules = tuple(MODULES)
 info.app_files = app_files
 info.app_modules = app_modules
+info.code_cache = code_cache
 exec(CHECK_APP, info.__dict__)
 sys.modules[info.__name__] = info
+from importlib import _bootstrap_external
+info._compile_source = _bootstrap_external.SourceLoader.source_to_code
+_bootstrap_external.SourceLoader.source_to_code = info._cached_source_to_code
 gc.collect()
 sorted(set(sys.modules))
 `;
@@ -184,16 +225,57 @@ function zeroFreeMemory(module) {
   return zeroed;
 }
 
+// PyScript's own Python package as its dist writes it into the page at boot: an object
+// literal {pyscript: {"__init__.py": "...", ...}} in one of its chunks, evaluated here (it is
+// the pinned package's own code). {} with a warning if it is not found (the page then
+// compiles those files, as without this).
+function pyscriptFiles(dist) {
+  if (!dist) return {};
+  const marker = '{pyscript:{"__init__.py":';
+  for (const name of readdirSync(dist).filter((n) => n.endsWith(".js"))) {
+    const source = readFileSync(path.join(dist, name), "utf8");
+    const start = source.indexOf(marker);
+    if (start < 0) continue;
+    let depth = 0;
+    let quote = null;
+    let end = start;
+    for (; end < source.length; end++) {
+      const c = source[end];
+      if (quote) {
+        if (c === "\\") end++;
+        else if (c === quote) quote = null;
+      } else if (c === '"' || c === "'" || c === "`") quote = c;
+      else if (c === "{") depth++;
+      else if (c === "}" && --depth === 0) break;
+    }
+    const tree = vm.runInNewContext("(" + source.slice(start, end + 1) + ")", {}, { timeout: 1000 });
+    const files = {};
+    const walk = (node, prefix) => {
+      for (const [key, value] of Object.entries(node)) {
+        if (typeof value === "string") files[prefix + key] = value;
+        else walk(value, prefix + key + "/");
+      }
+    };
+    walk(tree, "");
+    return files;
+  }
+  console.warn(`make_snapshot: PyScript's Python files not found in ${dist}: not precompiled`);
+  return {};
+}
+
 function stdlibZip(folder, given) {
   if (given) return path.resolve(given);
   const trimmed = path.resolve(folder, "python_stdlib.app.zip");
   return existsSync(trimmed) ? trimmed : path.resolve(folder, "python_stdlib.zip");
 }
 
-async function main(folder, stdlib, appZip) {
+async function main(folder, stdlib, appZip, pyscriptDist) {
   if (!folder || !existsSync(path.join(folder, "pyodide.mjs"))) {
-    throw new Error("usage: node tools/make_snapshot.mjs <folder with pyodide.mjs> [stdlib zip] [pyapp.zip]");
+    throw new Error(
+      "usage: node tools/make_snapshot.mjs <folder with pyodide.mjs> [stdlib zip] [pyapp.zip] [pyscript dist]",
+    );
   }
+  const PYSCRIPT_FILES = pyscriptFiles(pyscriptDist);
   const indexURL = path.resolve(folder) + path.sep;
   const stdLibURL = stdlibZip(folder, stdlib);
   if (!existsSync(stdLibURL)) throw new Error(`${stdLibURL} does not exist`);
@@ -210,7 +292,7 @@ async function main(folder, stdlib, appZip) {
     stderr: (line) => process.stderr.write(line + "\n"),
   });
   if (appZip) pyodide.unpackArchive(new Uint8Array(readFileSync(appZip)), "zip", { extractDir: "/home/pyodide" });
-  const globals = pyodide.toPy({ MODULES, APP_MODULES: appZip ? APP_MODULES : [], CHECK_APP });
+  const globals = pyodide.toPy({ MODULES, APP_MODULES: appZip ? APP_MODULES : [], CHECK_APP, PYSCRIPT_FILES });
   const loaded = pyodide.runPython(PREPARE, { globals }).toJs();
   globals.destroy();
   const zeroed = zeroFreeMemory(pyodide._module);
@@ -222,13 +304,14 @@ async function main(folder, stdlib, appZip) {
   const mib = (snapshot.length / 2 ** 20).toFixed(1);
   const freed = (zeroed / 2 ** 20).toFixed(1);
   const app = appZip ? `; ${APP_MODULES.join(", ")} and what they import, from ${appZip}` : "";
+  const compiled = Object.keys(PYSCRIPT_FILES).length;
   console.log(
     `make_snapshot: ${out}: ${mib} MiB (${freed} MiB of free memory zeroed), ${loaded.length} modules, ` +
-      `stdlib ${path.basename(stdLibURL)}${app}, ${seconds} s`,
+      `stdlib ${path.basename(stdLibURL)}${app}, ${compiled} PyScript files compiled, ${seconds} s`,
   );
 }
 
-main(process.argv[2], process.argv[3], process.argv[4]).catch((err) => {
+main(process.argv[2], process.argv[3], process.argv[4], process.argv[5]).catch((err) => {
   console.error(`make_snapshot: ${err.stack || err}`);
   process.exit(1);
 });

@@ -320,7 +320,7 @@ def app_package_zip() -> bytes:
     return serve.zip_package(*serve.PAGE_PACKAGES)
 
 
-def vendor_snapshot(dest: Path) -> None:
+def vendor_snapshot(dest: Path, pyscript: Path | None = None) -> None:
     """``snapshot.bin`` (+ ``.gz``) and ``pyodide-snapshot.mjs`` (+ ``.gz``) in ``dest``.
 
     The snapshot is tied to the exact ``pyodide.asm.*`` and ``python_stdlib.app.zip``
@@ -342,6 +342,8 @@ def vendor_snapshot(dest: Path) -> None:
             "delta": sha256(SNAPSHOT_DELTA),
             "loader": sha256(SNAPSHOT_LOADER),
             "app": hashlib.sha256(app_zip).hexdigest(),
+            # PyScript's own Python files are compiled into it from its dist (make_snapshot.mjs).
+            "pyscript": (pyscript / ".stamp").read_text() if pyscript and (pyscript / ".stamp").is_file() else None,
         },
         sort_keys=True,
     )
@@ -362,6 +364,8 @@ def vendor_snapshot(dest: Path) -> None:
             zip_path = Path(tmp) / "pyapp.zip"
             zip_path.write_bytes(app_zip)
             cmd = [node, str(SNAPSHOT_MAKER), str(dest), str(dest / STDLIB_APP), str(zip_path)]
+            if pyscript is not None:
+                cmd.append(str(pyscript))
             subprocess.run(cmd, check=True, stdout=sys.stderr)
         # Without the wasm's data segments, which the page has anyway (tools/snapshot_delta.py):
         # 5.5 -> 4.1 MB gzipped. The loader puts them back.
@@ -395,8 +399,8 @@ def main() -> int:
     try:
         py = vendor_pyodide(npm_version("pyodide"))
         vendor_stdlib(py)
-        vendor_snapshot(py)
         ps = vendor_pyscript(npm_version("@pyscript/core"))
+        vendor_snapshot(py, ps)
     except (VendorError, subprocess.CalledProcessError) as exc:
         print(f"vendor: {exc}", file=sys.stderr)
         return 1

@@ -10,6 +10,8 @@ matter, and the shared context's cache would hide the download.
 from __future__ import annotations
 
 import io
+import json
+import re
 import zipfile
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -182,6 +184,48 @@ def test_app_files_newer_than_the_snapshot_are_imported_afresh(
     expect(page.locator("html")).to_have_attribute("data-pyodide-boot", "snapshot")
     expect(page.locator("html")).to_have_attribute("data-app-modules", "files")
     expect(page.get_by_role("heading", name="Sign in (edited)")).to_be_visible()
+    bp.sign_in()
+    expect(bp.route_view()).to_have_attribute("data-route", "home")
+    assert bp.console_errors == []
+
+
+CODE_CACHE_LEFT = """
+import json, sys
+from js import document
+info = sys.modules["_pyodide_snapshot"]
+shell = sys.modules["pyapp.browser.shell"]
+document.body.dataset.codeCache = json.dumps({
+    "left": sorted(path for path, _ in info.code_cache),
+    "shell": shell.start.__code__.co_filename,
+})
+"""
+
+
+def test_code_compiled_into_the_snapshot_serves_imports_of_the_very_same_files(
+    cold_context: BrowserContext, server: ServerProcess
+) -> None:
+    # PyScript's own package and the app's browser adapters are compiled into the snapshot
+    # (tools/make_snapshot.mjs) and used when the page imports those exact files; an edited
+    # file (here pyapp/browser/dom.py) is compiled as usual, and its entry stays unused.
+    served = httpx.get(server.url + "pyapp.zip").content
+    edited = _edited_zip(served, "pyapp/browser/dom.py", b"from __future__", b"# edited\nfrom __future__")
+    page = cold_context.new_page()
+    page.route("**/pyapp.zip", lambda route: route.fulfill(body=edited, content_type="application/zip"))
+    bp = BootedPage(page, server.url)
+    bp.boot("#/login")
+    expect(page.locator("html")).to_have_attribute("data-pyodide-boot", "snapshot")
+    page.evaluate(
+        "(code) => { const s = document.createElement('script'); s.type = 'py'; s.textContent = code;"
+        " document.body.append(s); }",
+        CODE_CACHE_LEFT,
+    )
+    expect(page.locator("body")).to_have_attribute("data-code-cache", re.compile(r"^\{"), timeout=20_000)
+    found = json.loads(page.locator("body").get_attribute("data-code-cache") or "{}")
+    home = "/home/pyodide/"
+    used = [home + "pyscript/__init__.py", home + "pyscript/context.py", home + "pyapp/browser/shell.py"]
+    assert [path for path in used if path in found["left"]] == []
+    assert home + "pyapp/browser/dom.py" in found["left"]  # the edited file: compiled from its source
+    assert found["shell"] == home + "pyapp/browser/shell.py"  # tracebacks name the page's file
     bp.sign_in()
     expect(bp.route_view()).to_have_attribute("data-route", "home")
     assert bp.console_errors == []
