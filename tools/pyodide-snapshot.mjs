@@ -325,13 +325,17 @@ class RuntimeFiles {
   // the wasm this boot has downloaded anyway. What Cache Storage keeps is this, decoded.
   // Decoded in place, once (the flag is cleared), for this boot and Cache Storage.
   async snapshotBytes() {
-    const bytes = await this.bytes(SNAPSHOT_FILE);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (bytes.length >= 16 && view.getUint32(12, true) === XOR_MAGIC) {
-      undoDataSegments(bytes, await this.bytes(WASM_FILE));
-    }
+    const bytes = await this.decoded(await this.bytes(SNAPSHOT_FILE));
     if (!this.snapshotFromCache) this.decodedCache.keep(SNAPSHOT_FILE, bytes);
     return bytes;
+  }
+
+  async decoded(snapshot) {
+    const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
+    if (snapshot.length >= 16 && view.getUint32(12, true) === XOR_MAGIC) {
+      undoDataSegments(snapshot, await this.bytes(WASM_FILE));
+    }
+    return snapshot;
   }
 
   async response(name) {
@@ -410,26 +414,28 @@ class DecodedCache {
   // After the boot, when the page is idle: store what was gunzipped, drop older entries.
   storeLater() {
     if (!this.pending.size) return;
+    const idle = globalThis.requestIdleCallback ?? ((f) => setTimeout(f, 1000));
+    idle(() => this.store());
+  }
+
+  async store() {
     const pending = [...this.pending];
     this.pending.clear();
-    const idle = globalThis.requestIdleCallback ?? ((f) => setTimeout(f, 1000));
-    idle(async () => {
-      try {
-        const cache = await caches.open(DECODED_CACHE);
-        for (const [name, bytes] of pending) {
-          const key = this.keys.get(name);
-          await cache.put(key, new Response(bytes, { headers: { "content-type": RUNTIME_FILES[name][0] } }));
-          const prefix = new URL(`${name}?decoded=`, BASE).href;
-          for (const old of await cache.keys()) {
-            if (old.url.startsWith(prefix) && old.url !== key) await cache.delete(old);
-          }
+    try {
+      const cache = await caches.open(DECODED_CACHE);
+      for (const [name, bytes] of pending) {
+        const key = this.keys.get(name);
+        await cache.put(key, new Response(bytes, { headers: { "content-type": RUNTIME_FILES[name][0] } }));
+        const prefix = new URL(`${name}?decoded=`, BASE).href;
+        for (const old of await cache.keys()) {
+          if (old.url.startsWith(prefix) && old.url !== key) await cache.delete(old);
         }
-        const root = globalThis.document?.documentElement;
-        if (root) root.dataset.pyodideSnapshotDecoded = "stored";
-      } catch (error) {
-        console.info(`Pyodide: the decoded snapshot was not stored (${error?.message ?? error})`);
       }
-    });
+      const root = globalThis.document?.documentElement;
+      if (root) root.dataset.pyodideSnapshotDecoded = "stored";
+    } catch (error) {
+      console.info(`Pyodide: the decoded snapshot was not stored (${error?.message ?? error})`);
+    }
   }
 }
 
@@ -540,14 +546,24 @@ function interceptFetch(files, realFetch) {
 // After a plain boot on a slow link: the snapshot into the HTTP cache, quietly, so that the
 // next visit restores it (from the cache it arrives within the probe). <html
 // data-pyodide-snapshot-next="cached"> once it is there (bench/network_bench.py waits for it).
-function fetchSnapshotForNextVisit(realFetch) {
+// Where Cache Storage can keep it, decoded as after a restore, so that the next visit reads
+// it from there (as every later one does) instead of decoding 30 MiB on its critical path.
+function fetchSnapshotForNextVisit(files, realFetch) {
   const root = globalThis.document?.documentElement;
   const url = new URL(SNAPSHOT_FILE + ".gz", BASE);
   setTimeout(async () => {
     try {
       const response = await realFetch(url, { priority: "low" });
       if (!response.ok) throw new Error(`${url.pathname} answered ${response.status}`);
-      await response.arrayBuffer(); // read to the end: only a whole body is kept in the cache
+      const key = files.decodedCache.key(SNAPSHOT_FILE, response);
+      if (key && globalThis.caches && CAN_GUNZIP) {
+        const bytes = await files.decoded(await readAll(await gunzippedStream(response)));
+        files.decodedCache.keys.set(SNAPSHOT_FILE, key);
+        files.decodedCache.keep(SNAPSHOT_FILE, bytes);
+        await files.decodedCache.store();
+      } else {
+        await response.arrayBuffer(); // read to the end: only a whole body is kept in the cache
+      }
       if (root) root.dataset.pyodideSnapshotNext = "cached";
     } catch (error) {
       if (root) root.dataset.pyodideSnapshotNext = "failed";
@@ -584,7 +600,7 @@ export async function loadPyodide(options = {}) {
       );
       markBoot("plain");
       const pyodide = await loadPlain(base);
-      fetchSnapshotForNextVisit(realFetch);
+      fetchSnapshotForNextVisit(files, realFetch);
       return pyodide;
     }
     let pyodide;

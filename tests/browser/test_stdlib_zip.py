@@ -47,6 +47,7 @@ def _modules(zip_bytes: bytes) -> list[str]:
     names = []
     with zipfile.ZipFile(io.BytesIO(zip_bytes)) as zf:
         for member in zf.namelist():
+            member = member.removesuffix("c")  # the compiled zip's name.pyc is name.py's module
             if not member.endswith(".py") or member.endswith("__main__.py") or member.startswith("site-packages/"):
                 continue
             parts = member[:-3].split("/")
