@@ -17,7 +17,7 @@ MESSAGES: dict[str, str] = {
     "boot.rendering": "Rendering…",
     "boot.failed": "The app could not start. Reload the page to try again.",
     "boot.hint": (
-        "The first visit downloads about 6 MB on a slow connection, 11 MB on a fast one; "
+        "The first visit downloads about 6 MB on a slow connection, 9 MB on a fast one; "
         "later visits come from the cache."
     ),
     "boot.progress": "Start-up progress",
