@@ -76,15 +76,11 @@ const RUNTIME_FILES = {
 // Also checks that python_stdlib.zip is the one the snapshot was made with:
 // zipimport holds that zip's table of contents from build time.
 const AFTER_RESTORE = `
-import logging, os, random, sys, time, zlib
+import logging, os, random, sys, time
 
-path, size, crc = sys.modules["_pyodide_snapshot"].stdlib_zip
-seen_size = seen_crc = 0
-with open(path, "rb") as f:
-    while chunk := f.read(1 << 16):
-        seen_size += len(chunk)
-        seen_crc = zlib.crc32(chunk, seen_crc)
-if (seen_size, seen_crc) != (size, crc):
+info = sys.modules["_pyodide_snapshot"]
+path, fingerprint = info.stdlib_zip
+if info.zip_fingerprint(path) != fingerprint:
     raise RuntimeError(f"{path} is not the one the snapshot was made with")
 random.seed()  # else every page would draw the same numbers
 logging._startTime = time.time_ns()

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, expect
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
 from tests.browser.conftest import BootedPage
 from tests.serverproc import ServerProcess
@@ -170,18 +170,26 @@ def _edited_zip(body: bytes, member: str, old: bytes, new: bytes) -> bytes:
     return out.getvalue()
 
 
+def _boot_with_an_edit(
+    context: BrowserContext, server: ServerProcess, member: str, old: bytes, new: bytes
+) -> tuple[Page, BootedPage]:
+    """A page booted from the snapshot with ``member`` of pyapp.zip edited after it was made."""
+    edited = _edited_zip(httpx.get(server.url + "pyapp.zip").content, member, old, new)
+    page = context.new_page()
+    page.route("**/pyapp.zip", lambda route: route.fulfill(body=edited, content_type="application/zip"))
+    bp = BootedPage(page, server.url)
+    bp.boot("#/login")
+    expect(page.locator("html")).to_have_attribute("data-pyodide-boot", "snapshot")
+    return page, bp
+
+
 def test_app_files_newer_than_the_snapshot_are_imported_afresh(
     cold_context: BrowserContext, server: ServerProcess
 ) -> None:
     # An edit made after the snapshot (serve.py serves the new pyapp.zip at once): the page
     # must run the new code, not the modules frozen in the snapshot.
-    served = httpx.get(server.url + "pyapp.zip").content
-    edited = _edited_zip(served, "pyapp/i18n/en.py", b'"login.title": "Sign in"', b'"login.title": "Sign in (edited)"')
-    page = cold_context.new_page()
-    page.route("**/pyapp.zip", lambda route: route.fulfill(body=edited, content_type="application/zip"))
-    bp = BootedPage(page, server.url)
-    bp.boot("#/login")
-    expect(page.locator("html")).to_have_attribute("data-pyodide-boot", "snapshot")
+    title = b'"login.title": "Sign in'
+    page, bp = _boot_with_an_edit(cold_context, server, "pyapp/i18n/en.py", title + b'"', title + b' (edited)"')
     expect(page.locator("html")).to_have_attribute("data-app-modules", "files")
     expect(page.get_by_role("heading", name="Sign in (edited)")).to_be_visible()
     bp.sign_in()
@@ -207,13 +215,8 @@ def test_code_compiled_into_the_snapshot_serves_imports_of_the_very_same_files(
     # PyScript's own package and the app's browser adapters are compiled into the snapshot
     # (tools/make_snapshot.mjs) and used when the page imports those exact files; an edited
     # file (here pyapp/browser/dom.py) is compiled as usual, and its entry stays unused.
-    served = httpx.get(server.url + "pyapp.zip").content
-    edited = _edited_zip(served, "pyapp/browser/dom.py", b"from __future__", b"# edited\nfrom __future__")
-    page = cold_context.new_page()
-    page.route("**/pyapp.zip", lambda route: route.fulfill(body=edited, content_type="application/zip"))
-    bp = BootedPage(page, server.url)
-    bp.boot("#/login")
-    expect(page.locator("html")).to_have_attribute("data-pyodide-boot", "snapshot")
+    future = b"from __future__"
+    page, bp = _boot_with_an_edit(cold_context, server, "pyapp/browser/dom.py", future, b"# edited\n" + future)
     page.evaluate(
         "(code) => { const s = document.createElement('script'); s.type = 'py'; s.textContent = code;"
         " document.body.append(s); }",
