@@ -13,15 +13,16 @@
 // Host-independent bytes: a static host (GitHub Pages, `python3 -m http.server`)
 // may compress nothing, and the runtime is 45 MB raw. The big files sit beside
 // their originals as `<name>.gz` (tools/vendor.py); this module fetches those
-// and gunzips them in the page (DecompressionStream), whatever the server does.
+// and gunzips them in the page (DecompressionStream), unless the server has sent
+// them in a better coding the browser decoded already (serve.py: zstd).
 // Pyodide's own requests for them go through a `fetch` wrapped for the length
 // of `loadPyodide` only. Each file is downloaded once per boot, shared by the
 // snapshot attempt and the plain fallback (the fallback used to download the
 // wasm and the stdlib a second time).
 //
-// The downloads start when this module is first evaluated in a page: web/boot.js
-// imports it at once (PyScript imports it again, later: the same module
-// instance, the same downloads in flight). This replaced `<link rel=preload
+// The downloads start when this module is first evaluated in a page: web/index.html
+// runs it as an async module (web/boot.js and PyScript import it again, later: the
+// same module instance, the same downloads in flight). This replaced `<link rel=preload
 // as=fetch>`: under Chromium's network emulation (CDP, 10 and 50 Mbps) a fetch
 // that took over such a preload never finished, and the page never booted.
 
@@ -51,13 +52,14 @@ const SNAPSHOT_FILE = "snapshot.bin";
 // The per-visit decision (RuntimeFiles.snapshotWanted): watch the downloads for at least
 // LINK_PROBE_MS after their first byte and LINK_PROBE_BYTES (at most LINK_PROBE_MAX_MS in
 // all); the snapshot is worth waiting for when the rest of it arrives within
-// SNAPSHOT_SAVES_MS, the CPU a restore saves over a plain boot (about 2 s measured here
-// on 2 shared cores; less on a fast machine, hence a little under).
+// SNAPSHOT_SAVES_MS, the CPU a restore saves over a plain boot. Measured on 2 shared cores,
+// from the last byte to ready: 1.6 s for a plain boot (10 Mbit/s), 0.8 s from the snapshot
+// (50 Mbit/s); about 2 s before the stdlib shipped as bytecode. Less on a fast machine.
 const LINK_PROBE_MS = 300;
 const LINK_PROBE_BYTES = 512 * 1024;
 const LINK_PROBE_MAX_MS = 1500;
 const LINK_PROBE_STEP_MS = 50;
-const SNAPSHOT_SAVES_MS = 1500;
+const SNAPSHOT_SAVES_MS = 1000;
 const SNAPSHOT_TYPICAL_BYTES = 4.1e6; // when the host sends no Content-Length
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const DECODED_CACHE = "pyodide-decoded";
@@ -191,9 +193,9 @@ class RuntimeFiles {
     };
   }
 
-  // Whether this visit should wait for the snapshot. It saves seconds of CPU, but it is
-  // 5 MB more to download: on a slow link (10 Mbit/s: 4 s more) booting the plain way is
-  // sooner (bench/README.md, "First visit over a network"). Decided once, from the
+  // Whether this visit should wait for the snapshot. It saves CPU, but it is 3-4 MB more to
+  // download: on a slow link booting the plain way is sooner (10 Mbit/s, measured before the
+  // stdlib shipped as bytecode: 6.2 s plain, 6.7 s with the snapshot; bench/README.md). Decided once, from the
   // downloads under way: yes if the snapshot is in (a warm visit, a fast link) within the
   // probe; else yes only if what is left of it would arrive within SNAPSHOT_SAVES_MS at the
   // rate seen so far. A "no" stops its download; fetchSnapshotForNextVisit fetches it later.
@@ -342,11 +344,11 @@ class RuntimeFiles {
   }
 }
 
-// The gunzipped snapshot (30 MiB) in Cache Storage, so that a later visit skips gunzipping
-// it (about 0.3 s here). Keyed by the `.gz` response's validators (ETag, else Last-Modified
+// The decoded snapshot (30 MiB) in Cache Storage, so that a later visit skips decoding it
+// (about 0.3 s here). Keyed by the `.gz` response's validators (ETag, else Last-Modified
 // and length): a new snapshot on the server has a new key, and the old entries go. Cache
 // Storage exists only in secure contexts (https, localhost); without it, or when it
-// fails (quota, private modes), the snapshot is gunzipped as before. <html
+// fails (quota, private modes), the snapshot is decoded as before. <html
 // data-pyodide-snapshot-from="cache|download|download-only"> tells which happened
 // ("download-only": not kept, for want of Cache Storage or of validators to key it by).
 class DecodedCache {
@@ -407,7 +409,7 @@ class DecodedCache {
     if (this.keys.has(name)) this.pending.set(name, bytes);
   }
 
-  // After the boot, when the page is idle: store what was gunzipped, drop older entries.
+  // After the boot, when the page is idle: store what was decoded, drop older entries.
   storeLater() {
     if (!this.pending.size) return;
     const idle = globalThis.requestIdleCallback ?? ((f) => setTimeout(f, 1000));
