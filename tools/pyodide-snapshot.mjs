@@ -178,6 +178,8 @@ class RuntimeFiles {
     this.snapshotAbort = typeof AbortController === "function" ? new AbortController() : undefined;
     this.decodedCache = new DecodedCache();
     this.decodedCache.readEarly(SNAPSHOT_FILE);
+    // Whether the host compresses what it sends, from the wasm's response (importAsm).
+    this.hostCompresses = new Promise((resolve) => (this.sawCompression = resolve));
     this.asmModule = this.importAsm();
   }
 
@@ -238,6 +240,7 @@ class RuntimeFiles {
     if (!bytes) {
       bytes = this.download(name);
       bytes.catch(() => {}); // whoever awaits it handles the error
+      if (name === WASM_FILE) bytes.catch(() => this.sawCompression(false));
       this.files.set(name, bytes);
     }
     return bytes;
@@ -250,6 +253,7 @@ class RuntimeFiles {
       const gz = new URL(file + ".gz", BASE);
       const init = name === SNAPSHOT_FILE && this.snapshotAbort ? { signal: this.snapshotAbort.signal } : undefined;
       const response = await this.fetch(gz, init);
+      if (name === WASM_FILE) this.sawCompression(response.ok && Boolean(response.headers.get("content-encoding")));
       if (name === SNAPSHOT_FILE) this.link.snapshotTotal = Number(response.headers.get("content-length")) || undefined;
       if (response.ok && name === SNAPSHOT_FILE) {
         const hit = await this.decodedCache.get(name, response);
@@ -291,7 +295,7 @@ class RuntimeFiles {
   }
 
   // Pyodide's Emscripten module (pyodide.asm.mjs, 1.2 MB raw). From a host that compresses
-  // (serve.py answers the `.gz` name zstd-encoded), by its URL: the browser then compiles it
+  // (serve.py answers the wasm's `.gz` name zstd-encoded), by its URL: the browser then compiles it
   // off the main thread and keeps the compiled code for later visits (from a blob: URL,
   // 100+ ms of parsing on the main thread at every visit). From a host that compresses
   // nothing, the `.gz` gunzipped here, through a blob: URL (0.26 MB instead of 1.2 MB).
@@ -299,7 +303,7 @@ class RuntimeFiles {
   async importAsm() {
     const name = "pyodide.asm.mjs";
     try {
-      if (CAN_GUNZIP) {
+      if (CAN_GUNZIP && !(await this.hostCompresses)) {
         const response = await this.fetch(new URL(name + ".gz", BASE));
         if (response.ok && !response.headers.get("content-encoding")) {
           const bytes = await readAll(await gunzippedStream(response));

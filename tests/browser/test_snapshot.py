@@ -104,9 +104,10 @@ def test_cold_boot_restores_the_snapshot(cold_context: BrowserContext, server: S
     stdlib = server.url + RUNTIME + "python_stdlib.app.zip.gz"
     assert [u for u in bp.requests if "/python_stdlib" in u] == [stdlib]
     assert _fetched_twice(bp.requests) == []
-    # serve.py compresses what it sends: Pyodide's JS module is imported by its URL (the browser
-    # keeps its compiled code), after one look at the .gz's headers.
+    # serve.py compresses what it sends (the wasm's response says so): Pyodide's JS module is
+    # imported by its URL (the browser keeps its compiled code), its .gz not asked for.
     assert bp.requests.count(server.url + RUNTIME + "pyodide.asm.mjs") == 1
+    assert server.url + RUNTIME + "pyodide.asm.mjs.gz" not in bp.requests
     encodings = page.evaluate(
         "(urls) => Promise.all(urls.map(async (u) => (await fetch(u)).headers.get('content-encoding')))",
         [server.url + RUNTIME + n for n in ("snapshot.bin.gz", "pyodide.asm.wasm.gz", "python_stdlib.app.zip.gz")],
@@ -237,7 +238,7 @@ def test_code_compiled_into_the_snapshot_serves_imports_of_the_very_same_files(
 def test_on_a_slow_link_the_first_visit_boots_plain_and_the_next_one_restores(
     cold_context: BrowserContext, server: ServerProcess
 ) -> None:
-    # 10 Mbit/s (Chromium's emulation, 40 ms): the 5 MB snapshot would cost seconds more than
+    # 10 Mbit/s (Chromium's emulation, 40 ms): the 3 MB snapshot would cost more time than
     # the CPU it saves, so this visit boots the plain way and fetches it afterwards.
     page = cold_context.new_page()
     messages: list[ConsoleMessage] = []
