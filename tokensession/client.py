@@ -22,32 +22,27 @@ import inspect
 import logging
 from collections.abc import Callable, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager
-from functools import partial
 from typing import Any, Protocol, TypeVar
 
+from tokensession.context import SessionContext
 from tokensession.cookies import CookieJar, RefreshCookie, Session
-from tokensession.errors import ApiError, EndReason, NetworkError, RefreshFailed, SessionExpired
+from tokensession.errors import ApiError, EndReason, NetworkError, RefreshFailed, SessionExpired, UnexpectedError
 from tokensession.flow import (
     Acquire,
     Command,
-    EndSession,
     Flow,
-    Hooks,
-    Refresh,
-    Refreshed,
     Release,
     Send,
-    SessionContext,
-    StartRefresh,
-    Wait,
-    end_session,
-    fire_hooks,
+    end_flow,
     login_flow,
     refresh_flow,
     request_flow,
 )
+from tokensession.hooks import Hooks, bind_hooks, fire_hooks
 from tokensession.http import Request, Response
 from tokensession.policy import Action, SessionPolicy
+from tokensession.state import Event
+from tokensession.stepping import Stepper, run_async, run_sync
 from tokensession.transport import Transport
 
 log = logging.getLogger("tokensession.client")
@@ -114,15 +109,12 @@ class ApiClient:
             timeout_ms=config.timeout_ms,
             cookie_path=cookie_path,
             secure=secure,
-            refreshing=self._refreshing,
             refresh_cookie=refresh_cookie,
             refresh_elsewhere=getattr(self._lock, "busy_elsewhere", _never),
         )
-        self._inflight: asyncio.Task[Session] | None = None
-        # A refresh that failed by a blip (R1) is tried again at _retry_at_ms, with backoff.
-        self._blips = 0
-        self._retry_at_ms: float | None = None
-        self._retry_seen: Session | None = None  # the session the failed refresh was for
+        self._ctx.state.listeners.append(bind_hooks(self.hooks, self._spawn))
+        self._ctx.state.listeners.append(self._on_state)
+        self._idle: asyncio.Event | None = None  # set while no refresh of ours is in flight
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- the axios-like surface ---------------------------------------------------------
@@ -144,12 +136,15 @@ class ApiClient:
         timeout = timeout_ms if timeout_ms is not None else self._ctx.timeout_ms
         request = Request.build(method, path, json=json, body=body, headers=headers, timeout_ms=timeout)
         try:
-            return await self._drive(request_flow(self._ctx, request))
+            answer = await self._run(request_flow(self._ctx, request))
         except (SessionExpired, RefreshFailed):
             raise  # reported by on_session_end / by the refresh itself
         except ApiError as exc:
             self._fire(self.hooks.on_error, exc)
             raise
+        if answer.refresh_due is not None:
+            self._start_refresh(answer.refresh_due)  # R1, in the background
+        return answer.response
 
     async def get(self, path: str, **kwargs: Any) -> Response:
         """``await api.get("me")``"""
@@ -169,7 +164,7 @@ class ApiClient:
         """Sign in; the cookies then hold the session. Raises ``UnauthorizedError`` (401),
         ``HttpStatusError`` (429 carries ``Retry-After`` in ``.response.headers``) or
         ``NetworkError``; ``on_error`` is not called: the login form says what went wrong."""
-        return await self._drive(login_flow(self._ctx, username, password))
+        return await self._run(login_flow(self._ctx, username, password))
 
     def logout(self) -> bool:
         """Sign out now: cookies cleared, ``on_session_end("logout")`` fired, the
@@ -178,7 +173,7 @@ class ApiClient:
 
     async def refresh(self) -> Session:
         """Refresh now (the "stay signed in" answer to an idle warning); shares a refresh in flight."""
-        return await self._shared_refresh(self._ctx.observe())
+        return await self._run(refresh_flow(self._ctx, self._ctx.observe()))
 
     # -- the session, for the shell ------------------------------------------------------
 
@@ -195,63 +190,31 @@ class ApiClient:
             return None
         if session.refresh_marker is not None and session.refresh_marker.isdigit():
             return int(session.refresh_marker)
-        return self._ctx.refresh_expires_at_ms
+        return self._ctx.state.refresh_expires_at_ms
 
     def end_session(self, reason: EndReason) -> bool:
         """Clear the cookies, send ``logout`` without waiting (only if a refresh token was
         there), fire ``on_session_end(reason)`` once per session. Returns whether it fired."""
-        ending = end_session(self._ctx, self.hooks, reason, self._spawn)
-        if ending.logout is not None:
-            self._spawn(self._quietly(ending.logout))
-        return ending.announced
+        return run_sync(end_flow(self._ctx, reason), self._perform_now, _nothing)
 
     def session_deadline_ms(self) -> int | None:
         """When to call :meth:`check_expiry` next (ms since the epoch); ``None``: no session."""
-        session = self._ctx.read()
-        return self.policy.deadline_ms(session, warned=self._warned(session), retry_at_ms=self._retry_at_ms)
+        session, state = self._ctx.read(), self._ctx.state
+        return self.policy.deadline_ms(session, warned=state.warned(session), retry_at_ms=state.retry_at_ms)
 
     def check_expiry(self) -> bool:
         """The R2 watchdog: end the session if ``utilTime`` has passed (or the cookies vanished
-        after this page saw a session, R7); fire ``on_idle_warning`` when due. Returns
-        whether the session ended. Call it at :meth:`session_deadline_ms`, on focus and on
-        ``visibilitychange``."""
-        ctx = self._ctx
-        session = ctx.read()
-        action = self.policy.on_tick(
-            ctx.now(),
-            session,
-            seen=ctx.seen,
-            refreshing=self._refreshing(),
-            warned=self._warned(session),
-            retry_at_ms=self._retry_at_ms,
-        )
-        if action is Action.START_REFRESH:
-            seen = self._retry_seen or session
-            if session.replaced(seen):  # another tab refreshed meanwhile: nothing left to retry
-                self._blips, self._retry_at_ms, self._retry_seen = 0, None, None
-            elif self._background_loop() is not None:
-                self._retry_at_ms = None  # set again if this one fails too
-                self._refresh_task(seen)  # the lock and refresh_turn still stop a second rotation
-            return False
-        if action is Action.END_SESSION:
-            # Cookies gone after the last utilTime this page saw: another tab's R2 got there
-            # first (a sign-out elsewhere clears them before it); the same "expired" here.
-            lapsed = ctx.last_util_ms is not None and ctx.now() >= ctx.last_util_ms
-            self.end_session("expired" if not session.is_empty or lapsed else "elsewhere")
-            return True
-        if action is Action.WARN_IDLE:
-            ctx.warned_for = session.util_time_ms
-            self._fire(self.hooks.on_idle_warning, session.remaining_ms(ctx.now()))
-        ctx.observe()
-        return False
+        after this page saw a session, R7); fire ``on_idle_warning`` when due; try a refresh
+        again when a blip's backoff is over. Returns whether the session ended. Call it at
+        :meth:`session_deadline_ms`, on focus and on ``visibilitychange``."""
+        return self._tick(retry_now=False)
 
     def retry_now(self) -> bool:
         """The browser is back ``online``: a refresh waiting out a blip's backoff goes now.
         Returns whether one was waiting."""
-        if self._retry_at_ms is None:
+        if self._ctx.state.retry_at_ms is None:
             return False
-        self._retry_at_ms = self._ctx.now()
-        self.check_expiry()
+        self._tick(retry_now=True)
         return True
 
     def note_activity(self) -> bool:
@@ -263,71 +226,97 @@ class ApiClient:
         """
         ctx = self._ctx
         session = ctx.observe()
-        action = self.policy.on_activity(ctx.now(), session, refreshing=self._refreshing())
-        if action is not Action.START_REFRESH or self._background_loop() is None:
-            return False
-        self._refresh_task(session)
-        return True
+        action = self.policy.on_activity(ctx.now(), session, refreshing=ctx.state.refreshing)
+        return action is Action.START_REFRESH and self._start_refresh(session)
 
     async def settle(self) -> None:
-        """Wait for background work (refreshes, logout calls) to finish; for tests and shutdown."""
+        """Wait for background work (refreshes, logout calls, async hooks) to finish, including
+        work that finishing work starts; for tests and shutdown."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     # -- the driver ----------------------------------------------------------------------
 
-    def _warned(self, session: Session) -> bool:
-        return self._ctx.warned_for is not None and self._ctx.warned_for == session.util_time_ms
+    def _tick(self, *, retry_now: bool) -> bool:
+        ctx, state = self._ctx, self._ctx.state
+        session, now = ctx.read(), ctx.now()
+        retry_at = now if retry_now and state.retry_at_ms is not None else state.retry_at_ms
+        action = self.policy.on_tick(
+            now,
+            session,
+            seen=state.seen,
+            refreshing=state.refreshing,
+            warned=state.warned(session),
+            retry_at_ms=retry_at,
+        )
+        if action is Action.START_REFRESH:
+            retry_for = state.retry_for or session
+            if session.replaced(retry_for):  # another tab refreshed meanwhile: nothing left to retry
+                state.process(Event.REFRESH_SETTLED, outcome=session)
+            else:
+                self._start_refresh(retry_for)  # the lock and refresh_turn still stop a second rotation
+            return False
+        if action is Action.END_SESSION:
+            # Cookies gone after the last utilTime this page saw: another tab's R2 got there
+            # first (a sign-out elsewhere clears them before it); the same "expired" here.
+            lapsed = state.last_util_ms is not None and now >= state.last_util_ms
+            self.end_session("expired" if not session.is_empty or lapsed else "elsewhere")
+            return True
+        if action is Action.WARN_IDLE:
+            state.process(Event.WARNED, util_time_ms=session.util_time_ms, remaining_ms=session.remaining_ms(now))
+        ctx.observe()
+        return False
 
-    def _refreshing(self) -> bool:
-        return self._inflight is not None and not self._inflight.done()
-
-    async def _drive(self, flow: Flow[T]) -> T:
+    async def _run(self, flow: Flow[T]) -> T:
         self._loop = asyncio.get_running_loop()  # the loop background work goes to
-        held = False
-        step: Callable[[], Command] = partial(flow.send, None)
-        try:
-            while True:
-                try:
-                    command = step()
-                except StopIteration as stop:
-                    result: T = stop.value
-                    return result
-                if isinstance(command, Acquire):
-                    await self._lock.__aenter__()
-                    held = True
-                elif isinstance(command, Release):
-                    held = False
-                    await self._lock.__aexit__(None, None, None)
-                try:
-                    reply = await self._perform(command)
-                except ApiError as exc:
-                    step = partial(flow.throw, exc)
-                else:
-                    step = partial(flow.send, reply)
-        finally:
-            if held:
-                await self._lock.__aexit__(None, None, None)
-            flow.close()
+        return await run_async(Stepper(flow), self._perform, self._release)
 
     async def _perform(self, command: Command) -> Any:
         if isinstance(command, Send):
+            if command.background:
+                return self._perform_now(command)
             return await self._send(command.request, command.intercept)
-        if isinstance(command, Refresh):
-            return await self._shared_refresh(command.seen)
-        if isinstance(command, StartRefresh):
-            self._refresh_task(command.seen)
-        elif isinstance(command, Wait) and command.elsewhere:
+        if isinstance(command, Acquire):
+            await self._lock.__aenter__()
+        elif isinstance(command, Release):
+            await self._release()
+        elif command.elsewhere:
             wait_idle = getattr(self._lock, "wait_idle", None)  # cross-tab locks have it
             if wait_idle is not None:
                 await wait_idle()
-        elif isinstance(command, Wait) and self._inflight is not None:
-            await asyncio.wait([self._inflight])
-        elif isinstance(command, EndSession):
-            self.end_session(command.reason)
-        elif isinstance(command, Refreshed):
-            self._fire(self.hooks.on_refresh, command.session)
+        else:
+            await self._refresh_over()
         return None
+
+    def _perform_now(self, command: Command) -> None:
+        # What a flow yields outside a task (end_flow from a sync call): background sends only.
+        if not (isinstance(command, Send) and command.background):
+            raise RuntimeError(f"{command!r} cannot be performed without awaiting")
+        self._spawn(self._send_quietly(command.request))
+
+    async def _release(self) -> None:
+        await self._lock.__aexit__(None, None, None)
+
+    async def _refresh_over(self) -> None:
+        # Requests made while our refresh is in flight wait for it (R1). Bounded: the refresh
+        # itself gives up after timeoutMs, twice (the lock, then the call), and a request that
+        # waited longer goes on with what the cookies hold.
+        if not self._ctx.state.refreshing:
+            return
+        if self._idle is None:
+            self._idle = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._idle.wait(), 2 * self._ctx.timeout_ms / 1000 + 1)
+        except TimeoutError:
+            log.warning("a refresh did not end within %d ms; going on without it", 2 * self._ctx.timeout_ms)
+
+    def _on_state(self, _event: Event, _detail: dict[str, Any]) -> None:
+        if self._idle is None:
+            return
+        if self._ctx.state.refreshing:
+            self._idle.clear()
+        else:
+            self._idle.set()
 
     async def _send(self, request: Request, intercept: bool) -> Response | ApiError:
         try:
@@ -341,6 +330,11 @@ class ApiClient:
             return exc
         return response
 
+    async def _send_quietly(self, request: Request) -> None:
+        reply = await self._send(request, intercept=False)
+        if isinstance(reply, ApiError):  # best effort: the session is already over here
+            log.info("%s call failed: %s", request.path, reply)
+
     @staticmethod
     async def _intercept(hooks: list[Callable[[Any], Any]], value: T) -> T:
         for hook in list(hooks):
@@ -351,46 +345,25 @@ class ApiClient:
                 value = result
         return value
 
-    def _refresh_task(self, seen: Session) -> asyncio.Task[Session]:
-        # Single flight: whoever needs a refresh while one runs joins it.
-        if self._inflight is None or self._inflight.done():
-            loop = self._background_loop()
-            if loop is None:
-                raise RuntimeError("no event loop to run the refresh on")
-            task = loop.create_task(self._drive(refresh_flow(self._ctx, seen)))
-            task.add_done_callback(self._refresh_done)
-            self._inflight = task
-            self._tasks.add(task)
-        return self._inflight
+    def _start_refresh(self, seen: Session) -> bool:
+        """Start a refresh in the background (R1), unless one of ours is in flight already."""
+        loop = self._background_loop()
+        if loop is None or self._ctx.state.refreshing:
+            return False
+        stepper = Stepper(refresh_flow(self._ctx, seen))  # marks the state refreshing at once
+        self._track(loop.create_task(self._background(stepper)))
+        return True
 
-    async def _shared_refresh(self, seen: Session) -> Session:
-        return await asyncio.shield(self._refresh_task(seen))
-
-    def _refresh_done(self, task: asyncio.Task[Session]) -> None:
-        self._tasks.discard(task)
-        error = None if task.cancelled() else task.exception()
-        if isinstance(error, RefreshFailed):
-            self._schedule_retry()
-            self._fire(self.hooks.on_error, error)  # once, however many requests waited
-        elif error is None and not task.cancelled():
-            self._blips, self._retry_at_ms, self._retry_seen = 0, None, None
-
-    def _schedule_retry(self) -> None:
-        # A blip kept the session (R1): try again later while the token lives; the watchdog
-        # (check_expiry at session_deadline_ms) runs it. After a 401 the session is already over.
-        session = self._ctx.read()
-        if session.is_empty or not session.has_refresh_token:
-            self._blips, self._retry_at_ms, self._retry_seen = 0, None, None
-            return
-        self._blips += 1
-        self._retry_seen = session
-        self._retry_at_ms = self._ctx.now() + self.policy.retry_delay_ms(self._blips)
-
-    async def _quietly(self, flow: Flow[None]) -> None:
+    async def _background(self, stepper: Stepper[Session]) -> None:
         try:
-            await self._drive(flow)
-        except ApiError as exc:  # best effort: the session is already over here
-            log.info("logout call failed: %s", exc)
+            await run_async(stepper, self._perform, self._release)
+        except ApiError:
+            pass  # SessionExpired: on_session_end has fired; RefreshFailed: on_error has
+        except Exception as exc:
+            # Not a failure the rules know (a bug, a raw JavaScript error): logged once, with its
+            # traceback, and shown to the app so that it is never lost.
+            log.exception("background refresh failed unexpectedly")
+            self._fire(self.hooks.on_error, UnexpectedError(exc))
 
     def _background_loop(self) -> asyncio.AbstractEventLoop | None:
         # The one place background work finds its loop: the running one, else the one this
@@ -407,9 +380,17 @@ class ApiClient:
             coro.close()
             log.warning("no event loop; background call skipped")
             return
-        task = loop.create_task(coro)
+        self._track(loop.create_task(coro))
+
+    def _track(self, task: asyncio.Task[Any]) -> None:
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # An async hook that raised: logged once here (a hook never reaches on_error).
+            log.error("background task failed", exc_info=task.exception())
 
     def _fire(self, hooks: list[Callable[[Any], Any]], argument: Any) -> None:
         fire_hooks(hooks, argument, self._spawn)
@@ -417,6 +398,10 @@ class ApiClient:
 
 def _never() -> bool:
     return False
+
+
+def _nothing() -> None:
+    return None
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -6,7 +6,8 @@
     ├── NetworkError            no answer: offline, DNS, reset, server down
     │   └── RequestTimeout      no answer within timeoutMs (R6)
     ├── SessionExpired          the session ended (R2, R3, R4, refresh refused)   .reason
-    └── RefreshFailed           a refresh that failed without ending the session  .kind
+    ├── RefreshFailed           a refresh that failed without ending the session  .kind
+    └── UnexpectedError         background work raised what the rules do not know  .cause
 
 ``RefreshFailed.kind`` is ``"network"``, ``"timeout"`` or ``"server"`` (a 5xx
 or an unreadable answer): a blip, so the session is kept while its token is
@@ -87,4 +88,17 @@ class RefreshFailed(ApiError):
     ) -> None:
         super().__init__(f"refresh failed: {kind}", request=request, response=response)
         self.kind: RefreshKind = kind
+        self.cause = cause
+
+
+class UnexpectedError(ApiError):
+    """Background work (an R1 refresh) raised something no rule expects: a bug, or a raw error
+    of the platform. It is logged with its traceback and reported to ``on_error``, never lost.
+
+    >>> UnexpectedError(TypeError("boom")).cause
+    TypeError('boom')
+    """
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"unexpected error: {cause!r}")
         self.cause = cause

@@ -40,11 +40,14 @@ import requests
 from requests.auth import AuthBase
 from requests.models import PreparedRequest
 
+from tokensession.context import SessionContext
 from tokensession.cookies import CookieJar, MemoryCookieJar, RefreshCookie, Session
 from tokensession.errors import ApiError, EndReason, HttpStatusError, NetworkError, RequestTimeout
-from tokensession.flow import Flow, Hooks, Send, SessionContext, request_flow
+from tokensession.flow import Answer, Send, request_flow
+from tokensession.hooks import Hooks
 from tokensession.http import Request, Response
 from tokensession.policy import SessionPolicy
+from tokensession.stepping import Stepper
 from tokensession.sync import SyncDriver
 
 
@@ -122,17 +125,18 @@ class SessionAuth(AuthBase):
             headers={k.lower(): v for k, v in r.headers.items()},
             timeout_ms=self.ctx.timeout_ms,
         )
-        flow = request_flow(self.ctx, request)
-        send = self.driver.advance(flow, None)  # may end the session (R3) or refresh first
-        assert send is not None, "a request flow sends before it finishes"
-        _authorize(r, send)
-        r.register_hook("response", partial(self._on_response, flow))  # type: ignore[no-untyped-call]
+        stepper = self.driver.start(request_flow(self.ctx, request))  # may end the session (R3) or refresh first
+        assert isinstance(stepper.command, Send), "a request flow sends before it finishes"
+        _authorize(r, stepper.command)
+        r.register_hook("response", partial(self._on_response, stepper))  # type: ignore[no-untyped-call]
         return r
 
-    def _on_response(self, flow: Flow[Response], response: requests.Response, **send_kwargs: Any) -> requests.Response:
+    def _on_response(
+        self, stepper: Stepper[Answer], response: requests.Response, **send_kwargs: Any
+    ) -> requests.Response:
         reply = Response(response.status_code, {k.lower(): v for k, v in response.headers.items()})
         try:
-            send = self.driver.advance(flow, reply)
+            send = self.driver.advance(stepper, reply)
         except HttpStatusError:
             return response  # a 404 stays a 404 response, as requests callers expect
         if send is None:
@@ -146,7 +150,7 @@ class SessionAuth(AuthBase):
         again = connection.send(retry, **send_kwargs) if connection is not None else self.session.send(retry)
         again.history.append(response)
         again.request = retry
-        return self._on_response(flow, again, **send_kwargs)
+        return self._on_response(stepper, again, **send_kwargs)
 
     def _direct(self, request: Request) -> Response | ApiError:
         timeout = (request.timeout_ms or self.ctx.timeout_ms) / 1000

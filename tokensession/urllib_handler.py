@@ -29,11 +29,14 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import IO, Any
 
+from tokensession.context import SessionContext
 from tokensession.cookies import CookieJar, RefreshCookie, Session
 from tokensession.errors import ApiError, EndReason, HttpStatusError, NetworkError, RequestTimeout
-from tokensession.flow import Flow, Hooks, Send, SessionContext, request_flow
+from tokensession.flow import Answer, Send, request_flow
+from tokensession.hooks import Hooks
 from tokensession.http import Request, Response
 from tokensession.policy import SessionPolicy
+from tokensession.stepping import Stepper
 from tokensession.sync import SyncDriver
 
 _FLOW = "_tokensession_flow"  # attribute on a urllib Request: the flow it belongs to
@@ -42,7 +45,7 @@ _BYPASS = "_tokensession_bypass"  # attribute on our own refresh/logout requests
 
 @dataclass
 class _FlowState:
-    flow: Flow[Response]
+    stepper: Stepper[Answer]
     pending: Send
 
 
@@ -93,7 +96,7 @@ class SessionHandler(urllib.request.BaseHandler):
 
     def end_session(self, reason: EndReason) -> bool:
         """Cookies cleared, ``on_session_end(reason)`` fired, then ``logout`` sent (best effort);
-        the same order as the async client (:func:`tokensession.flow.end_session`)."""
+        the same order as the async client (:func:`tokensession.flow.end_flow`)."""
         return self.driver.end_session(reason)
 
     # -- the urllib chain ----------------------------------------------------------------
@@ -113,10 +116,9 @@ class SessionHandler(urllib.request.BaseHandler):
                 headers={k.lower(): v for k, v in req.header_items()},
                 timeout_ms=int(timeout * 1000),
             )
-            flow = request_flow(self.ctx, request)
-            send = self.driver.advance(flow, None)
-            assert send is not None, "a request flow sends before it finishes"
-            state = _FlowState(flow, send)
+            stepper = self.driver.start(request_flow(self.ctx, request))
+            assert isinstance(stepper.command, Send), "a request flow sends before it finishes"
+            state = _FlowState(stepper, stepper.command)
             setattr(req, _FLOW, state)
         token = state.pending.request.headers.get("authorization")
         if token is None:
@@ -132,7 +134,7 @@ class SessionHandler(urllib.request.BaseHandler):
         if state is None or getattr(req, _BYPASS, False) or response.status == 401:
             return response  # a 401 goes on to http_error_401, via HTTPErrorProcessor
         with contextlib.suppress(HttpStatusError):  # urllib raises its own HTTPError, as callers expect
-            self.driver.advance(state.flow, Response(response.status, _headers(response.headers)))
+            self.driver.advance(state.stepper, Response(response.status, _headers(response.headers)))
         return response
 
     https_response = http_response
@@ -142,7 +144,7 @@ class SessionHandler(urllib.request.BaseHandler):
         if state is None or getattr(req, _BYPASS, False):
             return None
         try:
-            send = self.driver.advance(state.flow, Response(401, _headers(headers)))
+            send = self.driver.advance(state.stepper, Response(401, _headers(headers)))
         except HttpStatusError:
             return None  # a 401 at login: the usual HTTPError
         if send is None:
@@ -151,7 +153,7 @@ class SessionHandler(urllib.request.BaseHandler):
         retry = urllib.request.Request(  # noqa: S310 - the URL is the caller's own, already opened
             req.full_url, data=req.data, headers=dict(req.header_items()), method=req.get_method()
         )
-        setattr(retry, _FLOW, _FlowState(state.flow, send))
+        setattr(retry, _FLOW, _FlowState(state.stepper, send))
         return self.parent.open(retry, timeout=getattr(req, "timeout", None))  # R4: retry once
 
     # -- direct calls (refresh, login, logout): through the same opener, untouched -------
