@@ -134,8 +134,8 @@ class SessionPolicy:
         if not synced and (refresh_elsewhere or session.remaining_ms(now_ms) <= self.refresh_window_ms):
             # R7: go out with the token another tab's refresh brings. Another tab refreshes only
             # inside the window (R1, the same cookies here) or when it says so (after a 401, or
-            # "stay signed in"); outside both, the shared-lock round trip is skipped: it cost
-            # more than the rest of the client in the page (bench/README.md, per request).
+            # "stay signed in"); outside both, the round trip to the lock manager is skipped, so
+            # most requests pay nothing for R7.
             return Action.WAIT_ELSEWHERE
         return Action.SEND_WITH_TOKEN
 

@@ -34,14 +34,19 @@ class Page:
         )
 
     async def settle(self) -> None:
-        """Let background work finish (the playground's ticker never does: not waited for)."""
-        for _ in range(3):
+        """Let background work finish, including work that finishing work starts; fails if some
+        never does (the playground's ticker runs as long as its view: not waited for)."""
+        pending: list[asyncio.Task[object]] = []
+        for _ in range(20):
             await asyncio.sleep(0)
             await self.world.client.settle()
             ticker = getattr(self.app.view, "_ticker", None)
-            pending = [t for t in self.app._tasks if t is not ticker]
+            pending = [t for t in self.app._tasks if t is not ticker and not t.done()]
+            if not pending and not self.world.client._tasks:
+                return
             if pending:
-                await asyncio.wait(pending, timeout=1)
+                await asyncio.wait(pending, timeout=10)  # a hang guard: a task still pending fails below
+        raise AssertionError(f"background work never finished: {pending}")
 
     async def sign_in(self, username: str = "demo", password: str = "demo") -> None:
         self.screen.values.update(username=username, password=password)

@@ -187,10 +187,12 @@ def test_real_server_sign_in_refresh_and_recover(server: str) -> None:
 
 def test_real_server_client_timeout(server: str) -> None:
     _, opener = real_rig(server, [0], timeout_ms=300)
-    started = time.monotonic()
-    with pytest.raises((TimeoutError, urllib.error.URLError)):
-        opener.open(server + "slow?ms=3000")
-    assert time.monotonic() - started < 2  # gave up at timeout_ms (R6), not after 3 s
+    # The server would answer 200 after a minute (its cap): only the client's timeout (R6) can
+    # end the call with an error, whatever the machine's load.
+    with pytest.raises((TimeoutError, urllib.error.URLError)) as info:
+        opener.open(server + "slow?ms=60000")
+    error = info.value
+    assert isinstance(error, TimeoutError) or isinstance(getattr(error, "reason", None), TimeoutError)
 
 
 def test_real_server_in_httponly_mode_with_a_cookie_processor() -> None:
