@@ -41,6 +41,7 @@ from tokensession.flow import (
 from tokensession.hooks import Hooks, bind_hooks, fire_hooks
 from tokensession.http import Request, Response
 from tokensession.policy import Action, SessionPolicy
+from tokensession.sources import TokenSource
 from tokensession.state import Event
 from tokensession.stepping import Stepper, run_async, run_sync
 from tokensession.transport import Transport
@@ -75,6 +76,7 @@ class ApiClient:
     ``cookie_path`` is the app's base path and ``secure`` is true over https.
     ``refresh_cookie`` is config ``refreshCookie``: ``"httponly"`` when the API keeps the
     refresh token in its own HttpOnly cookie (``serve.py --httponly-refresh``).
+    ``source`` is the kind of API (:mod:`tokensession.sources`; default: this project's).
 
     Background work (an R1 refresh, a ``logout`` call, async hooks) runs as tasks on
     one loop: ``loop`` if given, else the running loop, remembered from construction
@@ -95,6 +97,7 @@ class ApiClient:
         idle_warning_seconds: float = 0,
         loop: asyncio.AbstractEventLoop | None = None,
         refresh_cookie: RefreshCookie = "js",
+        source: TokenSource | None = None,
     ) -> None:
         self.config = config
         self._loop = loop if loop is not None else _running_loop()
@@ -110,6 +113,7 @@ class ApiClient:
             cookie_path=cookie_path,
             secure=secure,
             refresh_cookie=refresh_cookie,
+            source=source,
             refresh_elsewhere=getattr(self._lock, "busy_elsewhere", _never),
         )
         self._ctx.state.listeners.append(bind_hooks(self.hooks, self._spawn))

@@ -4,16 +4,16 @@
 truth every tab shares) and keeps this page's :class:`~tokensession.state.SessionState`.
 It performs no network I/O and fires no hook itself: the state's listeners do.
 
-``refresh_cookie`` says where the refresh token lives: ``"js"``, a cookie the
-page reads and sends in the JSON body of ``refresh_token`` and ``logout``; or
-``"httponly"``, the API's own cookie the browser sends by itself (the page keeps
-a marker, and those two calls go with an empty body and :data:`CSRF_HEADER`).
-The flows are the same in both.
+``source`` is the kind of API (:mod:`tokensession.sources`); by default this
+project's, with ``refresh_cookie`` saying where the refresh token lives:
+``"js"``, a cookie the page reads and sends in the JSON body of
+``refresh_token`` and ``logout``; or ``"httponly"``, the API's own cookie the
+browser sends by itself (the page keeps a marker, and those two calls go with
+an empty body and :data:`CSRF_HEADER`). The flows are the same for all.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from tokensession.cookies import (
@@ -27,15 +27,12 @@ from tokensession.cookies import (
     parse_cookie_header,
 )
 from tokensession.errors import EndReason
-from tokensession.http import Request, Response
+from tokensession.http import Response
 from tokensession.policy import SessionPolicy
+from tokensession.sources import CSRF_HEADER, ContractSource, TokenSource
 from tokensession.state import Event, SessionState
 
-log = logging.getLogger("tokensession")
-
-#: The header ``refresh_token`` and ``logout`` carry in the HttpOnly refresh mode (the API
-#: answers 403 without it): a cross-site form cannot send it, so the cookie alone is not enough.
-CSRF_HEADER = ("x-requested-with", "pyauth")
+__all__ = ["CSRF_HEADER", "SessionContext"]
 
 
 def _never() -> bool:
@@ -65,9 +62,12 @@ class SessionContext:
         secure: bool = False,
         refresh_cookie: RefreshCookie = "js",
         refresh_elsewhere: Callable[[], bool] = _never,
+        source: TokenSource | None = None,
     ) -> None:
         self.jar, self.clock_ms, self.policy = jar, clock_ms, policy
-        self.refresh_cookie: RefreshCookie = refresh_cookie
+        #: What kind of API issues the tokens: the shape of its credential calls and answers.
+        self.source = source if source is not None else ContractSource(refresh_cookie)
+        self.refresh_cookie: RefreshCookie = self.source.refresh_cookie
         self.timeout_ms, self.cookie_path, self.secure = timeout_ms, cookie_path, secure
         #: Whether another tab said it is refreshing (a cross-tab lock's hint; False: none known).
         self.refresh_elsewhere = refresh_elsewhere
@@ -91,23 +91,9 @@ class SessionContext:
             self.state.process(Event.SEEN, session=session)
         return session
 
-    def credential_request(self, path: str, refresh_token: str | None) -> Request:
-        """The ``refresh_token`` or ``logout`` call: the token in the JSON body, or in the
-        HttpOnly mode an empty body and the CSRF header (the browser adds the cookie)."""
-        if self.refresh_cookie == "httponly":
-            return Request.build("POST", path, headers=dict([CSRF_HEADER]), timeout_ms=self.timeout_ms)
-        return Request.build("POST", path, json={"refresh_token": refresh_token}, timeout_ms=self.timeout_ms)
-
-    def grant(self, response: Response | None) -> TokenGrant | None:
-        """The tokens of a ``login`` or ``refresh_token`` answer, read for this mode."""
-        try:
-            data = response.json() if response is not None else None
-        except ValueError:
-            return None
-        if self.refresh_cookie == "httponly" and isinstance(data, dict) and "refresh_token" in data:
-            # The API is not in the HttpOnly mode: its token is not kept where scripts read it.
-            log.warning('refreshCookie is "httponly" but the API sent a refresh token in the body; not kept')
-        return TokenGrant.from_json(data, refresh_cookie=self.refresh_cookie)
+    def grant(self, response: Response | None, held: Session | None = None) -> TokenGrant | None:
+        """The tokens of a sign-in or refresh answer, read by this API's :class:`TokenSource`."""
+        return self.source.read_grant(response, now_ms=self.now(), held=held)
 
     def store(self, grant: TokenGrant, event: Event = Event.SIGNED_IN) -> Session:
         """Write ``grant`` into the cookies and tell the state (``SIGNED_IN`` or ``REFRESHED``)."""

@@ -94,8 +94,16 @@ def clear_assignments(*, path: str = "/", secure: bool = False) -> list[str]:
     return [assignment(name, "", path=path, max_age=0, secure=secure) for name in PAGE_COOKIES]
 
 
-def _token(value: object) -> str | None:
+def valid_token(value: object) -> str | None:
+    """``value`` if it can be a bearer token (RFC 6750 b64token, at most 4 KiB), else ``None``.
+
+    >>> valid_token("eyJ.a-b_c"), valid_token("a b"), valid_token(7)
+    ('eyJ.a-b_c', None, None)
+    """
     return value if isinstance(value, str) and len(value) <= MAX_VALUE and _TOKEN.fullmatch(value) else None
+
+
+_token = valid_token
 
 
 _MARKER = re.compile(r"[0-9]{1,16}|session")

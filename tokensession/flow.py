@@ -44,7 +44,7 @@ from tokensession.errors import (
 )
 from tokensession.hooks import Hooks, fire_hooks
 from tokensession.http import Request, Response
-from tokensession.policy import Action, call_kind, insufficient_scope
+from tokensession.policy import Action, insufficient_scope
 from tokensession.state import Event
 
 __all__ = [
@@ -119,7 +119,7 @@ def _status_error(request: Request, response: Response) -> HttpStatusError:
 
 def request_flow(ctx: SessionContext, request: Request) -> Flow[Answer]:
     """One API call under R1-R4: returns an :class:`Answer` or raises an :class:`ApiError`."""
-    call = call_kind(request.path)
+    call = ctx.source.call_kind(request.path)
     retried = waited = synced = False
     while True:
         sent = ctx.observe()
@@ -232,13 +232,13 @@ def _rotate(ctx: SessionContext, seen: Session) -> Flow[Session]:
         reason: EndReason = "elsewhere" if current.is_empty else "unauthorized"
         yield from end_flow(ctx, reason)
         raise SessionExpired(reason)
-    request = ctx.credential_request("refresh_token", current.refresh_token)
+    request = ctx.source.refresh_request(current, timeout_ms=ctx.timeout_ms)
     reply = yield Send(request, intercept=False)
     response = reply if isinstance(reply, Response) else None
     action, kind = ctx.policy.after_refresh(
         None if response is None else response.status, timed_out=isinstance(reply, RequestTimeout)
     )
-    grant = ctx.grant(response) if action is Action.ACCEPT else None
+    grant = ctx.grant(response, held=current) if action is Action.ACCEPT else None
     if action is Action.ACCEPT and grant is None:
         action, kind = Action.KEEP_SESSION, "server"  # a 2xx we cannot read is the server's fault
     if grant is not None:
@@ -261,9 +261,7 @@ def _rotate(ctx: SessionContext, seen: Session) -> Flow[Session]:
 
 def login_flow(ctx: SessionContext, username: str, password: str) -> Flow[Session]:
     """Sign in: on success the cookies hold the new session, which is returned."""
-    request = Request.build(
-        "POST", "login", json={"username": username, "password": password}, timeout_ms=ctx.timeout_ms
-    )
+    request = ctx.source.login_request(username, password, timeout_ms=ctx.timeout_ms)
     # In the HttpOnly mode the browser keeps whichever refresh cookie the API set last, whatever
     # the page decides: a sign-in takes the refresh lock so that no tab's refresh answer lands
     # on top of it. (The stepper releases a held lock itself if the flow is abandoned.)
@@ -286,7 +284,9 @@ def login_flow(ctx: SessionContext, username: str, password: str) -> Flow[Sessio
 def logout_flow(ctx: SessionContext, refresh_token: str | None) -> Flow[None]:
     """Tell the server to revoke the family; best effort, the answer does not matter.
     ``refresh_token`` is ``None`` in the HttpOnly mode (the browser sends the cookie)."""
-    yield Send(ctx.credential_request("logout", refresh_token), intercept=False, background=True)
+    request = ctx.source.logout_request(refresh_token, timeout_ms=ctx.timeout_ms)
+    if request is not None:  # an API without a sign-out call lets its tokens expire
+        yield Send(request, intercept=False, background=True)
 
 
 def end_flow(ctx: SessionContext, reason: EndReason) -> Flow[bool]:

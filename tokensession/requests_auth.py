@@ -47,6 +47,7 @@ from tokensession.flow import Answer, Send, request_flow
 from tokensession.hooks import Hooks
 from tokensession.http import Request, Response
 from tokensession.policy import SessionPolicy
+from tokensession.sources import TokenSource
 from tokensession.stepping import Stepper
 from tokensession.sync import SyncDriver
 
@@ -73,6 +74,7 @@ class SessionAuth(AuthBase):
         cookie_path: str = "/",
         secure: bool = False,
         refresh_cookie: RefreshCookie = "js",
+        source: TokenSource | None = None,
         session: requests.Session | None = None,
     ) -> None:
         self.base = api_base_url.rstrip("/") + "/"
@@ -86,6 +88,7 @@ class SessionAuth(AuthBase):
             cookie_path=cookie_path,
             secure=secure,
             refresh_cookie=refresh_cookie,
+            source=source,
         )
         self.driver = SyncDriver(self.ctx, self.hooks, self._direct)
         self._session = session
@@ -157,7 +160,7 @@ class SessionAuth(AuthBase):
         try:
             answer = self.session.request(
                 request.method,
-                self.base + request.path,
+                request.url(self.base),
                 data=request.body or None,
                 headers=request.headers,
                 timeout=timeout,

@@ -36,6 +36,7 @@ from tokensession.flow import Answer, Send, request_flow
 from tokensession.hooks import Hooks
 from tokensession.http import Request, Response
 from tokensession.policy import SessionPolicy
+from tokensession.sources import TokenSource
 from tokensession.stepping import Stepper
 from tokensession.sync import SyncDriver
 
@@ -69,6 +70,7 @@ class SessionHandler(urllib.request.BaseHandler):
         cookie_path: str = "/",
         secure: bool = False,
         refresh_cookie: RefreshCookie = "js",
+        source: TokenSource | None = None,
     ) -> None:
         self.base = api_base_url.rstrip("/") + "/"
         self.hooks = Hooks()  # the event hooks apply; urllib has its own interceptors
@@ -81,6 +83,7 @@ class SessionHandler(urllib.request.BaseHandler):
             cookie_path=cookie_path,
             secure=secure,
             refresh_cookie=refresh_cookie,
+            source=source,
         )
         self.driver = SyncDriver(self.ctx, self.hooks, self._direct)
 
@@ -160,7 +163,7 @@ class SessionHandler(urllib.request.BaseHandler):
 
     def _direct(self, request: Request) -> Response | ApiError:
         req = urllib.request.Request(  # noqa: S310 - under the API base the caller configured
-            self.base + request.path, data=request.body or None, headers=request.headers, method=request.method
+            request.url(self.base), data=request.body or None, headers=request.headers, method=request.method
         )
         setattr(req, _BYPASS, True)
         timeout = (request.timeout_ms or self.ctx.timeout_ms) / 1000

@@ -123,10 +123,11 @@ def test_after_expiry_the_marker_keeps_it_an_r2_expiry_not_a_sign_out() -> None:
 def test_credential_calls_in_each_mode() -> None:
     jar = MemoryCookieJar(lambda: T0)
     httponly = SessionContext(jar, lambda: T0, SessionPolicy(), refresh_cookie="httponly")
-    request = httponly.credential_request("refresh_token", None)
+    request = httponly.source.refresh_request(Session(refresh_marker="session"), timeout_ms=1000)
     assert (request.body, request.headers["x-requested-with"]) == (b"", "pyauth")
     assert "content-type" not in request.headers
-    js = SessionContext(jar, lambda: T0, SessionPolicy()).credential_request("logout", "tok")
+    js = SessionContext(jar, lambda: T0, SessionPolicy()).source.logout_request("tok", timeout_ms=1000)
+    assert js is not None
     assert js.body == b'{"refresh_token":"tok"}' and "x-requested-with" not in js.headers
 
 
