@@ -25,7 +25,9 @@ import importlib.util
 import io
 import json
 import os
+import re
 import socket
+import sqlite3
 import sys
 import zipfile
 from collections.abc import Sequence
@@ -71,6 +73,8 @@ SECURITY_HEADERS = [
 REQUIRED_MODULES = ("starlette", "uvicorn", "jwt", "argon2")
 #: Set when serve.py should not (or did already) re-execute itself under ``.venv``.
 NO_VENV_ENV = "PYAUTH_SERVE_NO_VENV"
+#: The first bytes of every SQLite database file (an empty file is one too).
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def ensure_packages(argv: Sequence[str]) -> None:
@@ -105,7 +109,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--refresh-window", type=int, default=1800, help="client refresh window, s")
     p.add_argument("--refresh-grace", type=int, default=10, help="grace for a spent refresh token, s")
     p.add_argument("--timeout-ms", type=int, default=10000, help="client request timeout, ms")
-    p.add_argument("--db", type=Path, default=None, help="SQLite token store (default: per-user data folder)")
+    p.add_argument("--db", default=None, help="SQLite token store (default: per-user data folder)")
     p.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD", help="account (repeatable)")
     p.add_argument(
         "--base-path", default="/", metavar="PATH", help="serve the app under this path, e.g. /repo/ (default /)"
@@ -210,6 +214,37 @@ class PackageZip:
 PRECOMPRESSED: tuple[str, ...] = ("zstd", "gzip")
 
 
+def db_problem(value: str) -> str | None:
+    """Why ``--db value`` cannot be this version's token store, or ``None`` when it can.
+
+    Checked before anything is opened, so a refused value creates nothing on disk.
+
+    >>> db_problem("postgresql://user@host/db")
+    'only a SQLite file path is supported by this version, not a URL'
+    >>> db_problem("/") , db_problem("/no/such/folder/tokens.sqlite3")
+    ('it is a folder, not a file', 'its folder /no/such/folder does not exist')
+    """
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", value):
+        return "only a SQLite file path is supported by this version, not a URL"
+    if value == ":memory:":
+        return None
+    path = Path(value)
+    if path.is_dir():
+        return "it is a folder, not a file"
+    if not path.parent.is_dir():
+        return f"its folder {path.parent} does not exist"
+    if not path.exists():
+        return None
+    try:
+        with path.open("rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        return f"cannot read it: {exc.strerror}"
+    if header and header != SQLITE_HEADER:
+        return "file is not a database (SQLite)"
+    return None
+
+
 def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
     """The ASGI app and the auth API object (closed at shutdown)."""
     from starlette.applications import Starlette
@@ -278,8 +313,18 @@ def listening_socket(host: str, port: int) -> socket.socket:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)  # --help and bad flags work with no package installed
+    problem = db_problem(args.db) if args.db is not None else None
+    if problem is not None:
+        print(f"serve.py: --db {args.db}: {problem}", file=sys.stderr)
+        return 2
     ensure_packages(argv)
-    app, api = build_app(args)
+    try:
+        app, api = build_app(args)
+    except (sqlite3.Error, OSError) as exc:
+        # What db_problem cannot see before opening: a damaged file, a folder we may not write.
+        where = args.db or "the per-user default"
+        print(f"serve.py: cannot open the token store ({where}; see --db): {exc}", file=sys.stderr)
+        return 2
     try:
         sock = listening_socket(args.host, args.port)
     except OSError as exc:
