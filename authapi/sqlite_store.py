@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS families (
     revoked_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS families_expiry ON families (expires_ms);
+CREATE INDEX IF NOT EXISTS families_revoked ON families (revoked_ms);
 CREATE TABLE IF NOT EXISTS refresh_tokens (
     hash      BLOB PRIMARY KEY,
     family_id TEXT NOT NULL REFERENCES families (id) ON DELETE CASCADE,
@@ -117,9 +118,13 @@ class SqliteTx:
         ).fetchone()
         return int(row[0])
 
-    def purge(self, now_ms: int, keep_revoked_ms: int) -> int:
+    def purge(self, now_ms: int, keep_revoked_ms: int, limit: int | None = None) -> int:
+        # By rowid, so that one statement deletes at most `limit` families (their tokens
+        # go with them: ON DELETE CASCADE); -1 is SQLite's "no limit".
         cur = self._conn.execute(
-            "DELETE FROM families WHERE expires_ms <= ? OR revoked_ms <= ?", (now_ms, now_ms - keep_revoked_ms)
+            "DELETE FROM families WHERE rowid IN"
+            " (SELECT rowid FROM families WHERE expires_ms <= ? OR revoked_ms <= ? LIMIT ?)",
+            (now_ms, now_ms - keep_revoked_ms, -1 if limit is None else limit),
         )
         return cur.rowcount
 
