@@ -243,3 +243,10 @@ def test_the_wheel_cache_fingerprint_follows_an_edit(tmp_path: Path) -> None:
         assert cache.fingerprint() != before
     finally:
         cache.close()
+
+
+def test_the_server_gives_requests_in_flight_1_s_at_shutdown() -> None:
+    """Contract section 2 wants an exit within 2 s of SIGTERM, even with a request in flight."""
+    config = serve_app.server_config(Starlette())
+    assert config.timeout_graceful_shutdown == 1
+    assert (config.lifespan, config.proxy_headers, config.server_header) == ("off", False, False)
