@@ -14,6 +14,10 @@ Layout of what it serves (all relative, so the app works under any base path;
     /api/v1/...         authapi        (contract section 3)
     /wheels/*.whl       the tokensession and authapi wheels (tools/build_wheels.py, built on first request)
     /examples/...       examples/      (examples/minimal/: a page that installs the wheel with micropip)
+
+This file is the command line and the composition (:func:`build_app`); it imports with the
+standard library alone. The middleware, endpoints and static files it composes are in
+``serve_app.py``, each usable alone.
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ SECURITY_HEADERS = [
 REQUIRED_MODULES = ("starlette", "uvicorn", "jwt", "argon2")
 #: Set when serve.py should not (or did already) re-execute itself under ``.venv``.
 NO_VENV_ENV = "PYAUTH_SERVE_NO_VENV"
-#: The first bytes of every SQLite database file (an empty file is one too).
+#: The first bytes of every SQLite database file (SQLite also takes an empty file for a new one).
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -109,7 +113,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--refresh-window", type=int, default=1800, help="client refresh window, s")
     p.add_argument("--refresh-grace", type=int, default=10, help="grace for a spent refresh token, s")
     p.add_argument("--timeout-ms", type=int, default=10000, help="client request timeout, ms")
-    p.add_argument("--db", default=None, help="SQLite token store (default: per-user data folder)")
+    p.add_argument("--db", default=None, help="SQLite token store file (default: per-user data folder)")
     p.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD", help="account (repeatable)")
     p.add_argument(
         "--base-path", default="/", metavar="PATH", help="serve the app under this path, e.g. /repo/ (default /)"
@@ -311,6 +315,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Serve until SIGINT/SIGTERM; the exit status (2: a bad flag or ``--db``, 1: cannot listen)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)  # --help and bad flags work with no package installed
     problem = db_problem(args.db) if args.db is not None else None
@@ -318,10 +323,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"serve.py: --db {args.db}: {problem}", file=sys.stderr)
         return 2
     ensure_packages(argv)
+    from authapi.sqlite_store import NewerSchema
+
     try:
         app, api = build_app(args)
-    except (sqlite3.Error, OSError) as exc:
-        # What db_problem cannot see before opening: a damaged file, a folder we may not write.
+    except (sqlite3.Error, OSError, NewerSchema) as exc:
+        # What db_problem cannot see before opening: a damaged file, a folder we may not
+        # write, a store of a newer server.
         where = args.db or "the per-user default"
         print(f"serve.py: cannot open the token store ({where}; see --db): {exc}", file=sys.stderr)
         return 2

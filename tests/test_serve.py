@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -215,12 +217,15 @@ def tree(folder: Path) -> dict[str, bytes]:
         ("no-such-folder/tokens.sqlite3", "does not exist"),
         ("notes.txt", "not a database"),
         ("damaged.sqlite3", "not a database"),  # SQLite's header, then no database
+        ("newer.sqlite3", "is newer than this server"),
     ],
 )
 def test_db_refuses_what_it_cannot_open_in_one_line_creating_nothing(value: str, says: str, tmp_path: Path) -> None:
     (tmp_path / "a-folder").mkdir()
     (tmp_path / "notes.txt").write_text("these are notes, not a database\n" * 10)
     (tmp_path / "damaged.sqlite3").write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)
+    with contextlib.closing(sqlite3.connect(tmp_path / "newer.sqlite3")) as newer:
+        newer.execute("PRAGMA user_version=99")
     before = tree(tmp_path)
     status, out, err = run_serve(tmp_path, "--db", value)
     assert (status, out) == (2, ""), err
