@@ -214,7 +214,8 @@ class PackageZip:
 
 
 #: The precompressed forms of the vendored runtime (tools/vendor.py) that serve.py sends,
-#: best first: a browser that takes zstd gets ``name.zst``, else ``name.gz``.
+#: best first: a browser that takes zstd gets ``name.zst``, else ``name.gz``. Read when the
+#: app is built, so a bench can offer gzip only (bench/boot_bench.py's baseline page).
 PRECOMPRESSED: tuple[str, ...] = ("zstd", "gzip")
 
 
