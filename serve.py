@@ -8,32 +8,33 @@ Layout of what it serves (all relative, so the app works under any base path;
 ``--base-path /repo/`` puts all of it under ``/repo/``, as GitHub Pages would):
 
     /                   web/           (index.html, pyscript.toml, main.py, app.css)
-    /pyapp.zip          pyapp/ + tokensession/  zipped, unpacked by PyScript into the page
+    /pyapp.zip          pyapp/ + tokensession/ + authapi/  zipped, unpacked by PyScript into the page
     /static/...         static/        (static/vendor/ is the pinned runtime, see tools/vendor.py)
     /config.json        client config from the flags (contract section 8)
     /api/v1/...         authapi        (contract section 3)
     /wheels/*.whl       the tokensession and authapi wheels (tools/build_wheels.py, built on first request)
     /examples/...       examples/      (examples/minimal/: a page that installs the wheel with micropip)
+
+This file is the command line and the composition (:func:`build_app`); it imports with the
+standard library alone. The middleware, endpoints and static files it composes are in
+``serve_app.py``, each usable alone.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
+import functools
 import hashlib
 import importlib.util
 import io
 import json
-import mimetypes
 import os
-import signal
+import re
 import socket
-import subprocess
+import sqlite3
 import sys
-import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,18 +42,10 @@ ROOT = Path(__file__).resolve().parent
 WEB = ROOT / "web"
 STATIC = ROOT / "static"
 EXAMPLES = ROOT / "examples"
-#: What the wheels are built from: a change to any of these files rebuilds them.
-WHEEL_SOURCES = (ROOT / "tokensession", ROOT / "authapi", ROOT / "pyproject.toml")
 #: What the page imports, zipped into ``pyapp.zip``: the app, the session library it uses, and
-#: the reference API's logic that the in-page demo API runs (``demoApi``; 29 KB more zipped).
+#: the reference API's logic that the in-page demo API runs (``demoApi``).
 #: The static build (tools/build_site.py) ships the same zip.
 PAGE_PACKAGES = (ROOT / "pyapp", ROOT / "tokensession", ROOT / "authapi")
-
-mimetypes.add_type("text/javascript", ".mjs")
-mimetypes.add_type("text/javascript", ".js")
-mimetypes.add_type("application/wasm", ".wasm")
-mimetypes.add_type("text/plain", ".toml")
-mimetypes.add_type("text/x-python", ".py")
 
 # What the page may do: scripts from us only, no inline script, no framing,
 # requests only to our own origin. Pyodide compiles WebAssembly
@@ -73,13 +66,6 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
-# Files in the vendored folders that we build ourselves (tools/), not copied from a
-# pinned package: they can change while the folder's version does not, so they
-# are revalidated rather than cached for a year. python_stdlib.app.zip changes with
-# tools/stdlib-keep.txt, and the snapshot holds its table of contents: a year-old copy
-# would make every boot fall back to the plain way.
-BUILT_HERE = frozenset({"pyodide-snapshot.mjs", "snapshot.bin", "snapshot.bin.gz", "python_stdlib.app.zip"})
-
 SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -91,6 +77,8 @@ SECURITY_HEADERS = [
 REQUIRED_MODULES = ("starlette", "uvicorn", "jwt", "argon2")
 #: Set when serve.py should not (or did already) re-execute itself under ``.venv``.
 NO_VENV_ENV = "PYAUTH_SERVE_NO_VENV"
+#: The first bytes of every SQLite database file (SQLite also takes an empty file for a new one).
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def ensure_packages(argv: Sequence[str]) -> None:
@@ -125,7 +113,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--refresh-window", type=int, default=1800, help="client refresh window, s")
     p.add_argument("--refresh-grace", type=int, default=10, help="grace for a spent refresh token, s")
     p.add_argument("--timeout-ms", type=int, default=10000, help="client request timeout, ms")
-    p.add_argument("--db", type=Path, default=None, help="SQLite token store (default: per-user data folder)")
+    p.add_argument("--db", default=None, help="SQLite token store file (default: per-user data folder)")
     p.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD", help="account (repeatable)")
     p.add_argument(
         "--base-path", default="/", metavar="PATH", help="serve the app under this path, e.g. /repo/ (default /)"
@@ -192,45 +180,6 @@ def zip_package(*folders: Path) -> bytes:
     return buf.getvalue()
 
 
-class WheelCache:
-    """The wheels of ``tools/build_wheels.py``, built on the first request for one and again
-    when a source file changes (so an edit shows on reload), into a folder of this process.
-
-    Building takes a fraction of a second; doing it on demand keeps startup fast.
-    """
-
-    def __init__(self, sources: Sequence[Path] = WHEEL_SOURCES) -> None:
-        self.sources = sources
-        self._dir = tempfile.TemporaryDirectory(prefix="serve-wheels-")
-        self._built_for: str | None = None
-        self._lock = asyncio.Lock()
-
-    def fingerprint(self) -> str:
-        h = hashlib.sha256()
-        for source in self.sources:
-            paths = [source] if source.is_file() else sorted(source.rglob("*"))
-            for path in paths:
-                if path.is_file() and "__pycache__" not in path.parts:
-                    st = path.stat()
-                    h.update(f"{path}\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
-        return h.hexdigest()
-
-    async def folder(self) -> Path:
-        async with self._lock:
-            now = await asyncio.to_thread(self.fingerprint)
-            if now != self._built_for:
-                await asyncio.to_thread(self._build)
-                self._built_for = now
-        return Path(self._dir.name)
-
-    def _build(self) -> None:
-        cmd = [sys.executable, str(ROOT / "tools" / "build_wheels.py"), self._dir.name]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)  # noqa: S603 - our own tool, fixed arguments
-
-    def close(self) -> None:
-        self._dir.cleanup()
-
-
 def package_key(*folders: Path) -> tuple[Any, ...]:
     """What ``pyapp.zip`` depends on: the packaged files' names and newest mtime.
 
@@ -264,264 +213,139 @@ class PackageZip:
         return self._built
 
 
-# The precompressed forms of the vendored runtime (tools/vendor.py), best first: a browser that
-# takes zstd gets `name.zst` (0.2-1.1 MB less per big file than gzip), else `name.gz`.
-# bench/boot_bench.py serves its bare PyScript page (the baseline) with gzip only, as the
-# issue measured it.
+#: The precompressed forms of the vendored runtime (tools/vendor.py) that serve.py sends,
+#: best first: a browser that takes zstd gets ``name.zst``, else ``name.gz``. Read when the
+#: app is built, so a bench can offer gzip only (bench/boot_bench.py's baseline page).
 PRECOMPRESSED: tuple[str, ...] = ("zstd", "gzip")
-_SUFFIX = {"zstd": ".zst", "gzip": ".gz"}
 
 
-def accepted_codings(scope: Any) -> set[str]:
-    """The content codings the request's Accept-Encoding allows (``q=0`` excluded).
+def db_problem(value: str) -> str | None:
+    """Why ``--db value`` cannot be this version's token store, or ``None`` when it can.
 
-    >>> sorted(accepted_codings({"headers": [(b"accept-encoding", b"gzip, br;q=0, ZSTD;q=0.5")]}))
-    ['gzip', 'zstd']
+    Checked before anything is opened, so a refused value creates nothing on disk.
+
+    >>> db_problem("postgresql://user@host/db")
+    'only a SQLite file path is supported by this version, not a URL'
+    >>> db_problem("/") , db_problem("/no/such/folder/tokens.sqlite3")
+    ('it is a folder, not a file', 'its folder /no/such/folder does not exist')
     """
-    found: set[str] = set()
-    for name, value in scope.get("headers", []):
-        if name != b"accept-encoding":
-            continue
-        for item in value.decode("latin-1").split(","):
-            coding, _, params = item.strip().partition(";")
-            q = params.strip().removeprefix("q=").strip() if params.strip().startswith("q=") else "1"
-            try:
-                allowed = float(q) > 0
-            except ValueError:
-                allowed = False
-            if coding.strip() and allowed:
-                found.add(coding.strip().lower())
-    return found
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", value):
+        return "only a SQLite file path is supported by this version, not a URL"
+    if value == ":memory:":
+        return None
+    path = Path(value)
+    if path.is_dir():
+        return "it is a folder, not a file"
+    if not path.parent.is_dir():
+        return f"its folder {path.parent} does not exist"
+    if not path.exists():
+        return None
+    try:
+        with path.open("rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        return f"cannot read it: {exc.strerror}"
+    if header and header != SQLITE_HEADER:
+        return "file is not a database (SQLite)"
+    return None
 
 
 def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
     """The ASGI app and the auth API object (closed at shutdown)."""
     from starlette.applications import Starlette
-    from starlette.datastructures import Headers
     from starlette.middleware import Middleware
+    from starlette.middleware.cors import CORSMiddleware
     from starlette.middleware.gzip import GZipMiddleware
-    from starlette.requests import Request
-    from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
-    from starlette.routing import Mount, Route
-    from starlette.staticfiles import NotModifiedResponse, StaticFiles
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.routing import BaseRoute, Mount, Route
 
-    from authapi.app import AuthApi, Settings, token_in_query
+    import serve_app as parts
+    from authapi.app import AuthApi, Settings
     from authapi.asgi import asgi_app
 
-    api = AuthApi.open(
-        Settings(
-            access_ttl=args.access_ttl,
-            refresh_ttl=args.refresh_ttl,
-            refresh_grace=args.refresh_grace,
-            users=args.users,
-            is_demo=args.is_demo,
-            db_path=args.db,
-            httponly_refresh=args.httponly_refresh,
-        )
+    settings = Settings(
+        access_ttl=args.access_ttl,
+        refresh_ttl=args.refresh_ttl,
+        refresh_grace=args.refresh_grace,
+        users=args.users,
+        is_demo=args.is_demo,
+        db_path=args.db,
+        httponly_refresh=args.httponly_refresh,
     )
-    config_body = json.dumps(client_config(args)).encode()
-
-    class CachedStatic(StaticFiles):
-        """Static files with the cache policy of their kind.
-
-        The vendored runtime lives under versioned folder names, so it may be
-        cached for a year; the app's own files are revalidated (ETag) on
-        every load so an edit shows at once.
-        """
-
-        def file_response(self, full_path: Any, stat_result: Any, scope: Scope, status_code: int = 200) -> Response:
-            path = str(full_path)
-            vendored = "/vendor/" in path.replace("\\", "/")
-            # `name.gz` is what the runtime loader asks for (it gunzips it in the page, or takes
-            # the bytes as they are when they are not gzip): the compressed form of `name`.
-            asked_gz = path.endswith(".gz")
-            raw = path.removesuffix(".gz")
-            immutable = vendored and Path(raw).name not in BUILT_HERE
-            codings = accepted_codings(scope) if vendored and status_code == 200 else set()
-            # Compressed once by tools/vendor.py, not per request. For `name.gz`, only a better
-            # coding than the .gz itself.
-            coding = next(
-                (c for c in PRECOMPRESSED if c in codings and Path(raw + _SUFFIX[c]).is_file()),
-                None,
-            )
-            if coding is not None and not (asked_gz and coding == "gzip"):
-                encoded = Path(raw + _SUFFIX[coding])
-                media_type = mimetypes.guess_type(raw)[0] or "application/octet-stream"
-                encoded_resp = FileResponse(encoded, stat_result=encoded.stat(), media_type=media_type)
-                encoded_resp.headers["content-encoding"] = coding
-                encoded_resp.headers["vary"] = "Accept-Encoding"
-                # How the runtime loader turns body bytes into wire bytes (its link probe).
-                encoded_resp.headers["x-decoded-length"] = str(Path(raw).stat().st_size)
-                resp: Response = encoded_resp
-                if self.is_not_modified(encoded_resp.headers, Headers(scope=scope)):
-                    resp = NotModifiedResponse(encoded_resp.headers)
-            else:
-                resp = super().file_response(full_path, stat_result, scope, status_code)
-                if asked_gz:
-                    # The bytes as they are, not gzipped again by the middleware.
-                    resp.headers["content-type"] = "application/gzip"
-                    if vendored:
-                        resp.headers["vary"] = "Accept-Encoding"
-            resp.headers["cache-control"] = "public, max-age=31536000, immutable" if immutable else "no-cache"
-            return resp
-
-    async def config_json(request: Request) -> Response:
-        return Response(config_body, media_type="application/json", headers={"cache-control": "no-cache"})
-
-    zips = PackageZip()
-
-    async def pyapp_zip(request: Request) -> Response:
-        body, etag = await asyncio.to_thread(zips.current)
-        headers = {"cache-control": "no-cache", "etag": etag}
-        if request.headers.get("if-none-match") == etag:
-            return Response(status_code=304, headers=headers)
-        return Response(body, media_type="application/zip", headers=headers)
-
-    wheels = WheelCache()
-
-    async def wheel_file(request: Request) -> Response:
-        name = request.path_params["name"]
-        if not name.endswith(".whl") or "/" in name or name.startswith("."):
-            return Response(status_code=404)
-        try:
-            path = (await wheels.folder()) / name
-        except subprocess.CalledProcessError:
-            return Response("the wheels could not be built: run tools/build_wheels.py", status_code=500)
-        if not path.is_file():
-            return Response(status_code=404)
-        body = await asyncio.to_thread(path.read_bytes)
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        headers = {"cache-control": "no-cache", "etag": etag}
-        if request.headers.get("if-none-match") == etag:
-            return Response(status_code=304, headers=headers)
-        return Response(body, media_type="application/octet-stream", headers=headers)
-
-    async def api_not_found(request: Request) -> Response:
-        return JSONResponse({"error": "not_found", "message": "No such API path."}, status_code=404)
-
-    class SecurityHeaders:
-        def __init__(self, app: ASGIApp) -> None:
-            self.app = app
-
-        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await self.app(scope, receive, send)
-                return
-
-            async def send_with_headers(message: Any) -> None:
-                if message["type"] == "http.response.start":
-                    names = {k.lower() for k, _ in message.get("headers", [])}
-                    extra = [(k, v) for k, v in SECURITY_HEADERS if k not in names]
-                    message["headers"] = list(message.get("headers", [])) + extra
-                await send(message)
-
-            await self.app(scope, receive, send_with_headers)
-
-    class RefuseTokensInUrls:
-        """Contract section 3 on every path, not only the API's: a token in a URL is refused."""
-
-        def __init__(self, app: ASGIApp) -> None:
-            self.app = app
-
-        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http" and token_in_query(scope.get("query_string", b"").decode("latin-1")):
-                refused = JSONResponse(
-                    {"error": "token_in_url", "message": "Tokens must not travel in a URL."}, status_code=400
-                )
-                await refused(scope, receive, send)
-                return
-            await self.app(scope, receive, send)
-
+    api = AuthApi.open(settings)
     middleware = [
-        Middleware(SecurityHeaders),
-        Middleware(RefuseTokensInUrls),
+        Middleware(parts.SecurityHeaders, headers=SECURITY_HEADERS),
+        Middleware(parts.RefuseTokensInUrls),
         Middleware(GZipMiddleware, minimum_size=1024),
     ]
     if args.cors_origin:
-        from starlette.middleware.cors import CORSMiddleware
-
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=args.cors_origin,
-                allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type"],
-            )
+        cors = Middleware(
+            CORSMiddleware,
+            allow_origins=args.cors_origin,
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type"],
         )
-    routes: list[Any] = [
-        Route("/config.json", config_json),
-        Route("/pyapp.zip", pyapp_zip),
+        middleware.append(cors)
+    config_body = json.dumps(client_config(args)).encode()
+    static = functools.partial(parts.CachedStatic, codings=PRECOMPRESSED)
+    routes: list[BaseRoute] = [
+        Route("/config.json", functools.partial(parts.fixed_json, body=config_body)),
+        Route("/pyapp.zip", functools.partial(parts.package_zip, current=PackageZip().current)),
         Mount("/api/v1", app=asgi_app(api)),
-        Route("/api/{rest:path}", api_not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-        Mount("/static", app=CachedStatic(directory=STATIC, check_dir=False)),
-        Route("/wheels/{name}", wheel_file),
-        Mount("/examples", app=CachedStatic(directory=EXAMPLES, html=True, check_dir=False)),
-        Mount("/", app=CachedStatic(directory=WEB, html=True)),
+        Route("/api/{rest:path}", parts.api_not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Mount("/static", app=static(directory=STATIC, check_dir=False)),
+        Route("/wheels/{name}", functools.partial(parts.wheel_file, wheels=parts.WheelCache())),
+        Mount("/examples", app=static(directory=EXAMPLES, html=True, check_dir=False)),
+        Mount("/", app=static(directory=WEB, html=True)),
     ]
-    if args.base_path != "/":
-        # Under a base path (as on GitHub Pages, /<repo>/): the page's relative URLs
-        # only resolve right from "/repo/", so "/repo" and "/" redirect there.
-        base = args.base_path.rstrip("/")
-        routes = [
-            Route(base, lambda _r: RedirectResponse(args.base_path, 308)),
-            Route("/", lambda _r: RedirectResponse(args.base_path, 307)),
-            Mount(base, routes=routes),
-        ]
-    return Starlette(routes=routes, middleware=middleware), api
+    return Starlette(routes=parts.under_base_path(args.base_path, routes), middleware=middleware), api
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parse_args(argv)  # --help and bad flags work with no package installed
-    ensure_packages(argv)
-    import uvicorn
-
-    app, api = build_app(args)
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (``OSError`` when it cannot be)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only
-    # for such sockets, and uvicorn writes head and body apart (measured: +40 ms/answer).
+    # for such sockets, and uvicorn writes head and body apart.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((args.host, args.port))
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve until SIGINT/SIGTERM; the exit status (2: a bad flag or ``--db``, 1: cannot listen)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)  # --help and bad flags work with no package installed
+    problem = db_problem(args.db) if args.db is not None else None
+    if problem is not None:
+        print(f"serve.py: --db {args.db}: {problem}", file=sys.stderr)
+        return 2
+    ensure_packages(argv)
+    from authapi.sqlite_store import NewerSchema
+
+    try:
+        app, api = build_app(args)
+    except (sqlite3.Error, OSError, NewerSchema) as exc:
+        # What db_problem cannot see before opening: a damaged file, a folder we may not
+        # write, a store of a newer server.
+        where = args.db or "the per-user default"
+        print(f"serve.py: cannot open the token store ({where}; see --db): {exc}", file=sys.stderr)
+        return 2
+    try:
+        sock = listening_socket(args.host, args.port)
     except OSError as exc:
+        api.close()
         print(f"serve.py: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 1
-    port = sock.getsockname()[1]
-    shown_host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
+    from serve_app import Server, server_config
 
-    class Server(uvicorn.Server):
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets=sockets)
-            if self.started:
-                print(f"Serving on http://{shown_host}:{port}{args.base_path}", flush=True)
-
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            # SIGINT/SIGTERM mean "shut down cleanly, exit 0" (contract section 2).
-            # uvicorn would re-raise the signal after its graceful shutdown,
-            # turning a clean stop into status 130/143.
-            originals = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
-            try:
-                yield
-            finally:
-                for sig, handler in originals.items():
-                    signal.signal(sig, handler)
-
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=1,
-        lifespan="off",
-        server_header=False,
-        # No proxy in front: a client must not pick its own address (rate limits) via X-Forwarded-For.
-        proxy_headers=False,
-    )
-    server = Server(config)
+    shown_host = f"[{args.host}]" if sock.family == socket.AF_INET6 else args.host
+    banner = f"Serving on http://{shown_host}:{sock.getsockname()[1]}{args.base_path}"
     try:
-        server.run(sockets=[sock])
+        Server(server_config(app), banner).run(sockets=[sock])
     finally:
         api.close()
     return 0

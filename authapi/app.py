@@ -101,6 +101,7 @@ class AuthApi:
         passwords: PasswordChecker | None = None,
         signer: AccessTokenSigner | None = None,
         offload: Offload | None = None,
+        background: Offload | None = None,
     ) -> AuthApi:
         """Open the store (``settings.db_path`` unless ``store`` is given) and hash the users.
 
@@ -111,16 +112,21 @@ class AuthApi:
         ``offload`` runs store calls; default: for an SQLite file opened here
         (another process may hold its lock), inline unless the store is busy,
         then in a worker thread; inline for ``":memory:"`` or a ``store`` passed in.
+        ``background`` runs the purge of dead sessions; default: ``asyncio.to_thread`` for
+        an SQLite file opened here, so a large backlog never holds up the event loop;
+        inline otherwise.
         """
         passwords = passwords or PasswordBook.from_users(settings.users)
         if store is None:
             from authapi.sqlite_store import SqliteStore
 
             sqlite = SqliteStore.open(settings.store_path())
-            if offload is None and str(settings.store_path()) != ":memory:":
-                offload = sqlite.run_without_blocking
+            if str(settings.store_path()) != ":memory:":
+                offload = offload or sqlite.run_without_blocking
+                background = background or asyncio.to_thread
             store = sqlite
         offload = offload or inline
+        background = background or inline
         try:
             access = signer or AccessTokens(store.secret("access-token-hs256"), settings.access_ttl)
             sessions = Sessions(
@@ -136,7 +142,8 @@ class AuthApi:
             passwords.close()
             raise
         limiter = FailureLimiter(settings.max_failures, settings.failure_window)
-        return cls(settings, store, Handlers(settings, sessions, passwords, limiter, clock, sleep, offload))
+        handlers = Handlers(settings, sessions, passwords, limiter, clock, sleep, offload, background)
+        return cls(settings, store, handlers)
 
     def _route(self, req: ApiRequest) -> Endpoint:
         path = req.path.lstrip("/")
@@ -185,5 +192,5 @@ class AuthApi:
 
     def close(self) -> None:
         """Release the store and the hashing threads."""
-        self.handlers.passwords.close()
+        self.handlers.close()
         self.store.close()

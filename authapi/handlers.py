@@ -15,6 +15,7 @@ import functools
 import json
 import logging
 import re
+import threading
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from pathlib import Path
@@ -32,8 +33,11 @@ log = logging.getLogger("authapi")
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[Any]]
-#: Runs a blocking store call: ``await offload(fn, *args)``. ``asyncio.to_thread`` for SQLite
-#: on disk, so a store waiting on another process's lock never stalls the event loop.
+#: Runs a store call: ``await offload(fn, *args)``. For SQLite on disk,
+#: :meth:`~authapi.sqlite_store.SqliteStore.run_without_blocking`: on the event loop when
+#: the store is free at once, else in a worker thread, so a store waiting on another
+#: process's lock never stalls the loop. The purge of dead sessions, which may be long,
+#: runs through a second one (``background``): ``asyncio.to_thread`` for SQLite on disk.
 Offload = Callable[..., Awaitable[Any]]
 
 
@@ -124,9 +128,14 @@ class Handlers:
         clock: Clock,
         sleep: Sleep,
         offload: Offload = inline,
+        background: Offload = inline,
     ) -> None:
         self.settings = settings
         self.offload = offload
+        self.background = background
+        #: The purge of dead sessions in progress, if any (one at a time).
+        self.purging: asyncio.Task[None] | None = None
+        self._stop_purging = threading.Event()
         self._slow_calls = 0
         self.sessions = sessions
         self.passwords = passwords
@@ -177,7 +186,32 @@ class Handlers:
         if not ok:
             log.info("login failed for %r from %s", username, req.client)
             raise ApiError(401, "invalid_credentials", "Wrong username or password.", {"www-authenticate": REALM})
-        return self._grant_response(req, await self.offload(self.sessions.start, username, self.clock()))
+        grant = await self.offload(self.sessions.start, username, self.clock())
+        self._purge_if_due()
+        return self._grant_response(req, grant)
+
+    def _purge_if_due(self) -> None:
+        """Start a purge of dead sessions when one is due, beside the requests (``background``)."""
+        if (self.purging is not None and not self.purging.done()) or not self.sessions.purge_due(self.clock()):
+            return
+        self.purging = asyncio.get_running_loop().create_task(self._purge(self.clock()))
+
+    async def _purge(self, now: float) -> None:
+        try:
+            purged = await self.background(self.sessions.purge, now, self._stop_purging.is_set)
+        except asyncio.CancelledError:
+            self._stop_purging.set()  # the worker thread stops after its current batch
+            raise
+        except Exception:
+            if not self._stop_purging.is_set():  # once closed, the store may be gone mid-purge
+                log.exception("purging dead sessions failed")
+            return
+        log.info("purged %d dead sessions", purged)
+
+    def close(self) -> None:
+        """Stop a purge in progress after its current batch, and release the hashing threads."""
+        self._stop_purging.set()
+        self.passwords.close()
 
     def _grant_response(self, req: ApiRequest, grant: Grant) -> ApiResponse:
         """A login or refresh answer; in the HttpOnly mode the refresh token goes into

@@ -152,13 +152,15 @@ class KvTx:
     def live_tokens(self, family_id: str) -> int:
         return sum(1 for row in self._tokens.values() if row[0] == family_id and row[2] is None)
 
-    def purge(self, now_ms: int, keep_revoked_ms: int) -> int:
+    def purge(self, now_ms: int, keep_revoked_ms: int, limit: int | None = None) -> int:
         dead = {
             fid
             for fid, row in self._families.items()
             if row["expires_ms"] <= now_ms
             or (row["revoked_ms"] is not None and row["revoked_ms"] <= now_ms - keep_revoked_ms)
         }
+        if limit is not None:
+            dead = set(sorted(dead)[:limit])
         if not dead:
             return 0
         self._write()

@@ -1,12 +1,13 @@
 """The accounts and their password check: argon2id, off the event loop.
 
-    book = PasswordBook.from_users([("demo", "demo")])     # hashes now (~0.1 s each)
+    book = PasswordBook.from_users([("demo", "demo")])     # hashes now (slow on purpose)
     await book.check("demo", "demo")      # True
     await book.check("nobody", "x")       # False, after as much work as a real check
 
 Cost: argon2-cffi's defaults (RFC 9106's second recommended option:
-argon2id, t=3, m=64 MiB, p=4), about 0.13 s per check on the 2-core
-reference machine. That is deliberate: the check is the price of a guess.
+argon2id, t=3, m=64 MiB, p=4), a noticeable fraction of a second per check
+(bench/README.md has the figure). That is deliberate: the check is the price
+of a guess.
 To keep the server answering meanwhile, checks run in worker threads, at
 most ``workers`` at a time so that a burst of sign-ins cannot ask for
 64 MiB each all at once.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +26,13 @@ from authapi.tokens import AccessTokenSigner, InvalidToken
 
 #: Revoked families are kept this long before being purged, for the record.
 KEEP_REVOKED_MS = 24 * 3600 * 1000
-#: How often (at most) a login purges dead families.
+#: How often (at most) a login starts a purge of dead families.
 PURGE_EVERY_MS = 3600 * 1000
+#: Families forgotten per purge transaction: each one holds the store's write lock only
+#: briefly, so requests get the store between batches however large the backlog.
+PURGE_BATCH = 500
+#: Batches per purge at most; a backlog larger than that is left for the next one.
+PURGE_MAX_BATCHES = 200
 
 
 class SessionError(Exception):
@@ -103,12 +109,45 @@ class Sessions:
         family = Family(secrets.token_hex(16), username, now_ms, now_ms + self._refresh_ttl_ms)
         token = rotation.new_token()
         with self._store.transaction() as tx:
-            if now_ms - self._last_purge_ms >= PURGE_EVERY_MS:
-                tx.purge(now_ms, KEEP_REVOKED_MS)
-                self._last_purge_ms = now_ms
             tx.add_family(family)
             tx.add_token(RefreshToken(rotation.token_hash(token), family.id, now_ms))
         return self._grant(family, token, now)
+
+    def purge_due(self, now: float) -> bool:
+        """Whether the last purge began :data:`PURGE_EVERY_MS` ago or more (or left a backlog)."""
+        return _ms(now) - self._last_purge_ms >= PURGE_EVERY_MS
+
+    def purge(
+        self,
+        now: float,
+        stop: Callable[[], bool] = lambda: False,
+        batch: int = PURGE_BATCH,
+        max_batches: int = PURGE_MAX_BATCHES,
+    ) -> int:
+        """Forget dead families (expired, or revoked :data:`KEEP_REVOKED_MS` ago) with their
+        tokens, ``batch`` at a time, one transaction each; returns how many.
+
+        Stops early when ``stop()`` turns true (the server shuts down). A blocking call on a
+        store on disk: run it off the event loop.
+
+        >>> from authapi.sqlite_store import SqliteStore
+        >>> sessions = Sessions(SqliteStore.open(":memory:"), None, b"k", refresh_ttl=60, grace=0)
+        >>> sessions.purge(now=0.0), sessions.purge_due(now=1.0)
+        (0, False)
+        """
+        now_ms = _ms(now)
+        self._last_purge_ms = now_ms
+        purged = 0
+        for _ in range(max_batches):
+            if stop():
+                return purged
+            with self._store.transaction() as tx:
+                n = tx.purge(now_ms, KEEP_REVOKED_MS, batch)
+            purged += n
+            if n < batch:
+                return purged
+        self._last_purge_ms = now_ms - PURGE_EVERY_MS  # a backlog is left: due again at once
+        return purged
 
     def refresh(self, presented: str, now: float) -> Grant:
         """Rotate ``presented`` (see :mod:`authapi.rotation` for the rules)."""

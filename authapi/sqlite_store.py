@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS families (
     revoked_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS families_expiry ON families (expires_ms);
+CREATE INDEX IF NOT EXISTS families_revoked ON families (revoked_ms);
 CREATE TABLE IF NOT EXISTS refresh_tokens (
     hash      BLOB PRIMARY KEY,
     family_id TEXT NOT NULL REFERENCES families (id) ON DELETE CASCADE,
@@ -60,6 +61,10 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
 );
 CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens (family_id);
 """
+
+
+class NewerSchema(RuntimeError):
+    """The file was written by a newer server, whose schema this one does not know."""
 
 
 class SqliteTx:
@@ -117,11 +122,21 @@ class SqliteTx:
         ).fetchone()
         return int(row[0])
 
-    def purge(self, now_ms: int, keep_revoked_ms: int) -> int:
+    def purge(self, now_ms: int, keep_revoked_ms: int, limit: int | None = None) -> int:
+        # By rowid, so that one statement deletes at most `limit` families (their tokens
+        # go with them: ON DELETE CASCADE); -1 is SQLite's "no limit".
         cur = self._conn.execute(
-            "DELETE FROM families WHERE expires_ms <= ? OR revoked_ms <= ?", (now_ms, now_ms - keep_revoked_ms)
+            "DELETE FROM families WHERE rowid IN"
+            " (SELECT rowid FROM families WHERE expires_ms <= ? OR revoked_ms <= ? LIMIT ?)",
+            (now_ms, now_ms - keep_revoked_ms, -1 if limit is None else limit),
         )
         return cur.rowcount
+
+
+def _check_version(conn: sqlite3.Connection, path: Path | str) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise NewerSchema(f"{path}: store schema {version} is newer than this server ({SCHEMA_VERSION})")
 
 
 @contextmanager
@@ -189,19 +204,23 @@ class SqliteStore:
             os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
         # isolation_level=None: we issue BEGIN/COMMIT ourselves (BEGIN IMMEDIATE).
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        store = cls(conn)
-        with store._transaction_conn() as c:
-            version = c.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(f"{path}: store schema {version} is newer than this server ({SCHEMA_VERSION})")
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    c.execute(statement)
-            c.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        try:
+            # Read before anything is written: a file this server cannot use is left as it was.
+            _check_version(conn, path)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            store = cls(conn)
+            with store._transaction_conn() as c:
+                _check_version(c, path)  # again, under the write lock
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        c.execute(statement)
+                c.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except BaseException:
+            conn.close()
+            raise
         return store
 
     @contextmanager

@@ -68,8 +68,9 @@ class StoreTx(Protocol):
         """How many unspent tokens the family has (the invariant: at most one)."""
         ...
 
-    def purge(self, now_ms: int, keep_revoked_ms: int) -> int:
-        """Forget expired families and ones revoked over ``keep_revoked_ms`` ago; returns how many."""
+    def purge(self, now_ms: int, keep_revoked_ms: int, limit: int | None = None) -> int:
+        """Forget expired families and ones revoked over ``keep_revoked_ms`` ago, at most
+        ``limit`` of them (all when ``None``), with their tokens; returns how many."""
         ...
 
 

@@ -161,3 +161,50 @@ def test_the_blocker_would_catch_an_app_import(blocked: str) -> None:  # the che
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert "the library imported the app" in report["failed"][blocked]
+
+
+# --- serve.py: small pieces --------------------------------------------------------------------
+
+SERVER_MODULES = (ROOT / "serve.py", ROOT / "serve_app.py")
+
+
+def function_lengths(path: Path) -> dict[str, int]:
+    """Lines of every function and method in ``path`` (decorators and docstring included)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    lengths: dict[str, int] = {}
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
+                assert child.end_lineno is not None
+                lengths[f"{prefix}{child.name}:{child.lineno}"] = child.end_lineno - first + 1
+                visit(child, f"{prefix}{child.name}.")
+            elif isinstance(child, ast.ClassDef):
+                visit(child, f"{prefix}{child.name}.")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    return lengths
+
+
+def test_function_lengths_counts_every_function_and_method(tmp_path: Path) -> None:
+    src = tmp_path / "m.py"
+    src.write_text(
+        "def f():\n    pass\n\n\nclass C:\n    @staticmethod\n    def g():\n        def h():\n            pass\n"
+    )
+    assert function_lengths(src) == {"f:1": 2, "C.g:7": 4, "C.g.h:8": 2}
+
+
+@pytest.mark.parametrize("path", SERVER_MODULES, ids=lambda p: p.name)
+def test_no_function_of_the_server_is_over_60_lines(path: Path) -> None:
+    lengths = function_lengths(path)
+    assert lengths  # the file was read
+    assert {name: n for name, n in lengths.items() if n > 60} == {}
+
+
+def test_serve_py_imports_only_the_standard_library_at_import_time() -> None:
+    """``--help`` and the "missing packages" line must work on a bare Python."""
+    third_party = {m.split(".")[0] for m in imports(ROOT / "serve.py", top_level_only=True)}
+    assert third_party <= set(sys.stdlib_module_names) | {"__future__"}

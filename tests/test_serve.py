@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -181,6 +183,70 @@ def test_bad_flags_exit_2_with_a_message(args: list[str], tmp_path: Path) -> Non
     )
     assert done.returncode == 2
     assert "error:" in done.stderr
+
+
+def run_serve(cwd: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """``serve.py --port 0 ARGS`` in ``cwd``: its status, stdout and stderr once it exits or,
+    if it starts serving instead, once it has been stopped (SIGTERM: status 0)."""
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "serve.py"), "--port", "0", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # "Serving on ..." or "" once it has exited
+    if first:
+        proc.terminate()
+    out, err = proc.communicate(timeout=30)  # a hang guard, not a bound on how fast it is
+    return proc.returncode, first + out, err
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else b"/" for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("postgresql://user@host/db", "only a SQLite file path is supported"),
+        ("sqlite:///tokens.sqlite3", "only a SQLite file path is supported"),
+        ("a-folder", "folder, not a file"),
+        ("no-such-folder/tokens.sqlite3", "does not exist"),
+        ("notes.txt", "not a database"),
+        ("damaged.sqlite3", "not a database"),  # SQLite's header, then no database
+        ("newer.sqlite3", "is newer than this server"),
+    ],
+)
+def test_db_refuses_what_it_cannot_open_in_one_line_creating_nothing(value: str, says: str, tmp_path: Path) -> None:
+    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "notes.txt").write_text("these are notes, not a database\n" * 10)
+    (tmp_path / "damaged.sqlite3").write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)
+    with contextlib.closing(sqlite3.connect(tmp_path / "newer.sqlite3")) as newer:
+        newer.execute("PRAGMA user_version=99")
+    before = tree(tmp_path)
+    status, out, err = run_serve(tmp_path, "--db", value)
+    assert (status, out) == (2, ""), err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "--db" in lines[0] and says in lines[0], err
+    assert tree(tmp_path) == before
+
+
+def test_db_takes_a_new_file_in_an_existing_folder_and_an_existing_store(tmp_path: Path) -> None:
+    for _ in range(2):  # created, then opened again
+        status, out, err = run_serve(tmp_path, "--db", "tokens.sqlite3")
+        assert status == 0 and out.startswith("Serving on "), err
+    assert (tmp_path / "tokens.sqlite3").read_bytes().startswith(b"SQLite format 3\x00")
+
+
+def test_without_db_the_per_user_data_folder_is_created(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    status, out, err = run_serve(tmp_path, env=env)
+    assert status == 0 and out.startswith("Serving on "), err
+    assert (tmp_path / "data" / "pyauth-spa" / "tokens.sqlite3").is_file()
 
 
 def test_a_busy_port_is_a_clear_error(srv: ServerProcess, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,28 @@ T0 = 1_800_000_000.0
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+#: How long a wait for a condition may take before the test fails: it only turns a hang into
+#: a failure; how soon a condition holds is never what a test checks.
+HANG_GUARD_S = 30.0
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Let the event loop run until ``condition()`` holds (at most :data:`HANG_GUARD_S`)."""
+    async with asyncio.timeout(HANG_GUARD_S):
+        # Polled: the condition may be another thread's state, with nothing to await.
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    """:func:`until` for a test thread: poll ``condition()`` until it holds (at most :data:`HANG_GUARD_S`)."""
+    deadline = time.monotonic() + HANG_GUARD_S
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still not true after {HANG_GUARD_S} s: {condition}")
+        time.sleep(0.005)
 
 
 class FakeClock:

@@ -6,16 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from authapi import sqlite_store
 from authapi.app import AuthApi
-from authapi.sqlite_store import BUSY_TIMEOUT_MS
 
-from .conftest import ROOT, Client, FakeClock, FakeSleep, SharedBook, make_api
+from .conftest import ROOT, Client, FakeClock, FakeSleep, SharedBook, make_api, until
 
 pytestmark = pytest.mark.anyio
 
@@ -186,9 +185,13 @@ async def test_slow_calls_beyond_the_cap_get_503_with_retry_after(
 
 
 class HangingPasswords:
-    """Password checks that never finish: attempts stay in flight."""
+    """Password checks that never finish: attempts stay in flight (``in_flight`` counts them)."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
 
     async def check(self, username: str, password: str) -> bool:
+        self.in_flight += 1
         await asyncio.Event().wait()
         return False
 
@@ -199,9 +202,10 @@ class HangingPasswords:
 async def test_a_sign_in_queued_behind_attempts_in_flight_gives_up_with_429(
     tmp_path: Path, clock: FakeClock, fake_sleep: FakeSleep
 ) -> None:
+    passwords = HangingPasswords()
     api = make_api(
         tmp_path,
-        HangingPasswords(),  # type: ignore[arg-type]
+        passwords,  # type: ignore[arg-type]
         clock,
         fake_sleep,
         max_failures=2,
@@ -210,7 +214,7 @@ async def test_a_sign_in_queued_behind_attempts_in_flight_gives_up_with_429(
     client = Client(api)
     try:
         stuck = [asyncio.ensure_future(client.login("demo", "guess")) for _ in range(2)]
-        await asyncio.sleep(0.01)
+        await until(lambda: passwords.in_flight == 2)  # both attempts are being checked
         queued = await asyncio.wait_for(client.login("demo", "guess"), 5)  # bounded: answers, does not hang
         assert queued.status == 429
         assert queued.headers["retry-after"] == "1"
@@ -223,26 +227,38 @@ async def test_a_sign_in_queued_behind_attempts_in_flight_gives_up_with_429(
 
 
 async def test_a_store_locked_by_another_process_answers_503_without_stalling_other_calls(
-    api: AuthApi, client: Client, tmp_path: Path
+    api: AuthApi, client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = (await client.login()).json()["refresh_token"]
+    if api.handlers.purging is not None:
+        await api.handlers.purging  # the login's purge takes the store's lock too
     other = sqlite3.connect(tmp_path / "tokens.sqlite3", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    store: Any = api.store
     try:
-        refresh = asyncio.ensure_future(client.refresh(token))
-        started = time.monotonic()
-        await asyncio.sleep(0.05)  # the refresh is now waiting for the lock
-        # Meanwhile the event loop is free: calls that need no store answer at once.
+        # A refresh that waits for that lock until the test says (a hang guard, not a bound).
+        monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 60_000)
+        waiting = asyncio.ensure_future(client.refresh(token))
+        # The store's own lock is taken only by a call that waits for SQLite's: in a worker
+        # thread, since the loop's own attempt gives up at once.
+        await until(lambda: store._lock.locked())
+        # Meanwhile the event loop is free: calls that need no store answer.
         for _ in range(3):
             assert (await client.call("GET", "info")).status == 200
             assert (await client.call("GET", "status/404")).status == 404
-        assert time.monotonic() - started < BUSY_TIMEOUT_MS / 1000 / 2  # the loop was never blocked
-        assert not refresh.done()
-        busy = await asyncio.wait_for(refresh, 5)
+        assert not waiting.done() and store._lock.locked()
+        other.execute("ROLLBACK")
+        assert (await asyncio.wait_for(waiting, 30)).status == 200  # it waited for the lock, then went on
+        token = (await waiting).json()["refresh_token"]
+        # With the real timeout, a store locked for longer answers 503 and spends nothing.
+        monkeypatch.undo()
+        other.execute("BEGIN IMMEDIATE")
+        busy = await asyncio.wait_for(client.refresh(token), 30)
         assert busy.status == 503
         assert busy.json()["error"] == "store_busy"
         assert busy.headers["retry-after"] == "1"
     finally:
-        other.execute("ROLLBACK")
+        if other.in_transaction:
+            other.execute("ROLLBACK")
         other.close()
     assert (await client.refresh(token)).status == 200  # nothing was spent by the refused call
