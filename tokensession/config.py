@@ -32,7 +32,10 @@ class Config:
     refresh_window_seconds: float = 1800
     timeout_ms: int = 10000
     lang: str = "auto"
-    demo_api: DemoApi = "auto"
+    #: ``"auto"``: the in-page demo API when nothing answers ``GET info`` at ``api_base``;
+    #: ``True``/``False`` force it. Off unless asked for: a page never swaps a real API for a
+    #: demo that accepts ``demo`` / ``demo`` because its config said nothing.
+    demo_api: DemoApi = False
     #: The idle warning shows ``min(warn_before_seconds, expires_in / 2)`` before ``utilTime``; 0: off.
     warn_before_seconds: float = 60
     #: DOM events that count as activity besides API calls (e.g. ``("pointerdown", "keydown")``).
@@ -57,7 +60,7 @@ class Config:
         cfg, problems = cls(), []
 
         def bad(key: str, why: str) -> None:
-            problems.append(f"config.json: {key} {why}; using {getattr(cls(), _FIELDS[key])!r}")
+            problems.append(f"config.json: {key} {why}; using {getattr(cls(), FIELDS[key])!r}")
 
         if "apiBase" in data:
             v = data["apiBase"]
@@ -77,10 +80,10 @@ class Config:
                 bad("refreshWindowSeconds", "must be a number >= 0")
         if "timeoutMs" in data:
             v = data["timeoutMs"]
-            if _is_number(v) and v > 0:
+            if _is_number(v) and v == int(v) and 0 < v <= MAX_TIMEOUT_MS:
                 cfg = replace(cfg, timeout_ms=int(v))
             else:
-                bad("timeoutMs", "must be a number > 0")
+                bad("timeoutMs", f"must be a whole number of milliseconds from 1 to {MAX_TIMEOUT_MS}")
         if "lang" in data:
             v = data["lang"]
             if isinstance(v, str) and v.strip():
@@ -114,8 +117,13 @@ class Config:
         return cfg, problems
 
 
+#: The longest ``timeoutMs`` taken (10 minutes): a longer wait is a hung page, not a slow API,
+#: and the browser's ``AbortSignal.timeout`` refuses delays past its own limit.
+MAX_TIMEOUT_MS = 600_000
+
 _EVENT = re.compile(r"[a-z][a-z0-9]{0,31}")
-_FIELDS = {
+#: ``config.json`` key -> :class:`Config` field.
+FIELDS = {
     "apiBase": "api_base",
     "refreshWindowSeconds": "refresh_window_seconds",
     "timeoutMs": "timeout_ms",

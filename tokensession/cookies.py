@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -280,6 +281,10 @@ class CookieJar(Protocol):
         ...
 
 
+#: How many writes :attr:`MemoryCookieJar.assignments` keeps (a sign-in writes five).
+ASSIGNMENTS_KEPT = 100
+
+
 class MemoryCookieJar:
     """A cookie jar that honours ``Max-Age`` against an injected clock (ms).
 
@@ -295,7 +300,9 @@ class MemoryCookieJar:
         self._clock_ms = clock_ms
         # (name, path) -> (raw value, expiry in ms or None for a session cookie)
         self._cookies: dict[tuple[str, str], tuple[str, float | None]] = {}
-        self.assignments: list[str] = []  # every write, for tests to inspect attributes
+        #: The last :data:`ASSIGNMENTS_KEPT` writes, newest last, for tests to inspect their
+        #: attributes; bounded, since a long-running script's jar is written at every refresh.
+        self.assignments: deque[str] = deque(maxlen=ASSIGNMENTS_KEPT)
 
     def write(self, assignment: str) -> None:
         self.assignments.append(assignment)
