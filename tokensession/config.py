@@ -1,4 +1,4 @@
-"""Client config (contract section 8): ``config.json`` next to ``index.html``.
+"""Client config: ``config.json`` next to ``index.html`` (the keys: README, "Config keys").
 
     cfg, problems = Config.from_json('{"timeoutMs": 5000}')
     assert cfg.timeout_ms == 5000 and problems == []
@@ -40,7 +40,7 @@ class Config:
     warn_before_seconds: float = 60
     #: DOM events that count as activity besides API calls (e.g. ``("pointerdown", "keydown")``).
     activity_events: tuple[str, ...] = ()
-    #: Where the refresh token lives (contract section 4): ``"js"`` (a cookie the page reads,
+    #: Where the refresh token lives (README, "HttpOnly refresh mode"): ``"js"`` (a cookie the page reads,
     #: the default) or ``"httponly"`` (the API's own cookie; ``serve.py --httponly-refresh``).
     refresh_cookie: RefreshCookie = "js"
 
@@ -116,6 +116,27 @@ class Config:
                 bad("refreshCookie", 'must be "js" or "httponly"')
         return cfg, problems
 
+    def for_api_in_page(self) -> tuple[Config, str | None]:
+        """The config to run with when the API answers inside the page (a demo API), and why it
+        changed: the HttpOnly refresh mode falls back to ``"js"`` (:data:`NO_HTTPONLY_IN_PAGE`),
+        since no server stands behind the page to keep a cookie that scripts cannot read.
+
+        >>> Config(refresh_cookie="httponly").for_api_in_page()[0].refresh_cookie
+        'js'
+        >>> Config().for_api_in_page() == (Config(), None)
+        True
+        """
+        if self.refresh_cookie == "httponly":
+            return replace(self, refresh_cookie="js"), NO_HTTPONLY_IN_PAGE
+        return self, None
+
+
+#: Why the HttpOnly refresh mode falls back to ``"js"`` when the API runs in the page.
+NO_HTTPONLY_IN_PAGE = (
+    'config.json: refreshCookie "httponly" needs a server: an API inside the page (the demo API) '
+    "cannot set an HttpOnly cookie (page scripts can only set cookies they can read), so the refresh "
+    'token stays in a script-readable cookie ("js")'
+)
 
 #: The longest ``timeoutMs`` taken (10 minutes): a longer wait is a hung page, not a slow API,
 #: and the browser's ``AbortSignal.timeout`` refuses delays past its own limit.
