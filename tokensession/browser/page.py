@@ -26,7 +26,7 @@ from pyscript.ffi import to_js  # type: ignore[import-not-found]
 
 from tokensession.browser.cookies import DocumentCookieJar, base_path, is_https
 from tokensession.browser.fetch import FetchTransport
-from tokensession.browser.locks import WebLock
+from tokensession.browser.locks import WebLock, grant_timeout_ms
 from tokensession.client import ApiClient
 from tokensession.config import Config
 from tokensession.transport import Transport
@@ -125,7 +125,7 @@ async def page_client(
         chosen,
         jar,
         now_ms,
-        lock=WebLock(lock_name),
+        lock=WebLock(lock_name, grant_timeout_ms=grant_timeout_ms(config.timeout_ms)),
         cookie_path=cookie_path,
         secure=is_https(),
         idle_warning_seconds=config.warn_before_seconds,
