@@ -18,6 +18,7 @@ tabs (a Web Lock named ``lock_name``; tabs of one app must use one name).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -108,7 +109,7 @@ async def page_client(
     if transport is None:
         if config.demo_api is not False:
             problems.append(
-                f"config.json: demoApi {config.demo_api!r} but this page has no in-page API "
+                f"config.json: demoApi {json.dumps(config.demo_api)} but this page has no in-page API "
                 "(page_client(transport=...)); using the API at apiBase"
             )
     elif isinstance(transport, Transport):
