@@ -5,8 +5,8 @@
 
 ``apiBase`` is a path on the page's origin, unless the file also says
 ``"crossOriginApi": true``: then an ``http(s)://host[:port]/path`` URL is taken
-too (that API must allow the page's origin with CORS, e.g. ``serve.py
---cors-origin``, and the page's CSP must list it: ``./build.sh OUT --api-base URL``).
+too (that API must allow the page's origin with CORS, and the page's
+Content-Security-Policy must list it in ``connect-src``).
 
 A bad file never stops the app: each bad field falls back to its default and
 is reported in ``problems`` (the shell logs them and shows one toast).
@@ -40,8 +40,8 @@ class Config:
     warn_before_seconds: float = 60
     #: DOM events that count as activity besides API calls (e.g. ``("pointerdown", "keydown")``).
     activity_events: tuple[str, ...] = ()
-    #: Where the refresh token lives (README, "HttpOnly refresh mode"): ``"js"`` (a cookie the page reads,
-    #: the default) or ``"httponly"`` (the API's own cookie; ``serve.py --httponly-refresh``).
+    #: Where the refresh token lives (README, "HttpOnly refresh mode"): ``"js"`` (a cookie the page
+    #: reads, the default) or ``"httponly"`` (the API's own cookie, which page scripts never see).
     refresh_cookie: RefreshCookie = "js"
 
     @classmethod
