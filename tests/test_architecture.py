@@ -1,5 +1,5 @@
-"""The library stands on its own: it never imports the app, has no import cycles, and only
-its page adapters (``tokensession.browser``) touch the browser."""
+"""The library stands on its own: it never imports the app nor the reference API, has no import
+cycles, and only its page adapters (``tokensession.browser``) touch the browser."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import pytest
 from tests.serverproc import ROOT
 
 LIBRARY = ROOT / "tokensession"
+#: Packages of this repository the library never imports, not even lazily: it ships alone.
+NOT_THE_LIBRARY = ("pyapp", "authapi")
 BROWSER_ONLY = ("js", "pyodide", "pyodide_js", "pyscript", "pyodide_http", "micropip")
 
 
@@ -25,11 +27,13 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(p): p for p in sorted(LIBRARY.rglob("*.py")) if "__pycache__" not in p.parts}
 
 
-def imports(path: Path, *, top_level_only: bool) -> set[str]:
-    """Modules ``path`` imports. ``top_level_only``: what runs at import time (not inside
-    functions, not under ``if TYPE_CHECKING``), the imports that can form a cycle."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+def imports(path: Path, *, top_level_only: bool, source: str | None = None) -> set[str]:
+    """Modules ``path`` (or ``source``, said to be at ``path``) imports. ``top_level_only``: what
+    runs at import time (not inside functions, not under ``if TYPE_CHECKING``), the imports that
+    can form a cycle."""
+    tree = ast.parse(path.read_text(encoding="utf-8") if source is None else source)
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
@@ -60,12 +64,23 @@ def imports(path: Path, *, top_level_only: bool) -> set[str]:
     return found
 
 
-def test_the_library_never_imports_the_app_not_even_lazily() -> None:
+def test_the_library_never_imports_the_app_nor_the_reference_api_not_even_lazily() -> None:
     offenders = {
-        name: sorted(m for m in imports(path, top_level_only=False) if m.split(".")[0] == "pyapp")
+        name: sorted(m for m in imports(path, top_level_only=False) if m.split(".")[0] in NOT_THE_LIBRARY)
         for name, path in MODULES.items()
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_import_walk_sees_lazy_and_type_checking_imports() -> None:  # the check above can fail
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from authapi.app import AuthApi\n"
+        "def f():\n    import pyapp.app\n    from authapi import inpage\n"
+        "class C:\n    async def g(self):\n        from ..authapi_like import x\n"
+    )
+    found = imports(LIBRARY / "transport.py", top_level_only=False, source=source)
+    assert {"authapi.app", "pyapp.app", "authapi"} <= found
 
 
 def test_only_the_page_adapters_import_browser_modules() -> None:
@@ -121,8 +136,8 @@ import importlib, importlib.abc, json, sys, types
 
 class NoApp(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name == "pyapp" or name.startswith("pyapp."):
-            raise ImportError(f"the library imported the app: {name}")
+        if name.split(".")[0] in ("pyapp", "authapi"):
+            raise ImportError(f"the library imported the app or the reference API: {name}")
         return None
 
 sys.meta_path.insert(0, NoApp())
@@ -143,7 +158,8 @@ for name in %(modules)s:
         importlib.import_module(name)
     except Exception as exc:
         failed[name] = f"{type(exc).__name__}: {exc}"
-print(json.dumps({"failed": failed, "app": sorted(m for m in sys.modules if m.split(".")[0] == "pyapp")}))
+app = sorted(m for m in sys.modules if m.split(".")[0] in ("pyapp", "authapi"))
+print(json.dumps({"failed": failed, "app": app}))
 """
 
 
@@ -155,12 +171,12 @@ def test_every_library_module_imports_with_the_app_absent() -> None:
     assert report == {"failed": {}, "app": []}
 
 
-@pytest.mark.parametrize("blocked", ["pyapp", "pyapp.app"])
+@pytest.mark.parametrize("blocked", ["pyapp", "pyapp.app", "authapi.app"])
 def test_the_blocker_would_catch_an_app_import(blocked: str) -> None:  # the check above can fail
     code = IMPORT_ALL % {"browser": "[]", "modules": json.dumps([blocked])}
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert "the library imported the app" in report["failed"][blocked]
+    assert "the library imported the app or the reference API" in report["failed"][blocked]
 
 
 # --- serve.py: small pieces --------------------------------------------------------------------

@@ -58,9 +58,9 @@ def test_the_same_sources_build_the_same_bytes(wheels: list[Path], tmp_path: Pat
 
 def test_wheel_imports_in_a_fresh_venv_with_nothing_else(venv_python: Path, tmp_path: Path) -> None:
     code = (
-        "import sys, tokensession, tokensession.urllib_handler, tokensession.sync, tokensession.demo\n"
+        "import sys, tokensession, tokensession.urllib_handler, tokensession.sync, tokensession.transport\n"
         "from tokensession import ApiClient, SessionHandler, __version__\n"
-        "assert not [m for m in sys.modules if m.split('.')[0] in ('pyapp', 'requests', 'js', 'pyodide')]\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('pyapp', 'authapi', 'requests', 'js', 'pyodide')]\n"
         "print(__version__, tokensession.__file__)\n"
     )
     done = run_isolated(venv_python, code, tmp_path)
@@ -73,6 +73,20 @@ def test_wheel_imports_in_a_fresh_venv_with_nothing_else(venv_python: Path, tmp_
 def test_authapi_wheel_imports_without_the_server_packages(venv_python: Path, tmp_path: Path) -> None:
     done = run_isolated(venv_python, "import authapi.app, authapi.messages; print('ok')", tmp_path)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_authapi_wheel_holds_the_in_page_demo_api(venv_python: Path, tmp_path: Path) -> None:
+    code = (
+        "import asyncio, json\n"
+        "from authapi.inpage import DemoTransport\n"
+        "from authapi.kvstore import MemoryKeyValue\n"
+        "from tokensession import Request\n"
+        "answer = asyncio.run(DemoTransport(MemoryKeyValue()).send(Request.build('GET', 'info')))\n"
+        "print(json.dumps(answer.json()['demo']))\n"
+    )
+    done = run_isolated(venv_python, code, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "true"
 
 
 @pytest.fixture(scope="module")

@@ -11,20 +11,20 @@ With ``refresh_cookie="httponly"`` (config ``"refreshCookie": "httponly"``) the
 API keeps the refresh token in its own HttpOnly cookie instead; same rules.
 
 In a PyScript page (install the wheel with PyScript's ``packages``), one call
-wires the ``fetch`` transport, the ``document.cookie`` jar and the cross-tab
-refresh lock, or the in-page demo API when no API answers::
+wires the ``fetch`` transport (or another one: its ``transport=`` seam), the
+``document.cookie`` jar and the cross-tab refresh lock::
 
     from tokensession.browser.page import page_client
 
-    page = await page_client()                  # reads ./config.json (contract section 8)
+    page = await page_client()                  # reads ./config.json (README, "Config keys")
     await page.api.login("demo", "demo")
     me = (await page.api.get("me")).json()
 
-Anywhere, with any transport (here the reference API in-process)::
+Anywhere, with any transport (here an API in-process that knows one answer)::
 
     >>> import asyncio, time
     >>> from tokensession import ApiClient, Config, InMemoryTransport, MemoryCookieJar
-    >>> async def handler(request):             # an API that knows one answer
+    >>> async def handler(request):             # gets a tokensession.Request
     ...     from tokensession import Response
     ...     return Response(200, {"content-type": "application/json"}, b'{"username": "demo"}')
     >>> clock_ms = lambda: time.time() * 1000
@@ -94,7 +94,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy: urllib.request, http.client and email cost about half a second in the page.
+    # Lazy: urllib.request, http.client and email are slow to import in the page, and most pages never need them.
     if name == "SessionHandler":
         from tokensession.urllib_handler import SessionHandler
 

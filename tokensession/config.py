@@ -1,12 +1,12 @@
-"""Client config (contract section 8): ``config.json`` next to ``index.html``.
+"""Client config: ``config.json`` next to ``index.html`` (the keys: README, "Config keys").
 
     cfg, problems = Config.from_json('{"timeoutMs": 5000}')
     assert cfg.timeout_ms == 5000 and problems == []
 
 ``apiBase`` is a path on the page's origin, unless the file also says
 ``"crossOriginApi": true``: then an ``http(s)://host[:port]/path`` URL is taken
-too (that API must allow the page's origin with CORS, e.g. ``serve.py
---cors-origin``, and the page's CSP must list it: ``./build.sh OUT --api-base URL``).
+too (that API must allow the page's origin with CORS, and the page's
+Content-Security-Policy must list it in ``connect-src``).
 
 A bad file never stops the app: each bad field falls back to its default and
 is reported in ``problems`` (the shell logs them and shows one toast).
@@ -32,13 +32,16 @@ class Config:
     refresh_window_seconds: float = 1800
     timeout_ms: int = 10000
     lang: str = "auto"
-    demo_api: DemoApi = "auto"
+    #: ``"auto"``: the in-page demo API when nothing answers ``GET info`` at ``api_base``;
+    #: ``True``/``False`` force it. Off unless asked for: a page never swaps a real API for a
+    #: demo that accepts ``demo`` / ``demo`` because its config said nothing.
+    demo_api: DemoApi = False
     #: The idle warning shows ``min(warn_before_seconds, expires_in / 2)`` before ``utilTime``; 0: off.
     warn_before_seconds: float = 60
     #: DOM events that count as activity besides API calls (e.g. ``("pointerdown", "keydown")``).
     activity_events: tuple[str, ...] = ()
-    #: Where the refresh token lives (contract section 4): ``"js"`` (a cookie the page reads,
-    #: the default) or ``"httponly"`` (the API's own cookie; ``serve.py --httponly-refresh``).
+    #: Where the refresh token lives (README, "HttpOnly refresh mode"): ``"js"`` (a cookie the page
+    #: reads, the default) or ``"httponly"`` (the API's own cookie, which page scripts never see).
     refresh_cookie: RefreshCookie = "js"
 
     @classmethod
@@ -57,7 +60,7 @@ class Config:
         cfg, problems = cls(), []
 
         def bad(key: str, why: str) -> None:
-            problems.append(f"config.json: {key} {why}; using {getattr(cls(), _FIELDS[key])!r}")
+            problems.append(f"config.json: {key} {why}; using {getattr(cls(), FIELDS[key])!r}")
 
         if "apiBase" in data:
             v = data["apiBase"]
@@ -77,10 +80,10 @@ class Config:
                 bad("refreshWindowSeconds", "must be a number >= 0")
         if "timeoutMs" in data:
             v = data["timeoutMs"]
-            if _is_number(v) and v > 0:
+            if _is_number(v) and v == int(v) and 0 < v <= MAX_TIMEOUT_MS:
                 cfg = replace(cfg, timeout_ms=int(v))
             else:
-                bad("timeoutMs", "must be a number > 0")
+                bad("timeoutMs", f"must be a whole number of milliseconds from 1 to {MAX_TIMEOUT_MS}")
         if "lang" in data:
             v = data["lang"]
             if isinstance(v, str) and v.strip():
@@ -113,9 +116,35 @@ class Config:
                 bad("refreshCookie", 'must be "js" or "httponly"')
         return cfg, problems
 
+    def for_api_in_page(self) -> tuple[Config, str | None]:
+        """The config to run with when the API answers inside the page (a demo API), and why it
+        changed: the HttpOnly refresh mode falls back to ``"js"`` (:data:`NO_HTTPONLY_IN_PAGE`),
+        since no server stands behind the page to keep a cookie that scripts cannot read.
+
+        >>> Config(refresh_cookie="httponly").for_api_in_page()[0].refresh_cookie
+        'js'
+        >>> Config().for_api_in_page() == (Config(), None)
+        True
+        """
+        if self.refresh_cookie == "httponly":
+            return replace(self, refresh_cookie="js"), NO_HTTPONLY_IN_PAGE
+        return self, None
+
+
+#: Why the HttpOnly refresh mode falls back to ``"js"`` when the API runs in the page.
+NO_HTTPONLY_IN_PAGE = (
+    'config.json: refreshCookie "httponly" needs a server: an API inside the page (the demo API) '
+    "cannot set an HttpOnly cookie (page scripts can only set cookies they can read), so the refresh "
+    'token stays in a script-readable cookie ("js")'
+)
+
+#: The longest ``timeoutMs`` taken (10 minutes): a longer wait is a hung page, not a slow API,
+#: and the browser's ``AbortSignal.timeout`` refuses delays past its own limit.
+MAX_TIMEOUT_MS = 600_000
 
 _EVENT = re.compile(r"[a-z][a-z0-9]{0,31}")
-_FIELDS = {
+#: ``config.json`` key -> :class:`Config` field.
+FIELDS = {
     "apiBase": "api_base",
     "refreshWindowSeconds": "refresh_window_seconds",
     "timeoutMs": "timeout_ms",

@@ -1,12 +1,12 @@
 """The session as ``document.cookie`` holds it: parse, serialize, and an in-memory jar.
 
-The four cookies of contract section 4 are the only place a token lives::
+The four cookies (README, "Cookies") are the only place a token lives::
 
     session = Session.from_header("access_token=eyJ...; utilTime=1700000020000; ...")
     for line in grant_assignments(grant, received_ms=now, path="/app/", secure=True):
         jar.write(line)                 # the browser jar assigns document.cookie = line
 
-In the HttpOnly refresh mode (contract section 4, ``refresh_cookie="httponly"``)
+In the HttpOnly refresh mode (README, "HttpOnly refresh mode"; ``refresh_cookie="httponly"``)
 the API keeps ``refresh_token`` in a cookie the page cannot read, so the page
 writes a non-secret marker instead, ``refresh_expires_at`` (when that cookie
 expires, in ms since the epoch, or ``session``): it says a refresh token is
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -198,7 +199,7 @@ class Session:
 
 @dataclass(frozen=True)
 class TokenGrant:
-    """A ``login`` / ``refresh_token`` answer (contract section 3), checked.
+    """A ``login`` / ``refresh_token`` answer (README, "The API it talks to"), checked.
 
     ``refresh_token`` is ``None`` in the HttpOnly mode: the API set it as its own cookie.
     """
@@ -254,7 +255,7 @@ def _positive_int(value: object) -> bool:
 
 
 def grant_assignments(grant: TokenGrant, *, received_ms: int, path: str = "/", secure: bool = False) -> list[str]:
-    """The four cookie assignments for ``grant`` (lifetimes of contract section 4); for a
+    """The four cookie assignments for ``grant`` (lifetimes: README, "Cookies"); for a
     grant without a refresh token (the HttpOnly mode) the marker takes that cookie's place."""
     util_time = received_ms + grant.expires_in * 1000
     live = grant.expires_in  # access_token, utilTime and expires_in vanish at utilTime
@@ -288,6 +289,10 @@ class CookieJar(Protocol):
         ...
 
 
+#: How many writes :attr:`MemoryCookieJar.assignments` keeps (a sign-in writes five).
+ASSIGNMENTS_KEPT = 100
+
+
 class MemoryCookieJar:
     """A cookie jar that honours ``Max-Age`` against an injected clock (ms).
 
@@ -303,7 +308,9 @@ class MemoryCookieJar:
         self._clock_ms = clock_ms
         # (name, path) -> (raw value, expiry in ms or None for a session cookie)
         self._cookies: dict[tuple[str, str], tuple[str, float | None]] = {}
-        self.assignments: list[str] = []  # every write, for tests to inspect attributes
+        #: The last :data:`ASSIGNMENTS_KEPT` writes, newest last, for tests to inspect their
+        #: attributes; bounded, since a long-running script's jar is written at every refresh.
+        self.assignments: deque[str] = deque(maxlen=ASSIGNMENTS_KEPT)
 
     def write(self, assignment: str) -> None:
         self.assignments.append(assignment)

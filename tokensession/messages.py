@@ -6,7 +6,7 @@
     if gate.admit(text):
         show(text)
 
-The texts are contract section 6, R5, word for word.
+The texts are the table of R5 in the README ("Errors and toasts"), word for word.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tokensession.errors import ApiError, HttpStatusError, NetworkError, Refresh
 
 Lang = Literal["zh", "en"]
 
-#: Contract section 6, R5: (zh, en) per status the seed named.
+#: R5 (README, "Errors and toasts"): (zh, en) per status the seed named.
 STATUS_TEXT: dict[int, tuple[str, str]] = {
     400: ("错误请求", "Bad request"),
     401: ("登录失效", "Session expired, please sign in again"),

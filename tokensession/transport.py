@@ -1,13 +1,13 @@
 """The transport seam: how one request becomes one response (or a NetworkError).
 
-The client never touches the network itself. In the page a ``fetch``
-transport (``pyapp.browser``, with an AbortController for the timeout) does
-it; in tests and in the static demo :class:`InMemoryTransport` hands the
-request straight to the reference API's ``handle``::
+The client never touches the network itself. In the page the ``fetch``
+transport (:mod:`tokensession.browser.fetch`, with an ``AbortSignal`` for the
+timeout) does it; in tests and in the in-page demo API :class:`InMemoryTransport`
+hands each :class:`~tokensession.http.Request` to an async handler in-process
+(the reference API adapts it: ``authapi.inpage.transport_handler``)::
 
-    api = AuthApi.open(Settings(db_path=":memory:"))
-    transport = InMemoryTransport(api.handle)
-    response = await transport.send(Request("GET", "status/404", timeout_ms=1000))
+    transport = InMemoryTransport(handler)            # async (Request) -> Response
+    response = await transport.send(Request.build("GET", "status/404", timeout_ms=1000))
     response.status      # 404
 
 Paths are relative to the API base (``"me"``, ``"slow?ms=50"``); the
@@ -18,24 +18,27 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Protocol, runtime_checkable
 
 from tokensession.cookies import CookieJar
 from tokensession.errors import NetworkError, RequestTimeout
 from tokensession.http import Request, Response
 
 
+@runtime_checkable
 class Transport(Protocol):
     """Sends one request; raises :class:`~tokensession.errors.NetworkError` or
     :class:`~tokensession.errors.RequestTimeout` (after ``request.timeout_ms``) when nothing answers.
-    Any status, 4xx and 5xx included, is a :class:`Response`, never an exception."""
+    Any status, 4xx and 5xx included, is a :class:`Response`, never an exception.
+    ``isinstance(x, Transport)`` tells an object with a ``send`` method."""
 
     async def send(self, request: Request) -> Response: ...
 
 
 class HandlerResponse(Protocol):
-    """What an API handler answers (``authapi.messages.ApiResponse`` has this shape)."""
+    """What a handler answers: a :class:`~tokensession.http.Response`, or anything with
+    the same three attributes (a server's own response type)."""
 
     @property
     def status(self) -> int: ...
@@ -47,35 +50,24 @@ class HandlerResponse(Protocol):
     def body(self) -> bytes: ...
 
 
-Handler = Callable[[Any], Awaitable[HandlerResponse]]
-
-
-@dataclass(frozen=True)
-class _HandlerRequest:
-    # Same fields as authapi.messages.ApiRequest: the page may run the demo
-    # API without shipping authapi's own module of that name.
-    method: str
-    path: str
-    query: str = ""
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    client: str = "local"
-    root: str = "/"
-    secure: bool = False
+#: An API in-process: called with each request (path with its query, lower-case headers).
+Handler = Callable[[Request], Awaitable[HandlerResponse]]
 
 
 class InMemoryTransport:
-    """A transport that calls an async API handler in-process (``AuthApi.handle``).
+    """A transport that calls an async handler in-process with each :class:`Request`.
 
+    The handler gets a copy of the request (a ``cookie`` header added when
+    ``cookies`` is set), so what it does to it never changes ``sent``.
     ``offline = True`` simulates a dead network; ``sent`` records every request.
     ``cookies``: a jar that plays the browser's cookie store for the API's path, as
     the HttpOnly refresh mode needs: each ``Set-Cookie`` the API answers goes in,
     and its cookies go out with every request as a ``Cookie`` header. It is not
     the page's jar, so the page's code never sees those cookies (as with ``HttpOnly``).
 
-    >>> import asyncio, types
-    >>> async def handler(call):  # AuthApi.handle in real use
-    ...     return types.SimpleNamespace(status=204, headers={}, body=b"")
+    >>> import asyncio
+    >>> async def handler(request):
+    ...     return Response(204) if request.path == "me" else Response(404)
     >>> transport = InMemoryTransport(handler)
     >>> asyncio.run(transport.send(Request("GET", "me"))).status
     204
@@ -85,12 +77,10 @@ class InMemoryTransport:
     tokensession.errors.NetworkError: the network is down (simulated)
     >>> [r.path for r in transport.sent]
     ['me', 'me']
-    >>> InMemoryTransport(api.handle, cookies=MemoryCookieJar(clock_ms))  # doctest: +SKIP
     """
 
-    def __init__(self, handler: Handler, *, client: str = "local", cookies: CookieJar | None = None) -> None:
+    def __init__(self, handler: Handler, *, cookies: CookieJar | None = None) -> None:
         self._handler = handler
-        self._client = client
         self.cookies = cookies
         self.offline = False
         self.sent: list[Request] = []
@@ -99,11 +89,10 @@ class InMemoryTransport:
         self.sent.append(request)
         if self.offline:
             raise NetworkError("the network is down (simulated)", request=request)
-        path, _, query = request.path.partition("?")
         headers = dict(request.headers)
         if self.cookies is not None and self.cookies.read():
             headers["cookie"] = self.cookies.read()
-        call = _HandlerRequest(request.method, path, query, headers, request.body, self._client)
+        call = replace(request, headers=headers)
         timeout = None if request.timeout_ms is None else request.timeout_ms / 1000
         try:
             answer = await asyncio.wait_for(self._handler(call), timeout)

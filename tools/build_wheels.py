@@ -7,8 +7,8 @@
 
 - ``tokensession``, the session library, from the project's own ``pyproject.toml``
   (flit_core; the version is ``tokensession.__version__``);
-- ``authapi``, the reference API's core, which the in-page demo API
-  (``tokensession.demo``) imports when no API answers. It is not a
+- ``authapi``, the reference API's core with its in-page demo API
+  (``authapi.inpage``, which imports ``tokensession``). It is not a
   distribution of this repository: its wheel is built from a generated
   project (a ``pyproject.toml`` written here and a copy of ``authapi/``),
   versioned with the library it ships beside. Its optional parts (argon2,

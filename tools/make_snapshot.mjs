@@ -66,7 +66,7 @@ const MODULES = [
 // The app's modules that are pure Python (what they import too). The browser
 // adapters (pyapp.browser, tokensession.browser) import `js`/`pyscript` and are
 // imported in the page as before.
-const APP_MODULES = ["tokensession", "tokensession.demo", "pyapp.app"];
+const APP_MODULES = ["tokensession", "authapi.inpage", "pyapp.app"];
 
 // Defined in the snapshot's _pyodide_snapshot module; web/main.py calls it. The app's
 // modules wait in `app_modules`, out of sys.modules, so that a page that does not ask for

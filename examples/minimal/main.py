@@ -2,10 +2,11 @@
 # the in-page demo API answers instead (from the authapi wheel).
 from pyscript import document
 
+from authapi.inpage import in_page_demo
 from tokensession import Config
 from tokensession.browser.page import page_client
 
-page = await page_client(Config(api_base="../../api/v1", demo_api="auto"))
+page = await page_client(Config(api_base="../../api/v1", demo_api="auto"), transport=in_page_demo())
 await page.api.login("demo", "demo")
 me = (await page.api.get("me")).json()
 served_by = "the in-page demo API" if page.demo else "the API"

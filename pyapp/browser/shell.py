@@ -9,6 +9,7 @@ from typing import Any
 from js import MutationObserver, Object, document, history, location, navigator, window  # type: ignore[import-not-found]
 from pyodide.ffi import create_proxy, to_js  # type: ignore[import-not-found]
 
+from authapi.inpage import DEMO_BANNER, in_page_demo
 from pyapp import i18n
 from pyapp.app import App
 from pyapp.browser.channel import BroadcastTabChannel
@@ -17,7 +18,6 @@ from pyapp.browser.toasts import DomToasts
 from pyapp.tabs import channel_name
 from tokensession.browser.cookies import base_path
 from tokensession.browser.page import now_ms, page_client
-from tokensession.demo import DEMO_BANNER
 from tokensession.messages import Lang, pick
 
 log = logging.getLogger("pyapp")
@@ -39,7 +39,7 @@ class BrowserLocation:
 async def start() -> App:
     # config.json, then fetch or the in-page demo API (decided once, here); the lock
     # name is the app's own: tabs of one app must agree on it.
-    page = await page_client(lock_name="pyapp-refresh")
+    page = await page_client(lock_name="pyapp-refresh", transport=in_page_demo())
     config, problems = page.config, page.problems
     root = document.getElementById("app")
     prefs = LocalPreferences()

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from authapi.app import AuthApi, Settings
+from authapi.inpage import transport_handler
 from tokensession.client import ApiClient
 from tokensession.cookies import MemoryCookieJar, RefreshCookie, Session
 from tokensession.errors import ApiError, EndReason
@@ -100,7 +101,8 @@ def refresh_cookie() -> RefreshCookie:
 def make_world(refresh_cookie: RefreshCookie) -> Iterator[WorldFactory]:
     """``make_world(access_ttl=20, window=1800, timeout_ms=10000, wrap=None, **client_kwargs)``.
 
-    ``wrap(handler) -> handler`` lets a test stand between the transport and the API.
+    ``wrap(handler) -> handler`` lets a test stand between the transport and the API
+    (it sees the API's own ``ApiRequest``).
     In the ``"httponly"`` mode (fixture ``refresh_cookie``) the API sets the refresh
     token as its own cookie and the transport keeps it as a browser would
     (``transport.cookies``), apart from the page's ``jar``.
@@ -127,7 +129,7 @@ def make_world(refresh_cookie: RefreshCookie) -> Iterator[WorldFactory]:
         apis.append(api)
         handler: Handler = api.handle
         browser_jar = MemoryCookieJar(clock) if refresh_cookie == "httponly" else None
-        transport = InMemoryTransport(wrap(handler) if wrap else handler, cookies=browser_jar)
+        transport = InMemoryTransport(transport_handler(wrap(handler) if wrap else handler), cookies=browser_jar)
         jar = MemoryCookieJar(clock)
         client_kwargs.setdefault("refresh_cookie", refresh_cookie)
         client = ApiClient(ClientSettings(window, timeout_ms), transport, jar, clock, **client_kwargs)

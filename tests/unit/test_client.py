@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from authapi.inpage import transport_handler
 from tests.unit.conftest import Handler, World, WorldFactory
 from tokensession.config import Config
 from tokensession.cookies import (
@@ -431,7 +432,7 @@ async def test_idle_warning_fires_once_and_refresh_answers_it(make_world: WorldF
 async def test_cookies_are_the_source_of_truth(world: World, refresh_cookie: RefreshCookie) -> None:
     await world.login()
     other = MemoryCookieJar(world.clock)
-    tab = InMemoryTransport(world.api.handle, cookies=world.transport.cookies)  # one browser
+    tab = InMemoryTransport(transport_handler(world.api.handle), cookies=world.transport.cookies)  # one browser
     from tokensession.client import ApiClient
 
     second = ApiClient(Config(), tab, other, world.clock, refresh_cookie=refresh_cookie)

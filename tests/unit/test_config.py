@@ -1,23 +1,18 @@
+import dataclasses
 import json
 
 import pytest
 
-from tokensession.config import Config
+from tokensession.config import FIELDS, MAX_TIMEOUT_MS, Config
 
-FIELDS = {
-    "apiBase": "api_base",
-    "refreshWindowSeconds": "refresh_window_seconds",
-    "timeoutMs": "timeout_ms",
-    "lang": "lang",
-    "demoApi": "demo_api",
-    "warnBeforeSeconds": "warn_before_seconds",
-    "activityEvents": "activity_events",
-}
+
+def test_every_config_field_has_its_json_key():
+    assert sorted(FIELDS.values()) == sorted(f.name for f in dataclasses.fields(Config))
 
 
 def test_contract_defaults():
     cfg, problems = Config.from_json(
-        '{"apiBase": "api/v1", "refreshWindowSeconds": 1800, "timeoutMs": 10000, "lang": "auto", "demoApi": "auto"}'
+        '{"apiBase": "api/v1", "refreshWindowSeconds": 1800, "timeoutMs": 10000, "lang": "auto", "demoApi": false}'
     )
     assert problems == []
     assert cfg == Config()
@@ -26,8 +21,16 @@ def test_contract_defaults():
         1800,
         10000,
         "auto",
-        "auto",
+        False,
     )
+
+
+def test_demo_api_is_off_when_the_file_does_not_ask_for_it():
+    cfg, problems = Config.from_json("{}")
+    assert problems == [] and cfg.demo_api is False
+    assert Config().demo_api is False
+    cfg, _ = Config.from_json('{"demoApi": "auto"}')
+    assert cfg.demo_api == "auto"
 
 
 def test_values_are_applied():
@@ -58,6 +61,13 @@ def test_malformed_file_falls_back_to_defaults_with_a_reason(text):
         ("refreshWindowSeconds", True),
         ("timeoutMs", 0),
         ("timeoutMs", None),
+        ("timeoutMs", 0.5),
+        ("timeoutMs", 1500.5),
+        ("timeoutMs", -1000),
+        ("timeoutMs", 1e300),
+        ("timeoutMs", MAX_TIMEOUT_MS + 1),
+        ("timeoutMs", True),
+        ("timeoutMs", "2000"),
         ("lang", ""),
         ("demoApi", "yes"),
         ("warnBeforeSeconds", -5),
@@ -95,3 +105,9 @@ def test_activity_events_default_to_none_and_take_dom_event_names():
     assert Config().activity_events == ()
     cfg, problems = Config.from_dict({"activityEvents": ["pointerdown", "keydown", "keydown"]})
     assert problems == [] and cfg.activity_events == ("pointerdown", "keydown")
+
+
+@pytest.mark.parametrize(("value", "taken"), [(1, 1), (2000.0, 2000), (MAX_TIMEOUT_MS, MAX_TIMEOUT_MS)])
+def test_timeout_ms_takes_whole_milliseconds_up_to_ten_minutes(value, taken):
+    cfg, problems = Config.from_dict({"timeoutMs": value})
+    assert problems == [] and cfg.timeout_ms == taken and isinstance(cfg.timeout_ms, int)

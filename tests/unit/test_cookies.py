@@ -9,6 +9,7 @@ import pytest
 
 from tests.unit.conftest import T0_MS, FakeClock
 from tokensession.cookies import (
+    ASSIGNMENTS_KEPT,
     MAX_VALUE,
     MemoryCookieJar,
     Session,
@@ -88,6 +89,16 @@ def test_clearing_uses_max_age_zero_and_the_same_path() -> None:
     for line in lines:
         jar.write(line)
     assert jar.read() == ""
+
+
+def test_the_memory_jar_keeps_only_its_last_writes() -> None:
+    clock = FakeClock()
+    jar = MemoryCookieJar(clock)
+    for n in range(10 * ASSIGNMENTS_KEPT):  # a script that refreshes for days
+        jar.write(f"access_token=t{n}; Path=/")
+    assert len(jar.assignments) == ASSIGNMENTS_KEPT
+    assert jar.assignments[-1] == f"access_token=t{10 * ASSIGNMENTS_KEPT - 1}; Path=/"
+    assert jar.read() == f"access_token=t{10 * ASSIGNMENTS_KEPT - 1}"
 
 
 def test_values_are_percent_encoded_and_decoded() -> None:

@@ -24,6 +24,7 @@ import requests.adapters
 from requests.structures import CaseInsensitiveDict
 
 from authapi.app import AuthApi, Settings
+from authapi.inpage import transport_handler
 from authapi.messages import ApiRequest, ApiResponse
 from tests.unit.conftest import FakeClock, PlainPasswords
 from tokensession.client import ApiClient
@@ -96,7 +97,7 @@ class AsyncRig(Rig):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         settings = type("S", (), {"refresh_window_seconds": self.window, "timeout_ms": 10000})()
-        self.client = ApiClient(settings, InMemoryTransport(self.handle), self.jar, self.clock)
+        self.client = ApiClient(settings, InMemoryTransport(transport_handler(self.handle)), self.jar, self.clock)
         self.hooks = self.client.hooks
         self.wire_hooks()
 

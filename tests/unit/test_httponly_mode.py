@@ -13,7 +13,7 @@ import pytest
 
 from authapi.messages import ApiRequest
 from tests.unit.conftest import World, WorldFactory
-from tokensession.config import Config
+from tokensession.config import NO_HTTPONLY_IN_PAGE, Config
 from tokensession.cookies import (
     REFRESH_MARKER,
     MemoryCookieJar,
@@ -23,7 +23,6 @@ from tokensession.cookies import (
     grant_assignments,
     parse_cookie_header,
 )
-from tokensession.demo import NO_HTTPONLY_IN_DEMO, demo_refresh_cookie
 from tokensession.flow import SessionContext, login_flow
 from tokensession.http import Response
 from tokensession.policy import Action, SessionPolicy
@@ -205,15 +204,11 @@ async def test_every_tab_knows_the_refresh_tokens_expiry_from_the_marker(world: 
 # -- the in-page demo API cannot do it ---------------------------------------------------------
 
 
-def test_the_demo_api_falls_back_to_js_and_says_why() -> None:
-    config, why = demo_refresh_cookie(Config(refresh_cookie="httponly"), demo=True)
-    assert config.refresh_cookie == "js" and why == NO_HTTPONLY_IN_DEMO
-    assert "HttpOnly" in why
-    assert demo_refresh_cookie(Config(refresh_cookie="httponly"), demo=False) == (
-        Config(refresh_cookie="httponly"),
-        None,
-    )
-    assert demo_refresh_cookie(Config(), demo=True) == (Config(), None)
+def test_an_api_in_the_page_falls_back_to_js_and_says_why() -> None:
+    config, why = Config(refresh_cookie="httponly").for_api_in_page()
+    assert config.refresh_cookie == "js" and why == NO_HTTPONLY_IN_PAGE
+    assert "cannot set an HttpOnly cookie" in why
+    assert Config().for_api_in_page() == (Config(), None)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tests.unit.conftest import FakeClock
@@ -123,3 +126,15 @@ def test_suppressed_toasts_do_not_extend_the_window() -> None:
         assert not gate.admit("x")
     clock.advance(0.5)
     assert gate.admit("x")  # 3 s after it was *shown*, not after the last attempt
+
+
+def test_the_wheels_readme_shows_the_same_r5_texts() -> None:
+    # tokensession/README.md, "Errors and toasts": the table the docstrings point to.
+    readme = (Path(__file__).resolve().parents[2] / "tokensession" / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Errors and toasts", 1)[1]
+    rows = dict(
+        (int(m.group(1)), (m.group(2), m.group(3)))
+        for m in re.finditer(r"^\| (\d{3}) \| (.+?) \| (.+?) \|$", table, re.M)
+    )
+    assert rows == {status: (status_text(status, "zh"), status_text(status, "en")) for status in rows}
+    assert len(rows) == 11  # every status row but 401, which names its case

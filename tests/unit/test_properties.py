@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from authapi.app import AuthApi, Settings
+from authapi.inpage import transport_handler
 from authapi.messages import ApiRequest
 from tests.unit.conftest import T0_MS, PlainPasswords
 from tokensession.client import ApiClient
@@ -225,10 +226,10 @@ class AsyncClientMachine(SessionMachine):
     def __init__(self) -> None:
         super().__init__()
         lock = asyncio.Lock()  # the Web Lock of the page, shared by both tabs
-        self.transport = InMemoryTransport(self.probe.handle)
+        self.transport = InMemoryTransport(transport_handler(self.probe.handle))
         self.client = ApiClient(_Config(), self.transport, self.jar, self.clocks.page_ms, lock=lock)
         self.other = ApiClient(
-            _Config(), InMemoryTransport(self.probe.handle), self.jar, self.clocks.page_ms, lock=lock
+            _Config(), InMemoryTransport(transport_handler(self.probe.handle)), self.jar, self.clocks.page_ms, lock=lock
         )
         self.client.hooks.on_session_end.append(self.ended.append)
 

@@ -1,4 +1,4 @@
-"""Where the session lives in the page: ``document.cookie`` (contract section 4)."""
+"""Where the session lives in the page: ``document.cookie`` (README, "Cookies")."""
 
 from __future__ import annotations
 

@@ -5,14 +5,16 @@ the browser's own ``fetch``, with the body read in the same JS promise, so the
 transport awaits once per request (a JS promise is awaitable in Pyodide).
 Not ``pyscript.fetch``: that wrapper adds its own
 response object and buys nothing here, since the transport needs the raw
-``Response`` (status, every header, the body as bytes) and an ``AbortSignal``;
-measured here, ``await window.fetch`` was also the steadier of the two (about
-1 ms over JavaScript's own per call).
+``Response`` (status, every header, the body as bytes) and an ``AbortSignal``.
 
 The timeout is ``AbortSignal.timeout(ms)``: no timer to clear and no Python
 callback to proxy, so nothing leaks per request. It aborts with a
 ``TimeoutError`` DOMException (during the wait for headers or the body),
-which tells a timeout apart from every other failure.
+which tells a timeout apart from every other failure. ``timeout_ms=None``
+sends with no timeout; any number goes to the browser as it is (``0`` times
+out at once), and one the browser refuses (negative, or past its range) is a
+:class:`~tokensession.errors.NetworkError` like any other failure to send:
+nothing escapes as a bare ``JsException``. ``Config`` takes 1 to 600000 ms.
 """
 
 from __future__ import annotations
@@ -46,11 +48,11 @@ class FetchTransport:
             "cache": "no-store",
             "redirect": "error",
         }
-        if request.timeout_ms:
-            init["signal"] = window.AbortSignal.timeout(request.timeout_ms)
         if request.body:
             init["body"] = _body(request.body)
         try:
+            if request.timeout_ms is not None:  # inside the try: AbortSignal.timeout throws on a bad delay
+                init["signal"] = window.AbortSignal.timeout(request.timeout_ms)
             # One await for the answer and its body: each await of a JS promise is a trip
             # through the event loop (bench/README.md, per request).
             answer = await _fetch_all()(self.base + request.path, to_js(init))

@@ -2,22 +2,24 @@
 
     from tokensession.browser.page import page_client
 
-    page = await page_client()                    # reads ./config.json
+    page = await page_client()                    # reads ./config.json; fetch to its apiBase
     await page.api.login("demo", "demo")
     me = (await page.api.get("me")).json()
-    if page.demo:                                 # no API answered: the in-page demo API serves
-        show_banner(pick(DEMO_BANNER, lang))
 
-The transport is ``fetch`` to ``apiBase``, or the in-page demo API per
-``demoApi`` (contract section 8; see :mod:`tokensession.demo`), decided once
-here (the HttpOnly refresh mode needs a real API: with the demo API it falls
-back to ``"js"`` and ``problems`` says why). Cookies use the page's folder as their ``Path`` and are ``Secure`` over
-https; refreshes are one at a time across tabs (a Web Lock named
-``lock_name``; tabs of one app must use one name).
+The transport is ``fetch`` to ``apiBase`` unless ``transport=`` says
+otherwise (see :func:`page_client`): that is the seam through which a page
+plugs in an API that answers inside the page, such as the reference API's
+demo (``authapi.inpage.in_page_demo``), decided once here. With an API in the
+page the HttpOnly refresh mode falls back to ``"js"`` and ``problems`` says
+why (:meth:`Config.for_api_in_page`). Cookies use the page's folder as their
+``Path`` and are ``Secure`` over https; refreshes are one at a time across
+tabs (a Web Lock named ``lock_name``; tabs of one app must use one name).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from pyscript import window  # type: ignore[import-not-found]
@@ -25,17 +27,20 @@ from pyscript.ffi import to_js  # type: ignore[import-not-found]
 
 from tokensession.browser.cookies import DocumentCookieJar, base_path, is_https
 from tokensession.browser.fetch import FetchTransport
-from tokensession.browser.locks import WebLock
-from tokensession.browser.storage import local_storage
+from tokensession.browser.locks import WebLock, grant_timeout_ms
 from tokensession.client import ApiClient
 from tokensession.config import Config
-from tokensession.demo import STATE_KEY, DemoApiUnavailable, choose_transport, demo_refresh_cookie
 from tokensession.transport import Transport
+
+#: ``transport=`` as a choice made at boot: ``async (config, fetch_transport) -> (transport,
+#: in_page)``, where ``in_page`` says the API answers inside the page (no server behind it).
+TransportChoice = Callable[[Config, Transport], Awaitable[tuple[Transport, bool]]]
 
 
 @dataclass
 class PageClient:
-    """What :func:`page_client` set up. ``problems``: what was wrong with the config (or the demo API)."""
+    """What :func:`page_client` set up. ``demo``: the API answers inside the page (``transport=``
+    chose so). ``problems``: what was wrong with the config, and what changed because of it."""
 
     api: ApiClient
     config: Config
@@ -69,42 +74,62 @@ async def page_client(
     *,
     config_url: str | None = "config.json",
     lock_name: str = "tokensession-refresh",
+    transport: Transport | TransportChoice | None = None,
 ) -> PageClient:
-    """An :class:`ApiClient` for this page, over ``fetch`` or the in-page demo API.
+    """An :class:`ApiClient` for this page, over ``fetch`` or the transport ``transport=`` gives.
 
-    ``config`` wins over ``config_url``; with neither, the defaults. When a
-    demo API is wanted but ``authapi`` is not installed, the page keeps
-    ``fetch`` and says so in ``problems``.
+    ``config`` wins over ``config_url``; with neither, the defaults.
+
+    ``transport``: ``None`` (``fetch`` to ``config.api_base``), a ``Transport``
+    to use as it is, or a :data:`TransportChoice`, awaited once with the config
+    and the ``fetch`` transport and answering ``(transport, in_page)``. That is
+    how a page runs the reference API's in-page demo when its config asks for
+    one (``"demoApi"``; ``authapi.inpage`` decides, probing ``GET info``)::
+
+        from authapi.inpage import in_page_demo
+
+        page = await page_client(transport=in_page_demo())
+        if page.demo:                                 # the API answers inside the page
+            show_banner(pick(DEMO_BANNER, lang))
+
+    A config that asks for a demo API on a page that offers none (no
+    ``transport`` choice) keeps ``fetch`` and says so in ``problems``.
 
     >>> page = await page_client(lock_name="pyapp-refresh")  # doctest: +SKIP
     >>> page.demo, page.config.api_base                       # doctest: +SKIP
-    (True, 'api/v1')
+    (False, 'api/v1')
     """
     problems: list[str] = []
     if config is None:
         config, problems = await load_config(config_url) if config_url else (Config(), [])
     cookie_path = base_path()
     real = FetchTransport(config.api_base)
-    transport: Transport = real
+    chosen: Transport = real
     demo = False
-    try:
-        # One demo API state per app: two apps on one origin differ by their path.
-        transport, demo = await choose_transport(config, real, local_storage(), key=f"{STATE_KEY}:{cookie_path}")
-    except DemoApiUnavailable as exc:
-        problems.append(str(exc))
-    config, why = demo_refresh_cookie(config, demo)  # the demo API cannot set HttpOnly cookies
-    if why:
-        problems.append(why)
+    if transport is None:
+        if config.demo_api is not False:
+            problems.append(
+                f"config.json: demoApi {json.dumps(config.demo_api)} but this page has no in-page API "
+                "(page_client(transport=...)); using the API at apiBase"
+            )
+    elif isinstance(transport, Transport):
+        chosen = transport
+    else:
+        chosen, demo = await transport(config, real)
+    if demo:
+        config, why = config.for_api_in_page()  # the page cannot set HttpOnly cookies
+        if why:
+            problems.append(why)
     jar = DocumentCookieJar()
     api = ApiClient(
         config,
-        transport,
+        chosen,
         jar,
         now_ms,
-        lock=WebLock(lock_name),
+        lock=WebLock(lock_name, grant_timeout_ms=grant_timeout_ms(config.timeout_ms)),
         cookie_path=cookie_path,
         secure=is_https(),
         idle_warning_seconds=config.warn_before_seconds,
         refresh_cookie=config.refresh_cookie,
     )
-    return PageClient(api, config, transport, jar, demo, problems)
+    return PageClient(api, config, chosen, jar, demo, problems)

@@ -1,4 +1,5 @@
-"""The demo API's key-value seam over ``localStorage`` (synchronous, shared by the origin's tabs).
+"""A key-value seam over ``localStorage`` (synchronous, shared by the origin's tabs): where the
+in-page demo API (``authapi.inpage``) keeps its state.
 
 storage = local_storage()           # LocalStorage, or an in-memory dict where storage is refused
 storage.set("k", "v"); storage.get("k")    # 'v'
@@ -13,7 +14,7 @@ from pyscript import window  # type: ignore[import-not-found]
 
 
 class LocalStorage:
-    """``window.localStorage`` as the ``KeyValue`` seam of :mod:`tokensession.demo`.
+    """``window.localStorage`` as a ``KeyValue`` seam (``get`` and ``set`` of strings).
 
     Each ``get`` reads the browser's current value, so a tab sees what another
     tab wrote; each ``set`` is one atomic write of one value.

@@ -1,4 +1,5 @@
-"""The in-page demo API through the real client: the reference rules, its state in a key-value store."""
+"""The in-page demo API (``authapi.inpage``) through the real client: the reference rules, its state
+in a key-value store, and the choice at boot."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from authapi.inpage import DemoTransport, api_request, choose_transport, in_page_demo, transport_handler
 from authapi.kvstore import MemoryKeyValue
+from authapi.messages import ApiResponse
 from tests.unit.conftest import FakeClock
 from tokensession.client import ApiClient
 from tokensession.config import Config
 from tokensession.cookies import MemoryCookieJar, Session
-from tokensession.demo import DemoTransport, choose_transport
 from tokensession.errors import (
     EndReason,
     HttpStatusError,
@@ -29,6 +31,7 @@ from tokensession.errors import (
     UnauthorizedError,
 )
 from tokensession.http import Request, Response
+from tokensession.transport import InMemoryTransport
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[2]
@@ -315,6 +318,39 @@ async def test_false_never_probes_nor_opens_a_demo_api() -> None:
     assert real.sent == [] and kv == {}
 
 
+async def test_the_default_config_never_probes_nor_opens_a_demo_api() -> None:
+    real = ScriptedTransport(NetworkError)
+    kv = MemoryKeyValue()
+    transport, is_demo = await choose_transport(Config(), real, kv)
+    assert (transport, is_demo) == (real, False)
+    assert real.sent == [] and kv == {}
+    transport, is_demo = await in_page_demo(kv, key="k")(Config(), real)
+    assert (transport, is_demo) == (real, False)
+    assert real.sent == [] and kv == {}
+
+
+async def test_in_page_demo_is_page_clients_choice_over_the_given_storage() -> None:
+    real = ScriptedTransport(Response(404, {}, b""))
+    kv = MemoryKeyValue()
+    transport, is_demo = await in_page_demo(kv, key="pyauth-demo-api:/app/")(Config(demo_api="auto"), real)
+    assert is_demo and isinstance(transport, DemoTransport)
+    await transport.send(Request.build("POST", "login", json={"username": "demo", "password": "demo"}))
+    assert list(kv) == ["pyauth-demo-api:/app/"]
+
+
+async def test_the_api_gets_its_own_request_with_the_query_split_off() -> None:
+    seen = []
+
+    async def handle(call):  # AuthApi.handle's shape
+        seen.append(call)
+        return ApiResponse(204)
+
+    transport = InMemoryTransport(transport_handler(handle, client="page"))
+    await transport.send(Request.build("GET", "slow?ms=50", headers={"X-Req-Id": "7"}))
+    assert seen == [api_request(Request.build("GET", "slow?ms=50", headers={"X-Req-Id": "7"}), client="page")]
+    assert (seen[0].path, seen[0].query, seen[0].client, seen[0].headers["x-req-id"]) == ("slow", "ms=50", "page", "7")
+
+
 async def test_true_opens_the_demo_api_without_probing() -> None:
     real = ScriptedTransport(Response(200, {}, b'{"demo": false}'))
     transport, is_demo = await choose_transport(Config(demo_api=True), real, MemoryKeyValue())
@@ -330,22 +366,25 @@ def run_isolated(script: str, blocked: list[str]) -> subprocess.CompletedProcess
     )
 
 
-def test_the_library_imports_without_authapi_and_says_what_is_missing() -> None:
+def test_the_library_imports_and_runs_with_authapi_blocked() -> None:
     out = run_isolated(
         """
-        import asyncio
-        import tokensession, tokensession.demo
-        from tokensession.config import Config
-        from tokensession.demo import DemoApiUnavailable, choose_transport
-        try:
-            asyncio.run(choose_transport(Config(demo_api=True), None, {}))
-        except DemoApiUnavailable as exc:
-            print("unavailable:", exc)
+        import asyncio, pkgutil, importlib, tokensession
+        names = [m.name for m in pkgutil.walk_packages(tokensession.__path__, "tokensession.")]
+        for name in names:
+            if not name.startswith("tokensession.browser") and name != "tokensession.requests_auth":
+                importlib.import_module(name)
+        from tokensession import Config, InMemoryTransport, Request, Response
+
+        async def handler(request):
+            return Response(200, body=request.path.encode())
+
+        print(asyncio.run(InMemoryTransport(handler).send(Request.build("GET", "me?x=1"))).text)
         """,
-        ["authapi"],
+        ["authapi", "pyapp"],
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("unavailable: the in-page demo API needs the 'authapi' package")
+    assert out.stdout.strip() == "me?x=1"
 
 
 def test_the_demo_api_runs_without_sqlite_pyjwt_or_argon2() -> None:
@@ -353,7 +392,7 @@ def test_the_demo_api_runs_without_sqlite_pyjwt_or_argon2() -> None:
         """
         import asyncio, json
         from authapi.kvstore import MemoryKeyValue
-        from tokensession.demo import DemoTransport
+        from authapi.inpage import DemoTransport
         from tokensession.http import Request
 
         async def main():
@@ -374,6 +413,6 @@ def test_the_demo_api_runs_without_sqlite_pyjwt_or_argon2() -> None:
 def test_docstring_examples_run() -> None:
     import doctest
 
-    import tokensession.demo
+    import authapi.inpage
 
-    assert doctest.testmod(tokensession.demo).failed == 0
+    assert doctest.testmod(authapi.inpage).failed == 0
