@@ -80,10 +80,12 @@ class World:
         status, answer = server.call("POST", "test/clock", {"advance": 0})
         assert status == 200
         self.offset_s = float(answer["offset"])
+        #: How far the client's clock is ahead of the server's (negative: behind).
+        self.skew_s = 0.0
         self._mark = len(server.seen())
 
     def clock_ms(self) -> float:
-        return time.time() * 1000 + self.offset_s * 1000
+        return time.time() * 1000 + (self.offset_s + self.skew_s) * 1000
 
     def advance(self, seconds: float) -> None:
         status, answer = self.server.call("POST", "test/clock", {"advance": seconds})

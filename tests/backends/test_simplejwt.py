@@ -193,6 +193,17 @@ def test_r3_a_request_with_an_expired_token_is_never_sent(driver: Driver, world:
     assert driver.jar.read() == ""
 
 
+def test_r3_holds_when_the_clients_clock_is_behind_the_servers(driver: Driver, world: World) -> None:
+    world.skew_s = -30  # exp read against this clock alone would promise 30 s too many
+    session = driver.login("demo", "demo")
+    assert session.expires_in <= ACCESS_TTL  # never more than the server granted
+    world.advance(ACCESS_TTL + 1)
+    with pytest.raises(SessionExpired) as info:
+        driver.me()
+    assert info.value.reason == "expired"
+    assert world.calls("me") == []
+
+
 def test_r4_token_not_valid_refreshes_once_and_retries_once(driver: Driver, world: World) -> None:
     driver.login("demo", "demo")
     driver.jar.write("access_token=garbage; Path=/")
