@@ -155,13 +155,14 @@ def test_a_success_inside_the_window_refreshes_once_and_the_spent_refresh_token_
     second = driver.session()
     assert second.access_token != first.access_token
     assert second.refresh_token != first.refresh_token  # rotated
+    assert driver.me() == {"username": "demo"}  # the new token is the one sent now...
+    assert world.calls("me")[-1]["authorization"] == f"Bearer {second.access_token}"
+    assert len(world.calls("token/refresh/")) == 1  # ...a fresh one, outside the window again
+    assert driver.ended == []
     assert refused_refresh(simplejwt, first.refresh_token) == {
         "detail": "Token is blacklisted",
         "code": "token_not_valid",
     }
-    assert driver.me() == {"username": "demo"}  # the new token is the one sent now
-    assert world.calls("me")[-1]["authorization"] == f"Bearer {second.access_token}"
-    assert driver.ended == []
 
 
 def test_an_active_user_outlives_several_access_tokens_with_no_refresh_refused(
