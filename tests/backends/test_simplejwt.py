@@ -13,6 +13,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import pytest
@@ -26,7 +27,7 @@ from tests.backends.conftest import ACCESS_TTL, PAGE_ORIGIN, SimpleJwtServer, Wo
 from tokensession.client import ApiClient
 from tokensession.config import Config
 from tokensession.cookies import MemoryCookieJar, Session, parse_cookie_header
-from tokensession.errors import NetworkError, RequestTimeout, SessionExpired
+from tokensession.errors import NetworkError, RequestTimeout, SessionExpired, UnauthorizedError
 from tokensession.http import Request, Response
 from tokensession.requests_auth import SessionAuth
 from tokensession.sources import SimpleJwtSource, jwt_claims
@@ -142,6 +143,13 @@ def test_sign_in_stores_the_four_cookies_with_util_time_from_the_access_tokens_e
     assert ACCESS_TTL - 3 <= expires_in < ACCESS_TTL  # whole seconds left when the answer came
 
 
+def test_a_wrong_password_is_refused_and_stores_nothing(driver: Driver, world: World) -> None:
+    with pytest.raises(UnauthorizedError):
+        driver.login("demo", "wrong")
+    assert driver.jar.read() == "" and driver.ended == []
+    assert [call["status"] for call in world.calls("token/")] == [401]
+
+
 def test_a_success_inside_the_window_refreshes_once_and_the_spent_refresh_token_is_blacklisted(
     driver: Driver, simplejwt: SimpleJwtServer, world: World
 ) -> None:
@@ -180,6 +188,19 @@ def test_an_active_user_outlives_several_access_tokens_with_no_refresh_refused(
     # The server's clock moved too: the first access token is now refused as expired.
     status, body = simplejwt.call("GET", "api/me", headers={"authorization": f"Bearer {first.access_token}"})
     assert (status, body["messages"][0]["message"]) == (401, "Token is expired")
+
+
+def test_threads_bursting_inside_the_window_share_one_refresh_and_none_is_refused(driver: Driver, world: World) -> None:
+    # SimpleJWT blacklists a spent refresh token at once, with no grace: a second refresh
+    # with the same token would be refused and end the session. Single flight prevents it.
+    driver.login("demo", "demo")
+    world.advance(STEP)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: driver.me(), range(12)))
+    assert answers == [{"username": "demo"}] * 12
+    assert [call["status"] for call in world.calls("token/refresh/")] == [200]
+    assert {call["status"] for call in world.seen()} == {200}
+    assert driver.ended == []
 
 
 def test_r3_a_request_with_an_expired_token_is_never_sent(driver: Driver, world: World) -> None:
