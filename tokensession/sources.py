@@ -257,11 +257,15 @@ def jwt_claims(token: str) -> dict[str, Any] | None:
 def _seconds_left(token: str, now_ms: int) -> int | None:
     # Whole seconds from now to the token's exp, rounded down, so that utilTime (now +
     # expires_in) is never later than the real expiry. None: no usable exp, or already past.
-    claims = jwt_claims(token)
-    exp = claims.get("exp") if claims is not None else None
+    claims = jwt_claims(token) or {}
+    exp, iat = claims.get("exp"), claims.get("iat")
     if not isinstance(exp, (int, float)) or isinstance(exp, bool):
         return None
     left = int(exp - now_ms / 1000)
+    if isinstance(iat, (int, float)) and not isinstance(iat, bool) and iat < exp:
+        # A clock behind the server's would count past the real expiry (and send expired
+        # tokens, against R3): never more than the lifetime the server granted.
+        left = min(left, int(exp - iat))
     return left if 0 < left <= MAX_EXPIRES_IN else None
 
 

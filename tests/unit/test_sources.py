@@ -49,6 +49,17 @@ def test_simplejwt_lifetimes_come_from_the_exp_claims_rounded_down() -> None:
     assert NOW_MS + grant.expires_in * 1000 <= 1_800_000_300_000  # utilTime never after the real expiry
 
 
+def test_simplejwt_lifetime_is_never_more_than_granted_when_the_clock_is_behind_the_servers() -> None:
+    source = SimpleJwtSource(TOKEN_URL, REFRESH_URL)
+    issued = NOW_MS // 1000 + 60  # the server's clock is a minute ahead of this one
+    access = jwt_for({"iat": issued, "exp": issued + 300})
+    grant = source.read_grant(answer({"access": access, "refresh": "r"}), now_ms=NOW_MS)
+    assert grant is not None and grant.expires_in == 300  # not 360: utilTime stays within the real life
+    in_step = jwt_for({"iat": NOW_MS // 1000, "exp": NOW_MS // 1000 + 300})  # clocks agree: from exp as before
+    grant = source.read_grant(answer({"access": in_step, "refresh": "r"}), now_ms=NOW_MS)
+    assert grant is not None and grant.expires_in == 299
+
+
 def test_simplejwt_refresh_without_rotation_keeps_the_refresh_token_held() -> None:
     source = SimpleJwtSource(TOKEN_URL, REFRESH_URL)
     held = Session("old", "r1", NOW_MS, 5)
