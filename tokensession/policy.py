@@ -2,7 +2,7 @@
 
 Theory of operation
 -------------------
-A session is four cookies (contract section 4); :class:`~tokensession.cookies.Session`
+A session is four cookies (README, "Cookies"); :class:`~tokensession.cookies.Session`
 is a snapshot of them. "A refresh token is held" is ``Session.has_refresh_token``:
 the readable cookie, or in the HttpOnly refresh mode the page's marker of the
 API's cookie, so these rows are the same in both modes. Everything that decides the session's fate lives
@@ -10,7 +10,7 @@ here, and nothing here reads a clock, a cookie or the network: the caller
 (:mod:`tokensession.flow`, driven by the async client or the urllib handler) passes
 ``now_ms``, the snapshot and the event, and performs the action it gets back.
 
-The seed's three rules, exact (contract section 6):
+The seed's three rules, exact (README, "Rules R1-R7"):
 
 * R1: a success while the token has at most ``refresh_window_ms`` left starts
   one refresh; ``login``, ``refresh_token`` and ``logout`` never do. One refresh
@@ -252,7 +252,7 @@ class SessionPolicy:
 
     def warning_lead_ms(self, session: Session) -> int:
         """How long before ``utilTime`` the idle warning shows: ``min(idle_warning_ms,
-        expires_in / 2)`` (contract section 8); 0: no warning.
+        expires_in / 2)`` (README, "Config keys"); 0: no warning.
 
         >>> SessionPolicy(idle_warning_ms=60_000).warning_lead_ms(Session("t", "r", 0, 6))
         3000
