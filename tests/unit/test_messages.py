@@ -123,3 +123,14 @@ def test_suppressed_toasts_do_not_extend_the_window() -> None:
         assert not gate.admit("x")
     clock.advance(0.5)
     assert gate.admit("x")  # 3 s after it was *shown*, not after the last attempt
+
+
+@pytest.mark.parametrize("reason", ["provider", "state", "code", "id_token"])
+def test_a_sign_in_at_a_provider_that_did_not_complete_says_so_not_cannot_reach(reason: str) -> None:
+    from tokensession.errors import SignInFailed
+
+    error = SignInFailed(reason, error="access_denied")  # type: ignore[arg-type]
+    assert (toast_text(error, "en"), toast_text(error, "zh")) == (
+        "Sign-in did not complete, please try again",
+        "登录未完成,请重试",
+    )
