@@ -23,7 +23,7 @@ from tests.backends.oidc_fixtures import CLIENT_ID, REDIRECT_URI, ProviderBrowse
 from tests.backends.oidcproc import OidcProviderProcess
 from tokensession.cookies import MemoryCookieJar, Session
 from tokensession.errors import ApiError, NetworkError, SessionExpired, SignInFailed
-from tokensession.flow import refresh_flow
+from tokensession.flow import refresh_flow, request_flow
 from tokensession.hooks import Hooks
 from tokensession.http import Request, Response
 from tokensession.id_token import verify_id_token
@@ -98,9 +98,9 @@ class App:
             now_ms=self.clock(),
         )
 
-    def sign_in(self, browser: ProviderBrowser, login: str = "alice") -> Session:
+    def sign_in(self, person: ProviderBrowser, login: str = "alice") -> Session:
         pending, url = self.start()
-        got = self.exchange(browser.sign_in(url, login), pending)
+        got = self.exchange(person.sign_in(url, login), pending)
         self.check(got.id_token, pending.nonce)
         return self.ctx.store(got.grant, Event.SIGNED_IN)
 
@@ -117,10 +117,10 @@ class App:
 
 
 @pytest.fixture
-def browser() -> Iterator[ProviderBrowser]:
-    person = ProviderBrowser()
-    yield person
-    person.close()
+def person() -> Iterator[ProviderBrowser]:
+    someone = ProviderBrowser()
+    yield someone
+    someone.close()
 
 
 @pytest.fixture
@@ -153,10 +153,10 @@ def test_the_discovery_document_of_the_real_provider_is_accepted(app: App, oidc_
 
 
 def test_code_with_pkce_signs_in_and_nothing_is_stored_before_the_id_token_is_checked(
-    app: App, browser: ProviderBrowser
+    app: App, person: ProviderBrowser
 ) -> None:
     pending, url = app.start()
-    query = browser.sign_in(url, "alice")
+    query = person.sign_in(url, "alice")
     assert "code=" in query and "iss=" in query
     got = app.exchange(query, pending)
     assert app.ctx.read().is_empty  # the exchange alone stores nothing
@@ -167,15 +167,31 @@ def test_code_with_pkce_signs_in_and_nothing_is_stored_before_the_id_token_is_ch
     assert got.grant.expires_in == 6
 
 
-def test_get_me_is_the_providers_userinfo_with_the_bearer_token(app: App, browser: ProviderBrowser) -> None:
-    app.sign_in(browser, "bob")
+def test_get_me_is_the_providers_userinfo_with_the_bearer_token(app: App, person: ProviderBrowser) -> None:
+    app.sign_in(person, "bob")
     assert app.me() == {"sub": "bob", "preferred_username": "bob"}
     assert app.token_calls.count == 1  # the code exchange; no refresh was due
 
 
-def test_a_forged_state_is_refused_without_any_token_request(app: App, browser: ProviderBrowser) -> None:
+def test_get_me_as_an_absolute_url_through_the_sync_driver_carries_the_bearer(
+    app: App, person: ProviderBrowser
+) -> None:
+    # As the page does it: the userinfo endpoint is on another origin than the app's API, so
+    # the request's path is the whole URL; the flow attaches the token all the same.
+    session = app.sign_in(person, "carol")
+    sent: list[Request] = []
+    driver = SyncDriver(app.ctx, Hooks(), counting_send(sent))
+    assert app.discovery.userinfo_endpoint is not None
+    answer = driver.complete(request_flow(app.ctx, Request.build("GET", app.discovery.userinfo_endpoint)))
+    assert answer.response.json()["preferred_username"] == "carol"
+    assert [(r.path, r.headers["authorization"]) for r in sent] == [
+        (app.discovery.userinfo_endpoint, f"Bearer {session.access_token}")
+    ]
+
+
+def test_a_forged_state_is_refused_without_any_token_request(app: App, person: ProviderBrowser) -> None:
     pending, url = app.start()
-    query = browser.sign_in(url)
+    query = person.sign_in(url)
     forged = query.replace(f"state={pending.state}", "state=" + "A" * len(pending.state))
     sent: list[Request] = []
     driver = SyncDriver(app.ctx, Hooks(), counting_send(sent))
@@ -188,20 +204,18 @@ def test_a_forged_state_is_refused_without_any_token_request(app: App, browser: 
     assert len(sent) == 1
 
 
-def test_access_denied_at_the_provider_is_sign_in_failed_and_nothing_is_sent(
-    app: App, browser: ProviderBrowser
-) -> None:
+def test_access_denied_at_the_provider_is_sign_in_failed_and_nothing_is_sent(app: App, person: ProviderBrowser) -> None:
     pending, url = app.start()
-    query = browser.sign_in(url, abort=True)
+    query = person.sign_in(url, abort=True)
     with pytest.raises(SignInFailed) as refused:
         app.exchange(query, pending)
     assert (refused.value.reason, refused.value.error) == ("provider", "access_denied")
     assert app.token_calls.count == 0 and app.ctx.read().is_empty
 
 
-def test_a_code_presented_twice_is_refused_as_sign_in_failed(app: App, browser: ProviderBrowser) -> None:
+def test_a_code_presented_twice_is_refused_as_sign_in_failed(app: App, person: ProviderBrowser) -> None:
     pending, url = app.start()
-    query = browser.sign_in(url)
+    query = person.sign_in(url)
     app.exchange(query, pending)
     with pytest.raises(SignInFailed) as refused:
         app.exchange(query, pending)
@@ -271,8 +285,8 @@ def test_the_untouched_id_token_passes(real_id_token: tuple[App, str, str]) -> N
 # -- the session ---------------------------------------------------------------------------------
 
 
-def test_r1_refresh_rotates_and_the_old_refresh_token_is_refused(app: App, browser: ProviderBrowser) -> None:
-    first = app.sign_in(browser)
+def test_r1_refresh_rotates_and_the_old_refresh_token_is_refused(app: App, person: ProviderBrowser) -> None:
+    first = app.sign_in(person)
     app.clock.offset_ms += 2000  # 4 s left: inside the 5 s window
     assert app.me()["sub"] == "alice"  # answered; the R1 refresh ran inline after it
     second = app.ctx.read()
@@ -282,8 +296,8 @@ def test_r1_refresh_rotates_and_the_old_refresh_token_is_refused(app: App, brows
     assert (refused.status_code, refused.json()["error"]) == (400, "invalid_grant")
 
 
-def test_an_active_user_outlives_several_access_tokens_without_a_refusal(app: App, browser: ProviderBrowser) -> None:
-    session = app.sign_in(browser)
+def test_an_active_user_outlives_several_access_tokens_without_a_refusal(app: App, person: ProviderBrowser) -> None:
+    session = app.sign_in(person)
     tokens = {session.access_token}
     for _ in range(5):  # 10 s of activity on 6 s tokens
         app.clock.offset_ms += 2000
@@ -293,16 +307,16 @@ def test_an_active_user_outlives_several_access_tokens_without_a_refusal(app: Ap
     assert not app.ctx.read().is_empty
 
 
-def test_sign_out_revokes_the_refresh_token(app: App, browser: ProviderBrowser) -> None:
-    session = app.sign_in(browser)
+def test_sign_out_revokes_the_refresh_token(app: App, person: ProviderBrowser) -> None:
+    session = app.sign_in(person)
     assert app.handler.logout() is True
     assert app.ctx.read().is_empty
     refused = app.refresh_directly(session.refresh_token or "")
     assert (refused.status_code, refused.json()["error"]) == (400, "invalid_grant")
 
 
-def test_an_expired_token_is_never_sent_the_session_ends_and_is_revoked(app: App, browser: ProviderBrowser) -> None:
-    session = app.sign_in(browser)
+def test_an_expired_token_is_never_sent_the_session_ends_and_is_revoked(app: App, person: ProviderBrowser) -> None:
+    session = app.sign_in(person)
     app.clock.offset_ms += 7000  # past utilTime, no refresh happened (R2/R3)
     with pytest.raises(SessionExpired) as ended:
         app.me()
@@ -310,11 +324,11 @@ def test_an_expired_token_is_never_sent_the_session_ends_and_is_revoked(app: App
     assert app.refresh_directly(session.refresh_token or "").status_code == 400  # revoked at the end
 
 
-def test_a_spent_refresh_token_presented_again_kills_the_whole_grant(app: App, browser: ProviderBrowser) -> None:
+def test_a_spent_refresh_token_presented_again_kills_the_whole_grant(app: App, person: ProviderBrowser) -> None:
     # The provider keeps no grace for a spent token: presenting it again revokes the grant,
     # newest tokens included. So a second refresh with the old token (two tabs or two threads
     # refreshing at once) would sign the user out: why R7's single flight matters.
-    first = app.sign_in(browser)
+    first = app.sign_in(person)
     rotated = app.driver.complete(refresh_flow(app.ctx, first))
     assert rotated.refresh_token != first.refresh_token
     assert app.refresh_directly(first.refresh_token or "").json()["error"] == "invalid_grant"
@@ -326,8 +340,8 @@ def test_a_spent_refresh_token_presented_again_kills_the_whole_grant(app: App, b
     assert httpx.get(app.discovery.userinfo_endpoint, headers=headers).status_code == 401
 
 
-def test_concurrent_requests_share_one_refresh_so_the_grant_survives(app: App, browser: ProviderBrowser) -> None:
-    app.sign_in(browser)
+def test_concurrent_requests_share_one_refresh_so_the_grant_survives(app: App, person: ProviderBrowser) -> None:
+    app.sign_in(person)
     app.clock.offset_ms += 2000  # every request below finds the token inside the window
     start = threading.Barrier(4)
     answers: list[str] = []
