@@ -52,6 +52,7 @@ from tokensession.errors import (
     RefreshFailed,
     RequestTimeout,
     SessionExpired,
+    SignInFailed,
     UnauthorizedError,
 )
 from tokensession.flow import Hooks
@@ -84,6 +85,7 @@ __all__ = [
     "SessionExpired",
     "SessionHandler",
     "SessionPolicy",
+    "SignInFailed",
     "TokenGrant",
     "Transport",
     "UnauthorizedError",

@@ -7,6 +7,7 @@
     │   └── RequestTimeout      no answer within timeoutMs (R6)
     ├── SessionExpired          the session ended (R2, R3, R4, refresh refused)   .reason
     ├── RefreshFailed           a refresh that failed without ending the session  .kind
+    ├── SignInFailed            a sign-in at an OpenID provider that did not complete  .reason
     └── UnexpectedError         background work raised what the rules do not know  .cause
 
 ``RefreshFailed.kind`` is ``"network"``, ``"timeout"`` or ``"server"`` (a 5xx
@@ -32,6 +33,13 @@ if TYPE_CHECKING:
 #: Why a session ended, as ``on_session_end(reason)`` receives it.
 EndReason = Literal["expired", "unauthorized", "refresh_rejected", "logout", "elsewhere"]
 RefreshKind = Literal["network", "timeout", "server"]
+#: Why a sign-in at an OpenID provider failed (:mod:`tokensession.oidc`): ``"provider"``, the
+#: provider answered an error (``.error``: ``access_denied``...); ``"state"``, the callback's
+#: ``state`` is not the one this tab sent (forged, replayed, or another tab's); ``"issuer"``,
+#: its ``iss`` is not the provider's (RFC 9207 mix-up); ``"expired"``, no pending sign-in or
+#: an old one; ``"discovery"``, an unusable discovery document; ``"code"``, the token endpoint
+#: refused the code or answered without usable tokens; ``"id_token"``, the ID token failed a check.
+SignInReason = Literal["provider", "state", "issuer", "expired", "discovery", "code", "id_token"]
 
 
 class ApiError(Exception):
@@ -89,6 +97,30 @@ class RefreshFailed(ApiError):
         super().__init__(f"refresh failed: {kind}", request=request, response=response)
         self.kind: RefreshKind = kind
         self.cause = cause
+
+
+class SignInFailed(ApiError):
+    """A sign-in at an OpenID provider that did not complete; nothing was stored.
+
+    >>> exc = SignInFailed("provider", error="access_denied", description="End-User aborted interaction")
+    >>> exc.reason, exc.error, str(exc)
+    ('provider', 'access_denied', 'sign-in failed: provider: access_denied: End-User aborted interaction')
+    """
+
+    def __init__(
+        self,
+        reason: SignInReason,
+        *,
+        error: str | None = None,
+        description: str | None = None,
+        request: Request | None = None,
+        response: Response | None = None,
+    ) -> None:
+        detail = ": ".join(part for part in (reason, error, description) if part)
+        super().__init__(f"sign-in failed: {detail}", request=request, response=response)
+        self.reason: SignInReason = reason
+        self.error = error  # the provider's or the check's short word (``access_denied``, ``invalid_grant``...)
+        self.description = description
 
 
 class UnexpectedError(ApiError):

@@ -14,7 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from tokensession.errors import ApiError, HttpStatusError, NetworkError, RefreshFailed, RequestTimeout, SessionExpired
+from tokensession.errors import (
+    ApiError,
+    HttpStatusError,
+    NetworkError,
+    RefreshFailed,
+    RequestTimeout,
+    SessionExpired,
+    SignInFailed,
+)
 
 Lang = Literal["zh", "en"]
 
@@ -37,6 +45,8 @@ OTHER_STATUS = ("连接错误{status}", "Connection error {status}")
 NO_RESPONSE = ("连接服务器失败", "Cannot reach the server")
 CLIENT_TIMEOUT = ("请求超时", "Request timed out")
 SESSION_EXPIRED = STATUS_TEXT[401]
+#: Not in the seed (it had no OpenID sign-in): a sign-in at the provider that did not complete.
+SIGN_IN_FAILED = ("登录未完成,请重试", "Sign-in did not complete, please try again")
 #: Not R5 toasts: what the login view says for its own failures.
 BAD_CREDENTIALS = ("用户名或密码错误", "Wrong username or password")
 TOO_MANY_ATTEMPTS = ("尝试次数过多,请稍后再试", "Too many attempts, please try again later")
@@ -81,6 +91,8 @@ def toast_text(error: BaseException, lang: Lang) -> str:
         error = error.cause if error.cause is not None else NetworkError(str(error))
     if isinstance(error, SessionExpired):
         return pick(SESSION_EXPIRED, lang)
+    if isinstance(error, SignInFailed):  # refused by the provider or by a check: not "cannot reach"
+        return pick(SIGN_IN_FAILED, lang)
     if isinstance(error, RequestTimeout):
         return pick(CLIENT_TIMEOUT, lang)
     if isinstance(error, HttpStatusError):

@@ -138,3 +138,14 @@ def test_the_wheels_readme_shows_the_same_r5_texts() -> None:
     )
     assert rows == {status: (status_text(status, "zh"), status_text(status, "en")) for status in rows}
     assert len(rows) == 11  # every status row but 401, which names its case
+
+
+@pytest.mark.parametrize("reason", ["provider", "state", "code", "id_token"])
+def test_a_sign_in_at_a_provider_that_did_not_complete_says_so_not_cannot_reach(reason: str) -> None:
+    from tokensession.errors import SignInFailed
+
+    error = SignInFailed(reason, error="access_denied")  # type: ignore[arg-type]
+    assert (toast_text(error, "en"), toast_text(error, "zh")) == (
+        "Sign-in did not complete, please try again",
+        "登录未完成,请重试",
+    )
