@@ -22,8 +22,71 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from tokensession.cookies import REFRESH_COOKIE_MODES, RefreshCookie
+from tokensession.sources import ContractSource, SimpleJwtSource, TokenSource
 
 DemoApi = bool | Literal["auto"]
+AuthKind = Literal["contract", "simplejwt", "oidc"]
+#: The scope an OpenID sign-in asks for when ``auth`` names none (a refresh token needs ``offline_access``).
+DEFAULT_OIDC_SCOPE = "openid offline_access"
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """``config.json`` ``"auth"``: which kind of API issues the tokens (README, "Any backend").
+
+    >>> AuthConfig.from_json({"kind": "simplejwt", "tokenUrl": "https://a.test/t/", "refreshUrl": "https://a.test/r/"})
+    (AuthConfig(kind='simplejwt', token_url='https://a.test/t/', refresh_url='https://a.test/r/', logout_url=None, \
+issuer='', client_id='', scope='openid offline_access', auth_params=()), None)
+    >>> AuthConfig.from_json({"kind": "oidc", "issuer": "https://id.test"})[1]
+    'clientId must be a non-empty string'
+    """
+
+    kind: AuthKind = "contract"
+    token_url: str = ""
+    refresh_url: str = ""
+    logout_url: str | None = None
+    issuer: str = ""
+    client_id: str = ""
+    scope: str = DEFAULT_OIDC_SCOPE
+    auth_params: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_json(cls, data: Any) -> tuple[AuthConfig, str | None]:
+        """The auth config in ``data``, or the default and what is wrong with it."""
+        if not isinstance(data, dict) or data.get("kind") not in ("contract", "simplejwt", "oidc"):
+            return cls(), 'must be an object whose "kind" is "contract", "simplejwt" or "oidc"'
+        if data["kind"] == "contract":
+            return cls(), None
+        if data["kind"] == "simplejwt":
+            urls = {key: data.get(key) for key in ("tokenUrl", "refreshUrl", "logoutUrl")}
+            for key, url in urls.items():
+                if (url is not None or key != "logoutUrl") and not _is_endpoint(url):
+                    return cls(), f"{key} must be an http(s) URL or a path on this origin"
+            return cls("simplejwt", str(urls["tokenUrl"]), str(urls["refreshUrl"]), urls["logoutUrl"]), None
+        issuer, client_id, scope = data.get("issuer"), data.get("clientId"), data.get("scope", DEFAULT_OIDC_SCOPE)
+        params = data.get("authParams", {})
+        if not isinstance(issuer, str) or not _is_http_url(issuer):
+            return cls(), "issuer must be an http(s) URL"
+        if not isinstance(client_id, str) or not client_id.strip():
+            return cls(), "clientId must be a non-empty string"
+        if not isinstance(scope, str) or "openid" not in scope.split():
+            return cls(), 'scope must be a string of scopes that includes "openid"'
+        if not isinstance(params, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in params.items()
+        ):
+            return cls(), "authParams must be an object of strings"
+        return cls(
+            "oidc", issuer=issuer.strip(), client_id=client_id.strip(), scope=scope, auth_params=tuple(params.items())
+        ), None
+
+    def source(self, refresh_cookie: RefreshCookie = "js") -> TokenSource:
+        """The token source of a kind known without asking a server (``oidc`` needs its provider's
+        discovery document first: :func:`tokensession.oidc.source_for`)."""
+        if self.kind == "simplejwt":
+            return SimpleJwtSource(self.token_url, self.refresh_url, self.logout_url)
+        if self.kind == "oidc":
+            raise ValueError("an OpenID source is made from the provider's discovery document")
+        return ContractSource(refresh_cookie)
 
 
 @dataclass(frozen=True)
@@ -43,6 +106,8 @@ class Config:
     #: Where the refresh token lives (README, "HttpOnly refresh mode"): ``"js"`` (a cookie the page
     #: reads, the default) or ``"httponly"`` (the API's own cookie, which page scripts never see).
     refresh_cookie: RefreshCookie = "js"
+    #: The kind of API that issues the tokens (README, "Any backend"); absent: this project's.
+    auth: AuthConfig = AuthConfig()
 
     @classmethod
     def from_json(cls, text: str) -> tuple[Config, list[str]]:
@@ -114,6 +179,26 @@ class Config:
                 cfg = replace(cfg, refresh_cookie=v)
             else:
                 bad("refreshCookie", 'must be "js" or "httponly"')
+        if "auth" in data:
+            auth, wrong = AuthConfig.from_json(data["auth"])
+            if wrong is None:
+                cfg = replace(cfg, auth=auth)
+            else:
+                bad("auth", wrong)
+        return cfg._for_kind(problems)
+
+    def _for_kind(self, problems: list[str]) -> tuple[Config, list[str]]:
+        # Another kind of API than this project's: no demo of this project's API stands in for it,
+        # and only this project's API keeps a refresh token in an HttpOnly cookie of its own.
+        cfg = self
+        if cfg.auth.kind != "contract" and cfg.demo_api is not False:
+            problems.append(f'config.json: demoApi is for this project\'s API, not "{cfg.auth.kind}"; using false')
+            cfg = replace(cfg, demo_api=False)
+        if cfg.auth.kind != "contract" and cfg.refresh_cookie == "httponly":
+            problems.append(
+                f'config.json: refreshCookie "httponly" needs this project\'s API, not "{cfg.auth.kind}"; using "js"'
+            )
+            cfg = replace(cfg, refresh_cookie="js")
         return cfg, problems
 
     def for_api_in_page(self) -> tuple[Config, str | None]:
@@ -153,6 +238,7 @@ FIELDS = {
     "warnBeforeSeconds": "warn_before_seconds",
     "activityEvents": "activity_events",
     "refreshCookie": "refresh_cookie",
+    "auth": "auth",
 }
 
 
@@ -185,3 +271,7 @@ def _is_same_origin_path(v: str) -> bool:
     # Every request the page makes goes to the origin that served it.
     s = v.strip()
     return bool(s) and ":" not in s and not s.startswith("//") and "\\" not in s and s.isprintable()
+
+
+def _is_endpoint(v: object) -> bool:
+    return isinstance(v, str) and (_is_http_url(v) or _is_same_origin_path(v))

@@ -3,6 +3,8 @@
 
     ./build.sh _site                      # installs what is missing, then runs this
     .venv/bin/python tools/build_site.py _site [--api-base URL] [--demo-api auto|true|false]
+        [--simplejwt-base URL | --oidc-issuer URL --oidc-client-id ID [--oidc-scope S]]
+        [--connect-origin ORIGIN]...
 
 What ``OUT`` holds afterwards (every URL in it is relative, so it works under
 any path prefix such as ``/<repo>/``; nothing in it needs a server):
@@ -90,7 +92,7 @@ def _serve_module() -> ModuleType:
     return importlib.import_module("serve")
 
 
-def api_origin(api_base: str) -> str | None:
+def api_origin(api_base: str, flag: str = "--api-base") -> str | None:
     """The origin of an absolute ``apiBase`` (``None`` for a same-origin path).
 
     >>> api_origin("https://api.example.org:8443/v1/"), api_origin("api/v1")
@@ -100,10 +102,39 @@ def api_origin(api_base: str) -> str | None:
     if not parts.scheme:
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
-        raise BuildError(f"--api-base wants http(s)://host[:port]/path or a relative path, got {api_base!r}")
+        raise BuildError(f"{flag} wants http(s)://host[:port]/path or a relative path, got {api_base!r}")
     if parts.query or parts.fragment:
-        raise BuildError(f"--api-base takes no query or fragment, got {api_base!r}")
+        raise BuildError(f"{flag} takes no query or fragment, got {api_base!r}")
     return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def simplejwt_auth(base: str) -> dict[str, str]:
+    """Contract section 10: the simplejwt kind for an API whose SimpleJWT views are under ``base``.
+
+    >>> simplejwt_auth("https://api.example.org/api")["refreshUrl"]
+    'https://api.example.org/api/token/refresh/'
+    """
+    root = base.rstrip("/")
+    return {
+        "kind": "simplejwt",
+        "tokenUrl": f"{root}/token/",
+        "refreshUrl": f"{root}/token/refresh/",
+        "logoutUrl": f"{root}/token/blacklist/",
+    }
+
+
+def oidc_auth(issuer: str, client_id: str, scope: str | None = None) -> dict[str, str]:
+    """Contract section 10: the oidc kind (``scope`` left out: the page's default).
+
+    >>> oidc_auth("https://id.example.org", "spa")
+    {'kind': 'oidc', 'issuer': 'https://id.example.org', 'clientId': 'spa'}
+    """
+    if not client_id.strip():
+        raise BuildError("--oidc-client-id wants the provider's client id")
+    auth = {"kind": "oidc", "issuer": issuer, "clientId": client_id.strip()}
+    if scope:
+        auth["scope"] = scope
+    return auth
 
 
 def meta_csp(csp: str, extra_connect: Iterable[str] = ()) -> str:
@@ -262,19 +293,27 @@ def _copy_examples(out: Path) -> None:
     shutil.copytree(src, out / "examples" / "minimal", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
-def build(out: Path, api_base: str = "api/v1", demo_api: bool | str = "auto") -> None:
-    """Write the static site into ``out`` (emptied first).
+def build(
+    out: Path,
+    api_base: str = "api/v1",
+    demo_api: bool | str = "auto",
+    auth: dict[str, str] | None = None,
+    connect: Sequence[str] = (),
+) -> None:
+    """Write the static site into ``out`` (emptied first). ``auth``: config ``"auth"`` (another
+    kind of API; no demo API then); ``connect``: more origins the page may call (CSP).
 
     >>> build(Path("/tmp/site"))  # doctest: +SKIP
     """
     out = out.resolve()
     check_out(out)
-    origin = api_origin(api_base)
+    origins = [origin for origin in (api_origin(api_base), *_auth_origins(auth), *connect) if origin]
+    origins = list(dict.fromkeys(origins))
     serve = _serve_module()
     _empty(out)
     (out / MARKER).write_text("Built by tools/build_site.py; emptied by the next build.\n")
     (out / ".nojekyll").write_text("")
-    csp = meta_csp(serve.CSP, [origin] if origin else [])
+    csp = meta_csp(serve.CSP, origins)
     for name in WEB_FILES:
         if name == "index.html":
             (out / name).write_text(page_html((WEB / name).read_text(), csp))
@@ -282,7 +321,10 @@ def build(out: Path, api_base: str = "api/v1", demo_api: bool | str = "auto") ->
             shutil.copy2(WEB / name, out / name)
     (out / "pyapp.zip").write_bytes(serve.zip_package(*serve.PAGE_PACKAGES))
     config: dict[str, object] = {**DEFAULT_CONFIG, "apiBase": api_base, "demoApi": demo_api}
-    if origin:
+    if auth is not None:
+        config["auth"] = auth
+        config["demoApi"] = False  # a demo of this project's API never stands in for another kind
+    if api_origin(api_base):
         config["crossOriginApi"] = True  # the page refuses another origin without it (tokensession/config.py)
     (out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
     _copy_runtime(out)
@@ -291,6 +333,14 @@ def build(out: Path, api_base: str = "api/v1", demo_api: bool | str = "auto") ->
     check_site(out)
     total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     _say(f"{out}: {total / 1e6:.1f} MB; serve it with any static file server, under any path")
+
+
+def _auth_origins(auth: dict[str, str] | None) -> list[str | None]:
+    if auth is None:
+        return []
+    if auth["kind"] == "oidc":
+        return [api_origin(auth["issuer"], "--oidc-issuer")]
+    return [api_origin(auth[key], "--simplejwt-base") for key in ("tokenUrl", "refreshUrl", "logoutUrl")]
 
 
 def _demo_api(value: str) -> bool | str:
@@ -314,13 +364,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument(
         "--demo-api", type=_demo_api, default="auto", metavar="auto|true|false", help='config.json "demoApi"'
     )
+    p.add_argument(
+        "--simplejwt-base",
+        metavar="URL",
+        help="sign in at a djangorestframework-simplejwt API: its token/, token/refresh/ and token/blacklist/ "
+        "views under URL, which is also apiBase (so GET me is URL/me); it must allow the site's origin (CORS)",
+    )
+    p.add_argument("--oidc-issuer", metavar="URL", help="sign in at this OpenID provider (Authorization Code + PKCE)")
+    p.add_argument("--oidc-client-id", metavar="ID", help="the provider's client id for this site (a public client)")
+    p.add_argument("--oidc-scope", metavar="S", help='scopes to ask for (default "openid offline_access")')
+    p.add_argument(
+        "--connect-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="another origin the page may call (CSP connect-src), e.g. a provider's token endpoint on "
+        "another host than its issuer; repeatable",
+    )
     args = p.parse_args(argv)
     try:
-        build(Path(os.path.expanduser(str(args.out))), args.api_base, args.demo_api)
+        api_base, auth = _auth_from(p, args)
+        connect = [api_origin(origin, "--connect-origin") or "" for origin in args.connect_origin]
+        build(Path(os.path.expanduser(str(args.out))), api_base, args.demo_api, auth, connect)
     except (BuildError, subprocess.CalledProcessError) as exc:
         _say(str(exc))
         return 1
     return 0
+
+
+def _auth_from(p: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[str, dict[str, str] | None]:
+    if args.simplejwt_base and args.oidc_issuer:
+        p.error("--simplejwt-base and --oidc-issuer choose different kinds of sign-in: give one")
+    if bool(args.oidc_issuer) != bool(args.oidc_client_id):
+        p.error("--oidc-issuer and --oidc-client-id go together")
+    if args.simplejwt_base:
+        if api_origin(args.simplejwt_base, "--simplejwt-base") is None:
+            raise BuildError("--simplejwt-base wants the API's http(s) URL")
+        return args.simplejwt_base.rstrip("/"), simplejwt_auth(args.simplejwt_base)
+    if args.oidc_issuer:
+        if api_origin(args.oidc_issuer, "--oidc-issuer") is None:
+            raise BuildError("--oidc-issuer wants the provider's http(s) URL")
+        return str(args.api_base), oidc_auth(args.oidc_issuer, args.oidc_client_id, args.oidc_scope)
+    return str(args.api_base), None
 
 
 if __name__ == "__main__":

@@ -71,3 +71,74 @@ def test_build_refuses_a_non_empty_folder_without_its_marker_and_reuses_its_own(
     (tmp_path / build_site.MARKER).write_text("")
     (tmp_path / "stale.txt").write_text("from an older build")
     build_site.check_out(tmp_path)  # an earlier build: may be emptied
+
+
+@pytest.fixture
+def light_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build that skips the runtime, wheels and examples (what these tests do not look at)."""
+    for name in ("_copy_runtime", "_build_wheels", "_copy_examples", "check_site"):
+        monkeypatch.setattr(build_site, name, lambda *_args: None)
+
+
+def built_config_and_csp(out: Path) -> tuple[dict[str, object], str]:
+    html = (out / "index.html").read_text()
+    csp = html.split('http-equiv="Content-Security-Policy" content="', 1)[1].split('"', 1)[0]
+    return json.loads((out / "config.json").read_text()), csp
+
+
+@pytest.mark.usefixtures("light_build")
+def test_simplejwt_base_writes_the_kind_the_api_base_and_lets_the_page_reach_it(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    assert build_site.main([str(out), "--simplejwt-base", "https://api.example.org:8443/api/"]) == 0
+    config, csp = built_config_and_csp(out)
+    assert config["auth"] == {
+        "kind": "simplejwt",
+        "tokenUrl": "https://api.example.org:8443/api/token/",
+        "refreshUrl": "https://api.example.org:8443/api/token/refresh/",
+        "logoutUrl": "https://api.example.org:8443/api/token/blacklist/",
+    }
+    assert (config["apiBase"], config["crossOriginApi"], config["demoApi"]) == (
+        "https://api.example.org:8443/api",
+        True,
+        False,  # no demo of this project's API stands in for a SimpleJWT one
+    )
+    assert "connect-src 'self' https://api.example.org:8443;" in csp + ";"
+
+
+@pytest.mark.usefixtures("light_build")
+def test_oidc_flags_write_the_kind_and_let_the_page_reach_exactly_the_issuer(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    argv = [str(out), "--oidc-issuer", "https://id.example.org/realms/a", "--oidc-client-id", "spa"]
+    assert build_site.main([*argv, "--oidc-scope", "openid profile offline_access"]) == 0
+    config, csp = built_config_and_csp(out)
+    assert config["auth"] == {
+        "kind": "oidc",
+        "issuer": "https://id.example.org/realms/a",
+        "clientId": "spa",
+        "scope": "openid profile offline_access",
+    }
+    assert config["demoApi"] is False and "crossOriginApi" not in config
+    connect = next(d for d in csp.split("; ") if d.startswith("connect-src"))
+    assert connect == "connect-src 'self' https://id.example.org"
+    assert build_site.main([*argv, "--connect-origin", "https://tokens.example.org"]) == 0
+    assert "https://tokens.example.org" in built_config_and_csp(out)[1]
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--simplejwt-base", "https://a.test/api", "--oidc-issuer", "https://id.test", "--oidc-client-id", "x"],
+        ["--oidc-issuer", "https://id.test"],
+        ["--oidc-client-id", "x"],
+    ],
+)
+def test_auth_flags_that_do_not_go_together_are_refused(flags: list[str], tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        build_site.main([str(tmp_path / "site"), *flags])
+    assert exit_.value.code == 2
+    assert not (tmp_path / "site").exists()
+
+
+@pytest.mark.usefixtures("light_build")
+def test_a_simplejwt_base_that_is_not_a_url_is_refused(tmp_path: Path) -> None:
+    assert build_site.main([str(tmp_path / "site"), "--simplejwt-base", "api"]) == 1

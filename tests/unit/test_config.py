@@ -111,3 +111,70 @@ def test_activity_events_default_to_none_and_take_dom_event_names():
 def test_timeout_ms_takes_whole_milliseconds_up_to_ten_minutes(value, taken):
     cfg, problems = Config.from_dict({"timeoutMs": value})
     assert problems == [] and cfg.timeout_ms == taken and isinstance(cfg.timeout_ms, int)
+
+
+# -- auth: the kind of API that issues the tokens ------------------------------------------------
+
+SIMPLEJWT = {
+    "kind": "simplejwt",
+    "tokenUrl": "https://api.test/api/token/",
+    "refreshUrl": "https://api.test/api/token/refresh/",
+    "logoutUrl": "https://api.test/api/token/blacklist/",
+}
+OIDC = {"kind": "oidc", "issuer": "https://id.test/realms/a", "clientId": "spa"}
+
+
+def test_auth_absent_or_contract_is_this_projects_api() -> None:
+    from tokensession.sources import ContractSource
+
+    for text in ("{}", '{"auth": {"kind": "contract"}}'):
+        cfg, problems = Config.from_json(text)
+        assert problems == [] and cfg.auth.kind == "contract"
+        assert isinstance(cfg.auth.source(), ContractSource)
+
+
+def test_auth_simplejwt_makes_its_source() -> None:
+    from tokensession.sources import SimpleJwtSource
+
+    cfg, problems = Config.from_dict({"auth": SIMPLEJWT})
+    assert problems == []
+    source = cfg.auth.source()
+    assert isinstance(source, SimpleJwtSource)
+    assert (source.token_url, source.refresh_url, source.logout_url) == tuple(list(SIMPLEJWT.values())[1:])
+
+
+def test_auth_oidc_keeps_issuer_client_scope_and_params() -> None:
+    cfg, problems = Config.from_dict(
+        {"auth": {**OIDC, "scope": "openid profile offline_access", "authParams": {"prompt": "consent"}}}
+    )
+    assert problems == []
+    assert (cfg.auth.kind, cfg.auth.issuer, cfg.auth.client_id) == ("oidc", "https://id.test/realms/a", "spa")
+    assert cfg.auth.scope == "openid profile offline_access" and cfg.auth.auth_params == (("prompt", "consent"),)
+    assert Config.from_dict({"auth": OIDC})[0].auth.scope == "openid offline_access"
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [
+        "oidc",
+        {"kind": "saml"},
+        {**SIMPLEJWT, "tokenUrl": "javascript:alert(1)"},
+        {**SIMPLEJWT, "refreshUrl": None},
+        {**SIMPLEJWT, "logoutUrl": "ftp://x/"},
+        {**OIDC, "issuer": "id.test"},
+        {**OIDC, "clientId": ""},
+        {**OIDC, "scope": "profile"},
+        {**OIDC, "authParams": {"prompt": 1}},
+    ],
+)
+def test_a_bad_auth_falls_back_to_this_projects_api_and_says_why(auth: object) -> None:
+    cfg, problems = Config.from_dict({"auth": auth})
+    assert cfg.auth.kind == "contract"
+    assert len(problems) == 1 and problems[0].startswith("config.json: auth ")
+
+
+def test_another_kind_of_api_never_gets_the_demo_or_the_httponly_mode() -> None:
+    # Fail closed: a page signing in at a real provider never swaps in a demo that takes demo/demo.
+    cfg, problems = Config.from_dict({"auth": SIMPLEJWT, "demoApi": "auto", "refreshCookie": "httponly"})
+    assert (cfg.demo_api, cfg.refresh_cookie) == (False, "js")
+    assert len(problems) == 2

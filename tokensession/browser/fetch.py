@@ -55,7 +55,7 @@ class FetchTransport:
                 init["signal"] = window.AbortSignal.timeout(request.timeout_ms)
             # One await for the answer and its body: each await of a JS promise is a trip
             # through the event loop (bench/README.md, per request).
-            answer = await _fetch_all()(self.base + request.path, to_js(init))
+            answer = await _fetch_all()(request.url(self.base), to_js(init))
         except JsException as exc:
             if getattr(exc, "name", None) == "TimeoutError":
                 raise RequestTimeout(f"no answer within {request.timeout_ms} ms", request=request) from None

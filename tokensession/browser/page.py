@@ -131,5 +131,6 @@ async def page_client(
         secure=is_https(),
         idle_warning_seconds=config.warn_before_seconds,
         refresh_cookie=config.refresh_cookie,
+        source=config.auth.source(config.refresh_cookie),
     )
     return PageClient(api, config, chosen, jar, demo, problems)
