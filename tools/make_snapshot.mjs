@@ -47,10 +47,8 @@ import vm from "node:vm";
 // Pyodide already imports asyncio, json, dataclasses, enum, typing, logging,
 // inspect, base64, zipfile, random, re, ... The app's own boot adds little
 // (urllib.parse; zipfile decodes pyapp.zip's names with cp437). urllib.request,
-// http.client and email.* were pre-imported here while pyodide-http was patched
-// at boot; the sync HTTP path now imports them on first use
-// (tokensession.browser.sync_http), so they no longer weigh on every first
-// visit (bench/README.md, "First visit over a network").
+// http.client and email.* are left out: the sync HTTP path imports them on first
+// use (tokensession.browser.sync_http), so they do not weigh on every first visit.
 const MODULES = [
   "urllib.parse",
   "encodings.cp437", // zipfile decodes pyapp.zip's names with it
@@ -188,7 +186,7 @@ assert os.environ.get("_") == "./this.program", os.environ.get("_")
 
 # The restore checks that the page's python_stdlib.zip is the one the snapshot was made
 # with (zipimport keeps its table of contents in memory): zip_fingerprint, its central
-# directory (a read of the whole 6.8 MB took 20-30 ms of every restore).
+# directory, which is what that table is made of and far cheaper to read than the zip.
 stdlib_zip = next(p for p in sys.path if p.endswith(".zip"))
 info = types.ModuleType("_pyodide_snapshot")
 info.modules = tuple(MODULES)
@@ -208,8 +206,8 @@ sorted(set(sys.modules))
 `;
 
 // The snapshot is the whole heap, and freed memory keeps its old bytes. Take
-// every free chunk that fits without growing the heap, zero it, give it back:
-// 6.9 -> 5.8 MB gzipped. That fits in Chromium's in-memory HTTP cache
+// every free chunk that fits without growing the heap, zero it, give it back, so
+// the snapshot compresses better. Small enough, it fits in Chromium's in-memory HTTP cache
 // (incognito windows, Playwright's contexts), whose entries may be at most
 // 1/8 of its 50 MB: a bigger snapshot is downloaded again on every load there.
 function zeroFreeMemory(module) {

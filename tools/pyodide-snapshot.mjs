@@ -17,8 +17,7 @@
 // them in a better coding the browser decoded already (serve.py: zstd).
 // Pyodide's own requests for them go through a `fetch` wrapped for the length
 // of `loadPyodide` only. Each file is downloaded once per boot, shared by the
-// snapshot attempt and the plain fallback (the fallback used to download the
-// wasm and the stdlib a second time).
+// snapshot attempt and the plain fallback.
 //
 // The downloads start when this module is first evaluated in a page: web/index.html
 // runs it as an async module (web/boot.js and PyScript import it again, later: the
@@ -52,9 +51,8 @@ const SNAPSHOT_FILE = "snapshot.bin";
 // The per-visit decision (RuntimeFiles.snapshotWanted): watch the downloads for at least
 // LINK_PROBE_MS after their first byte and LINK_PROBE_BYTES (at most LINK_PROBE_MAX_MS in
 // all); the snapshot is worth waiting for when the rest of it arrives within
-// SNAPSHOT_SAVES_MS, the CPU a restore saves over a plain boot. Measured on 2 shared cores,
-// from the last byte to ready: 1.6 s for a plain boot (10 Mbit/s), 0.8 s from the snapshot
-// (50 Mbit/s); about 2 s before the stdlib shipped as bytecode. Less on a fast machine.
+// SNAPSHOT_SAVES_MS, about the CPU a restore saves over a plain boot on 2 shared cores
+// (bench/README.md has the figures).
 const LINK_PROBE_MS = 300;
 const LINK_PROBE_BYTES = 512 * 1024;
 const LINK_PROBE_MAX_MS = 1500;

@@ -3,8 +3,8 @@
 A Pyodide memory snapshot (``tools/make_snapshot.mjs``) is a 160-byte header and the whole
 heap, and the heap starts with ``pyodide.asm.wasm``'s data segments (CPython's static data:
 3.2 MB, most of it never written). The page downloads the wasm anyway, so ``encode`` XORs
-those segments out of the heap: what nobody changed becomes zeros. Gzipped, the snapshot
-goes from 5.46 MB to 4.01 MB (bench/README.md, "First visit over a network").
+those segments out of the heap: what nobody changed becomes zeros, and compresses to almost
+nothing (sizes: bench/README.md, "First visit over a network").
 ``tools/pyodide-snapshot.mjs`` undoes it in the page (``undoDataSegments``) with the wasm it
 has downloaded, before Pyodide restores the heap.
 

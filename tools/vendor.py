@@ -209,9 +209,9 @@ def vendor_stdlib(dest: Path, runtime: Path | None = None) -> None:
     trimmed to what the app imports"). The stock zip stays for pages that load Pyodide
     their own way (bench/bare, the baseline).
 
-    Its modules are bytecode (``tools/compile_stdlib.mjs``, Pyodide's CPython in Node.js):
-    a boot without the snapshot no longer compiles them (10 Mbit/s: 6.45 -> 5.6-5.9 s,
-    bench/README.md), for 0.9 MB more (zstd). The trimmed sources are made on every run (a
+    Its modules are bytecode (``tools/compile_stdlib.mjs``, Pyodide's CPython in Node.js), so
+    a boot without the snapshot does not compile them; the zip is bigger for it (both figures:
+    bench/README.md). The trimmed sources are made on every run (a
     fraction of a second); they are compiled again only when they or the tool change
     (``.stamp-stdlib``), so an edited list is never missed; the snapshot's stamp holds the
     zip's hash. With its ``.gz`` and ``.zst`` (:func:`compressed_copies`). ``runtime``: the
@@ -242,8 +242,8 @@ def vendor_stdlib(dest: Path, runtime: Path | None = None) -> None:
 COMPRESSIBLE = (".wasm", ".mjs", ".js", ".json", ".css")
 
 
-# zstd level 19: 0.2-1.1 MB less than gzip -9 per big file (pyodide.asm.wasm 3.53 -> 2.89 MB,
-# the snapshot 4.07 -> 2.96 MB), made once (4.5 s for the 30 MiB snapshot on these cores).
+# zstd level 19: smaller than gzip -9 for every big file (sizes: bench/README.md); slow to make,
+# so made once per change of the file, never per request.
 ZSTD_LEVEL = 19
 
 
@@ -253,8 +253,7 @@ def _copies(path: Path) -> tuple[Path, Path]:
 
 def compressed_copies(path: Path, data: bytes | None = None, gzip_level: int = 9) -> None:
     """``name.gz`` and ``name.zst`` beside ``path`` (of ``data``, default its bytes), so the
-    server never compresses 9.6 MB of WebAssembly per request (measured: 1.8 s of CPU each
-    time). serve.py sends the ``.zst`` to a browser that takes zstd (Chromium 123+, Firefox
+    server never compresses megabytes of WebAssembly per request. serve.py sends the ``.zst`` to a browser that takes zstd (Chromium 123+, Firefox
     126+, over http too), else the ``.gz``; a static host serves the ``.gz`` the loader asks
     for (tools/build_site.py ships no ``.zst``)."""
     raw = path.read_bytes() if data is None else data
@@ -392,8 +391,8 @@ def vendor_snapshot(dest: Path, pyscript: Path | None = None) -> None:
             if pyscript is not None:
                 cmd.append(str(pyscript))
             subprocess.run(cmd, check=True, stdout=sys.stderr)
-        # Without the wasm's data segments, which the page has anyway (tools/snapshot_delta.py):
-        # 5.5 -> 4.1 MB gzipped. The loader puts them back.
+        # Without the wasm's data segments, which the page has anyway (tools/snapshot_delta.py);
+        # the loader puts them back.
         encoded = snapshot_delta.encode(snapshot.read_bytes(), (dest / "pyodide.asm.wasm").read_bytes())
         _replace_atomically(snapshot, encoded)
         # gzip level 6: 1% bigger than 9 and 4x faster to make.
