@@ -253,9 +253,9 @@ def _copies(path: Path) -> tuple[Path, Path]:
 
 def compressed_copies(path: Path, data: bytes | None = None, gzip_level: int = 9) -> None:
     """``name.gz`` and ``name.zst`` beside ``path`` (of ``data``, default its bytes), so the
-    server never compresses megabytes of WebAssembly per request. serve.py sends the ``.zst`` to a browser that takes zstd (Chromium 123+, Firefox
-    126+, over http too), else the ``.gz``; a static host serves the ``.gz`` the loader asks
-    for (tools/build_site.py ships no ``.zst``)."""
+    server never compresses megabytes of WebAssembly per request. serve.py sends the ``.zst`` to
+    a browser that takes zstd (Chromium 123+, Firefox 126+, over http too), else the ``.gz``; a
+    static host serves the ``.gz`` the loader asks for (tools/build_site.py ships no ``.zst``)."""
     raw = path.read_bytes() if data is None else data
     gz, zst = _copies(path)
     _replace_atomically(gz, gzip.compress(raw, gzip_level, mtime=0))
