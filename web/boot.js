@@ -118,8 +118,10 @@ const preboot = document.getElementById("preboot");
 const prebootForm = document.getElementById("preboot-login");
 const showPreboot = () => {
   const path = routePath();
-  // With a session the app shows no login view (it moves on from #/login by itself).
-  return ["/login", "/", "/playground"].includes(path) && !hasSession();
+  // With a session the app shows no login view (it moves on from #/login by itself); back from an
+  // OpenID provider (code/state/error in the query) the app signs in before it shows a view.
+  const providerAnswer = /[?&](code|state|error)=/.test(location.search);
+  return ["/login", "/", "/playground"].includes(path) && !hasSession() && !providerAnswer;
 };
 if (preboot && prebootForm && showPreboot()) {
   preboot.hidden = false;
