@@ -155,6 +155,33 @@ def test_a_forged_code_and_state_leave_no_session(signed_out: BootedPage, oidc_c
     assert not [url for url in signed_out.requests if url.endswith("/token")]  # the state check came first
 
 
+def test_the_login_button_speaks_both_languages(signed_out: BootedPage) -> None:
+    button = signed_out.page.get_by_test_id("login-provider")
+    expect(button).to_have_text("Sign in with your identity provider")
+    expect(signed_out.page.get_by_test_id("login-form")).to_have_count(0)  # no password form for this kind
+    signed_out.page.get_by_test_id("lang-switch").click()
+    expect(button).to_have_text("通过身份提供方登录")
+    expect(signed_out.page.locator("#login-provider-hint")).to_contain_text("127.0.0.1")
+    signed_out.page.get_by_test_id("lang-switch").click()
+    expect(button).to_have_text("Sign in with your identity provider")
+
+
+def test_a_sign_in_aborted_at_the_provider_is_a_toast_and_the_login_view(
+    signed_out: BootedPage, oidc_context: BrowserContext, oidc_site: OidcSite
+) -> None:
+    page = signed_out.page
+    with page.expect_navigation(url=lambda url: url.startswith(oidc_site.provider.issuer)):
+        page.get_by_test_id("login-provider").click()
+    with page.expect_navigation(url=lambda url: url.startswith(oidc_site.url)):
+        page.locator('a[href$="/abort"]').click()  # the dev login page's "Cancel": error=access_denied
+    signed_out.wait_ready()
+    expect(signed_out.toasts().filter(has_text=SIGN_IN_FAILED)).to_have_count(1)
+    expect(signed_out.route_view()).to_have_attribute("data-route", "login")
+    assert page.url == oidc_site.url + "#/login"
+    assert [c["name"] for c in oidc_context.cookies() if c["path"] == f"/{PREFIX}/"] == []
+    assert oidc_site.token_answers == []
+
+
 def test_sign_in_lands_on_the_kept_route_and_an_active_user_outlives_several_tokens(
     signed_out: BootedPage, oidc_context: BrowserContext, oidc_site: OidcSite
 ) -> None:
