@@ -12,9 +12,11 @@ call starts an R1 refresh: rotation with no grace at the provider, at every call
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -30,6 +32,8 @@ from tools.build_site import build, oidc_auth
 pytestmark = pytest.mark.browser
 
 CLIENT_ID = "pyauth-page"
+#: Clients of the same provider whose ID tokens are signed otherwise (the default client's: RS256).
+ALG_CLIENTS = {"pyauth-page-es256": "ES256", "pyauth-page-ps256": "PS256"}
 ACCESS_TTL_S = 8
 SIGN_IN_FAILED = "Sign-in did not complete, please try again"
 SESSION_EXPIRED = "Session expired, please sign in again"
@@ -37,6 +41,7 @@ SESSION_EXPIRED = "Session expired, please sign in again"
 
 @dataclass
 class OidcSite:
+    out: Path  # the built folder
     url: str  # http://127.0.0.1:PORT/demo-repo/ (the redirect URI)
     provider: OidcProviderProcess
     #: (url, status) of every answer the pages got from the provider's token endpoint.
@@ -65,9 +70,12 @@ def oidc_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcSite]:
     parent = tmp_path_factory.mktemp("oidc-pages")
     with PlainServer(parent) as server:
         page_url = server.url + PREFIX + "/"
-        with OidcProviderProcess(client_id=CLIENT_ID, redirect_uris=[page_url], access_ttl=ACCESS_TTL_S) as provider:
+        provider = OidcProviderProcess(
+            client_id=CLIENT_ID, redirect_uris=[page_url], access_ttl=ACCESS_TTL_S, alg_clients=ALG_CLIENTS
+        )
+        with provider:
             build(parent / PREFIX, auth=oidc_auth(provider.issuer, CLIENT_ID, "openid offline_access profile"))
-            yield OidcSite(page_url, provider)
+            yield OidcSite(parent / PREFIX, page_url, provider)
 
 
 @pytest.fixture(scope="module")
@@ -210,6 +218,34 @@ def test_sign_in_lands_on_the_kept_route_and_an_active_user_outlives_several_tok
     expect(page.get_by_test_id("whoami")).to_have_text("alice")
     expect(signed_out.route_view()).to_have_attribute("data-route", "home")
     assert signed_out.console_errors == []
+
+
+@pytest.mark.parametrize("client_id", sorted(ALG_CLIENTS))
+def test_id_tokens_signed_with_es256_and_ps256_are_verified_by_webcrypto(
+    signed_out: BootedPage, oidc_site: OidcSite, client_id: str
+) -> None:
+    config_file = oidc_site.out / "config.json"
+    original = config_file.read_text()
+    config = json.loads(original)
+    config["auth"]["clientId"] = client_id
+    config_file.write_text(json.dumps(config))
+    page = signed_out.page
+    try:
+        page.reload()  # the page reads its config at boot (already on that URL: goto would not load it)
+        signed_out.wait_ready()
+        is_code_exchange = lambda r: r.url == oidc_site.token_endpoint and r.request.method == "POST"  # noqa: E731
+        with page.expect_response(is_code_exchange) as exchange:
+            sign_in_at_provider(signed_out, oidc_site)
+        id_token = exchange.value.json()["id_token"]
+        header = json.loads(base64.urlsafe_b64decode(id_token.split(".")[0] + "=="))
+        assert header["alg"] == ALG_CLIENTS[client_id]
+        expect(signed_out.route_view()).to_have_attribute("data-route", "playground")
+        assert signed_out.toasts().count() == 0
+    finally:
+        config_file.write_text(original)
+        page.goto(oidc_site.url + "#/login?redirect=%2Fplayground")
+        page.reload()
+        signed_out.wait_ready()
 
 
 def test_two_tabs_bursting_share_each_refresh_without_one_invalid_grant(
