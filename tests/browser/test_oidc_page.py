@@ -164,6 +164,10 @@ def test_a_forged_code_and_state_leave_no_session(signed_out: BootedPage, oidc_c
 
 
 def test_the_login_button_speaks_both_languages(signed_out: BootedPage) -> None:
+    # A fresh load: boot.js shows no username/password form while the runtime loads.
+    signed_out.page.reload(wait_until="domcontentloaded")
+    expect(signed_out.page.locator("#preboot-login")).to_have_count(0)
+    signed_out.wait_ready()
     button = signed_out.page.get_by_test_id("login-provider")
     expect(button).to_have_text("Sign in with your identity provider")
     expect(signed_out.page.get_by_test_id("login-form")).to_have_count(0)  # no password form for this kind
@@ -323,3 +327,5 @@ def test_the_build_asks_for_the_provider_and_the_scope(oidc_site: OidcSite) -> N
         "scope": "openid offline_access profile",
     }
     assert config["demoApi"] is False and urlsplit(oidc_site.url).path == f"/{PREFIX}/"
+    # No username/password form before the app is up either (boot.js reads this).
+    assert '<html data-sign-in="provider" ' in (oidc_site.out / "index.html").read_text()
