@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from pyapp import i18n, router
 from pyapp.idle import IdleWarning
-from pyapp.screen import Dialog, Frame, Location, Preferences, Screen, Toasts
+from pyapp.screen import Dialog, Frame, Location, Preferences, Provider, Screen, Toasts
 from pyapp.tabs import Channel, Message
 from pyapp.ui import El, h
 from pyapp.views import ErrorView, View
@@ -30,7 +30,15 @@ from tokensession.config import Config
 from tokensession.cookies import CookieJar, parse_cookie_header
 from tokensession.errors import ApiError, EndReason, HttpStatusError
 from tokensession.http import Request
-from tokensession.messages import SESSION_EXPIRED, Lang, ToastGate, login_error_text, pick, toast_text
+from tokensession.messages import (
+    SESSION_EXPIRED,
+    SIGN_IN_FAILED,
+    Lang,
+    ToastGate,
+    login_error_text,
+    pick,
+    toast_text,
+)
 from tokensession.transport import Transport
 
 log = logging.getLogger("pyapp")
@@ -67,8 +75,13 @@ class App:
         prefs: Preferences | None = None,
         channel: Channel | None = None,
         dialog: Dialog | None = None,
+        provider: Provider | None = None,
     ) -> None:
         self.config = config
+        #: The OpenID provider (config ``auth`` kind ``oidc``): the login view signs in there.
+        self.provider = provider
+        #: ``GET me``: the API's ``me``, or the provider's userinfo endpoint (contract section 10).
+        self.me_path = (provider.userinfo_endpoint if provider is not None else None) or "me"
         self.screen = screen
         self.location = location
         self.toasts = toasts
@@ -206,6 +219,45 @@ class App:
         self._post({"type": "signed-in"})
         self.go_after_login()
         return None
+
+    async def sign_in_at_provider(self) -> bool:
+        """Leave for the OpenID provider, to come back to the login route's safe ``redirect``.
+        False (after a toast) when the sign-in could not start."""
+        assert self.provider is not None
+        redirect = self.route.query.get("redirect") if self.route else None
+        try:
+            await self.provider.start_sign_in(router.safe_redirect(redirect) or "/")
+        except Exception as exc:
+            self._sign_in_failed(exc)
+            return False
+        return True
+
+    async def finish_provider_sign_in(self) -> bool:
+        """At boot, before the first render: complete the provider's answer in the URL, if this
+        page load is one. Signed in: the location is the kept route (a safe one, else home).
+        Failed: a toast, no session and the login view. Returns whether there was an answer."""
+        if self.provider is None or not self.provider.is_callback():
+            return False
+        try:
+            route = await self.provider.finish_sign_in(self.api)
+        except Exception as exc:
+            self._sign_in_failed(exc)
+            if not self.api.session().is_empty:  # nothing half signed in, nor an older session
+                self.api.end_session("logout")
+            self.location.replace("#/login")
+            return True
+        self.refresh_count = 0
+        self._post({"type": "signed-in"})
+        self.location.replace("#" + (router.safe_redirect(route) or "/"))
+        return True
+
+    def _sign_in_failed(self, exc: Exception) -> None:
+        if isinstance(exc, ApiError):
+            log.info("sign-in at the provider failed: %s", exc)
+            self.toast(toast_text(exc, self.lang))
+        else:  # not a failure the library knows (a raw browser error): logged, still a toast
+            log.exception("sign-in at the provider failed unexpectedly")
+            self.toast(pick(SIGN_IN_FAILED, self.lang))
 
     def sign_out(self) -> None:
         """End the session on purpose: cookies cleared, ``logout`` sent, login page."""

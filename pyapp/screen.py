@@ -6,7 +6,7 @@ Tests implement them with plain objects; see ``tests/unit/fakes.py``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from pyapp.ui import El
 
@@ -55,3 +55,17 @@ class Toasts(Protocol):
     """Error messages shown to the user (``role="alert"``)."""
 
     def show(self, text: str, close_label: str = "Close") -> None: ...
+
+
+class Provider(Protocol):
+    """An OpenID provider to sign in at (``tokensession.browser.oidc_page.OidcPage``): the login
+    view's button leaves for it, and the boot completes its answer before the first render."""
+
+    @property
+    def userinfo_endpoint(self) -> str | None: ...  # where ``GET me`` goes (an absolute URL)
+
+    def is_callback(self) -> bool: ...  # this page load is the provider's answer
+
+    async def start_sign_in(self, route: str) -> None: ...  # leaves the page
+
+    async def finish_sign_in(self, api: Any) -> str: ...  # the kept route; raises with nothing stored

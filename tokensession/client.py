@@ -25,7 +25,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, TypeVar
 
 from tokensession.context import SessionContext
-from tokensession.cookies import CookieJar, RefreshCookie, Session
+from tokensession.cookies import CookieJar, RefreshCookie, Session, TokenGrant
 from tokensession.errors import ApiError, EndReason, NetworkError, RefreshFailed, SessionExpired, UnexpectedError
 from tokensession.flow import (
     Acquire,
@@ -178,6 +178,19 @@ class ApiClient:
     async def refresh(self) -> Session:
         """Refresh now (the "stay signed in" answer to an idle warning); shares a refresh in flight."""
         return await self._run(refresh_flow(self._ctx, self._ctx.observe()))
+
+    async def run(self, make_flow: Callable[[SessionContext], Flow[T]]) -> T:
+        """Run a flow of the caller's through this client's driver (transport, lock, timeouts):
+        how a page runs :func:`tokensession.oidc.callback_flow`, which stores nothing.
+
+        >>> got = await api.run(lambda ctx: callback_flow(ctx, source, query, pending, discovery))  # doctest: +SKIP
+        """
+        return await self._run(make_flow(self._ctx))
+
+    def sign_in_with(self, grant: TokenGrant) -> Session:
+        """Sign in with tokens obtained and checked elsewhere (an OpenID code exchange whose ID
+        token was verified): the cookies hold the new session, which is returned."""
+        return self._ctx.store(grant, Event.SIGNED_IN)
 
     # -- the session, for the shell ------------------------------------------------------
 

@@ -286,6 +286,36 @@ class Callback:
         return self.code
 
 
+#: What a provider's answer adds to the redirect URI's query (``session_state``: OpenID Session
+#: Management); the page takes these out of the address bar as soon as it reads them.
+CALLBACK_PARAMS = ("code", "state", "iss", "error", "error_description", "session_state")
+
+
+def is_callback(query: str) -> bool:
+    """Whether a page's query string is a provider's answer (it holds ``code``, ``state`` or ``error``).
+
+    >>> is_callback("?code=c&state=s"), is_callback("?error=access_denied"), is_callback("?x=1")
+    (True, True, False)
+    """
+    fields = parse_query(query)
+    return any(name in fields for name in ("code", "state", "error"))
+
+
+def without_callback(query: str) -> str:
+    """The query string with the provider's answer taken out (the page's own fields kept as they
+    were written), ``""`` when nothing is left.
+
+    >>> without_callback("?lang=zh&code=c&state=s&iss=https%3A%2F%2Fid.test"), without_callback("?code=c")
+    ('?lang=zh', '')
+    """
+    kept = [
+        part
+        for part in query.lstrip("?").split("&")
+        if part and _unquote(part.partition("=")[0]) not in CALLBACK_PARAMS
+    ]
+    return "?" + "&".join(kept) if kept else ""
+
+
 def parse_query(query: str) -> dict[str, str]:
     """A query string's fields (the first of each name), decoded; ``urllib.parse`` is not everywhere.
 

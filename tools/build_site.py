@@ -169,6 +169,19 @@ def page_html(source: str, csp: str) -> str:
     return source.replace(anchor, f"{anchor}\n  {tag}", 1)
 
 
+def provider_page(html: str) -> str:
+    """``index.html`` of a site that signs in at an OpenID provider: ``<html data-sign-in="provider">``
+    tells boot.js to show no username/password form before the app is up (the app shows a
+    button that goes to the provider; a password typed here would go nowhere).
+
+    >>> provider_page('<html lang="en">')
+    '<html data-sign-in="provider" lang="en">'
+    """
+    if "<html " not in html:
+        raise BuildError("web/index.html has no <html ...> tag")
+    return html.replace("<html ", '<html data-sign-in="provider" ', 1)
+
+
 def check_out(out: Path) -> None:
     """Refuse (``BuildError``) to empty a folder that is not ours to empty.
 
@@ -316,7 +329,8 @@ def build(
     csp = meta_csp(serve.CSP, origins)
     for name in WEB_FILES:
         if name == "index.html":
-            (out / name).write_text(page_html((WEB / name).read_text(), csp))
+            html = page_html((WEB / name).read_text(), csp)
+            (out / name).write_text(provider_page(html) if auth is not None and auth["kind"] == "oidc" else html)
         else:
             shutil.copy2(WEB / name, out / name)
     (out / "pyapp.zip").write_bytes(serve.zip_package(*serve.PAGE_PACKAGES))

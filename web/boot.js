@@ -118,8 +118,13 @@ const preboot = document.getElementById("preboot");
 const prebootForm = document.getElementById("preboot-login");
 const showPreboot = () => {
   const path = routePath();
-  // With a session the app shows no login view (it moves on from #/login by itself).
-  return ["/login", "/", "/playground"].includes(path) && !hasSession();
+  // With a session the app shows no login view (it moves on from #/login by itself); back from an
+  // OpenID provider (code/state/error in the query) the app signs in before it shows a view.
+  // A site that signs in at a provider (the build marks <html data-sign-in="provider">) has no
+  // password form at all.
+  const providerAnswer = /[?&](code|state|error)=/.test(location.search);
+  const atProvider = document.documentElement.dataset.signIn === "provider";
+  return ["/login", "/", "/playground"].includes(path) && !hasSession() && !providerAnswer && !atProvider;
 };
 if (preboot && prebootForm && showPreboot()) {
   preboot.hidden = false;

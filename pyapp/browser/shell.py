@@ -58,6 +58,7 @@ async def start() -> App:
         prefs=prefs,
         channel=BroadcastTabChannel.open(channel_name(base_path())),
         dialog=DomDialog(_layer("dialogs", "dialog-layer")),
+        provider=page.oidc,
     )
     if page.demo:
         show_demo_banner(app.lang)
@@ -71,6 +72,9 @@ async def start() -> App:
     _listen(window, "pageshow", lambda _e: app.on_wake())
     _listen(window, "online", lambda _e: app.on_online())
     _listen_for_activity(app, config.activity_events)
+    # Back from an OpenID provider: signed in (or not) and on the kept route before the first
+    # render, so that "ready" means the landing route is shown.
+    await app.finish_provider_sign_in()
     app.start()
     app.spawn(app.watchdog())
     handover = _adopt_preboot_login(root)

@@ -45,6 +45,9 @@ MESSAGES: dict[str, str] = {
     "login.submit": "Sign in",
     "login.busy": "Signing in…",
     "login.missing": "Enter your username and password.",
+    "login.provider": "Sign in with your identity provider",
+    "login.provider.busy": "Going to the provider…",
+    "login.provider.hint": "You sign in at {host} and come back here.",
     "login.demo": "Demo account: {user} / {password}",
     # playground
     "playground.title": "Playground",

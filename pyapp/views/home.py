@@ -36,6 +36,26 @@ class HomeView(View):
         self.app.spawn(self.load_me())
 
     async def load_me(self) -> None:
-        me = await self.app.call("GET", "me")
-        if isinstance(me, dict) and me.get("username"):
-            self.app.screen.set_text("whoami", str(me["username"]))
+        name = display_name(await self.app.call("GET", self.app.me_path))
+        if name:
+            self.app.screen.set_text("whoami", name)
+
+
+#: What names the person in a ``GET me`` answer, first found first: this project's API, then an
+#: OpenID provider's userinfo (contract section 10).
+NAME_CLAIMS = ("username", "preferred_username", "name", "sub")
+
+
+def display_name(me: object) -> str | None:
+    """Who ``me`` says is signed in.
+
+    >>> display_name({"username": "demo"}), display_name({"sub": "u1", "name": "Ann"}), display_name([])
+    ('demo', 'Ann', None)
+    """
+    if not isinstance(me, dict):
+        return None
+    for claim in NAME_CLAIMS:
+        value = me.get(claim)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None

@@ -1,4 +1,9 @@
-"""The sign-in view: labelled fields, Enter submits, a clear message on failure."""
+"""The sign-in view: labelled fields, Enter submits, a clear message on failure.
+
+With an OpenID provider (config ``auth`` kind ``oidc``) the view shows one button,
+``login-provider``, instead of the form: that kind has no password call, so a form could only
+fail; the person types their password at the provider, never into this page.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ class LoginView(View):
         self.busy = False
 
     def body(self) -> list[El]:
+        if self.app.provider is not None:
+            return self.provider_body()
         return [
             h(
                 "div",
@@ -73,7 +80,51 @@ class LoginView(View):
             )
         ]
 
+    def provider_body(self) -> list[El]:
+        return [
+            h(
+                "div",
+                {"class": "card"},
+                self.heading(self.t("login.title")),
+                h("p", {"id": "login-provider-hint", "class": "hint"}, self.t("login.provider.hint", host=self.host())),
+                h(
+                    "button",
+                    {
+                        "type": "button",
+                        "class": "primary",
+                        "data-testid": "login-provider",
+                        "aria-describedby": "login-provider-hint",
+                    },
+                    self.t("login.provider"),
+                    ref="provider",
+                    on={"click": self.on_provider},
+                ),
+            )
+        ]
+
+    def host(self) -> str:
+        issuer: str = self.app.config.auth.issuer
+        return issuer.partition("://")[2].partition("/")[0] or issuer
+
+    def on_provider(self, _event: Any) -> None:
+        if not self.busy:
+            self.app.spawn(self.go_to_provider())
+
+    async def go_to_provider(self) -> None:
+        self.set_provider_busy(True)
+        if not await self.app.sign_in_at_provider():
+            self.set_provider_busy(False)  # on success the page is leaving: it stays busy
+
+    def set_provider_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.app.screen.set_attr("provider", "disabled", busy)
+        self.app.screen.set_attr("provider", "aria-busy", "true" if busy else None)
+        self.app.screen.set_text("provider", self.t("login.provider.busy" if busy else "login.provider"))
+
     def mounted(self) -> None:
+        if self.app.provider is not None:
+            self.app.screen.focus("provider")
+            return
         self.app.screen.focus("username")
         self.app.spawn(self.show_demo_hint())
 

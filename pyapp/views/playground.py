@@ -58,7 +58,7 @@ class PlaygroundView(View):
                 h(
                     "div",
                     {"class": "buttons", "role": "group", "aria-label": self.t("playground.calls")},
-                    self.button("call-me", "GET me", lambda: self.app.call("GET", "me")),
+                    self.button("call-me", "GET me", lambda: self.app.call("GET", self.app.me_path)),
                     self.button("call-burst", self.t("playground.burst"), self.burst),
                     self.button("call-requests", self.t("playground.call_requests"), self.call_requests),
                     self.button(
@@ -113,7 +113,7 @@ class PlaygroundView(View):
         return self.button(f"status-{code}", str(code), lambda: self.app.call("GET", f"status/{code}"))
 
     async def burst(self) -> None:
-        await asyncio.gather(*(self.app.call("GET", "me") for _ in range(10)))
+        await asyncio.gather(*(self.app.call("GET", self.app.me_path) for _ in range(10)))
 
     async def call_requests(self) -> None:
         """One ``GET me`` through ``requests``; its line goes to the request log like the others."""

@@ -1,7 +1,8 @@
 // A real OpenID provider for the tests: panva's oidc-provider (npm, pinned in package.json).
 //
 //   node tests/backends/oidc_provider.mjs --port 8765 --client-id spa \
-//        --redirect-uri http://127.0.0.1:8000/ [--redirect-uri ...] [--access-ttl 6]
+//        --redirect-uri http://127.0.0.1:8000/ [--redirect-uri ...] [--access-ttl 6] \
+//        [--alg-client spa-es=ES256 ...]
 //
 // prints one line once it listens:  oidc-provider ready: issuer http://127.0.0.1:8765
 //
@@ -23,6 +24,8 @@ const { values } = parseArgs({
     'redirect-uri': { type: 'string', multiple: true },
     'access-ttl': { type: 'string', default: '6' },
     'refresh-ttl': { type: 'string', default: '3600' },
+    // More clients like the first, each with its ID tokens signed by another alg (ID=ALG).
+    'alg-client': { type: 'string', multiple: true, default: [] },
   },
 });
 if (!values.port || !values['redirect-uri']?.length) {
@@ -39,22 +42,27 @@ function signingKey(type, options, alg) {
   return { ...jwk, alg, use: 'sig', kid: `${alg.toLowerCase()}-${randomBytes(4).toString('hex')}` };
 }
 
+const publicClient = (clientId, idTokenAlg) => ({
+  client_id: clientId,
+  application_type: 'web',
+  token_endpoint_auth_method: 'none',
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  redirect_uris: values['redirect-uri'],
+  ...(idTokenAlg ? { id_token_signed_response_alg: idTokenAlg } : {}),
+});
+
 const configuration = {
   clients: [
-    {
-      client_id: values['client-id'],
-      application_type: 'web',
-      token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      redirect_uris: values['redirect-uri'],
-    },
+    publicClient(values['client-id']),
+    ...values['alg-client'].map((pair) => publicClient(...pair.split('='))),
   ],
   // RS256 first: the ID token's default alg; ES256 is published too (a JWKS with two kinds).
   jwks: {
     keys: [
       signingKey('rsa', { modulusLength: 2048 }, 'RS256'),
       signingKey('ec', { namedCurve: 'P-256' }, 'ES256'),
+      signingKey('rsa', { modulusLength: 2048 }, 'PS256'),
     ],
   },
   cookies: { keys: [randomBytes(32).toString('hex')] },

@@ -47,8 +47,11 @@ class OidcProviderProcess:
         redirect_uris: list[str],
         access_ttl: int = 6,
         start_timeout: float = 30,
+        alg_clients: dict[str, str] | None = None,
     ) -> None:
         self.client_id, self.redirect_uris, self.access_ttl = client_id, redirect_uris, access_ttl
+        #: More public clients, client id -> the alg of their ID tokens (``{"spa-es": "ES256"}``).
+        self.alg_clients = dict(alg_clients or {})
         self.start_timeout = start_timeout
         self.port = 0
         self.issuer = ""
@@ -61,6 +64,8 @@ class OidcProviderProcess:
         cmd += ["--access-ttl", str(self.access_ttl)]
         for uri in self.redirect_uris:
             cmd += ["--redirect-uri", uri]
+        for client_id, alg in self.alg_clients.items():
+            cmd += ["--alg-client", f"{client_id}={alg}"]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         found = threading.Event()
 

@@ -120,6 +120,7 @@ def test_oidc_flags_write_the_kind_and_let_the_page_reach_exactly_the_issuer(tmp
     assert config["demoApi"] is False and "crossOriginApi" not in config
     connect = next(d for d in csp.split("; ") if d.startswith("connect-src"))
     assert connect == "connect-src 'self' https://id.example.org"
+    assert '<html data-sign-in="provider" ' in (out / "index.html").read_text()  # no password form before boot
     assert build_site.main([*argv, "--connect-origin", "https://tokens.example.org"]) == 0
     assert "https://tokens.example.org" in built_config_and_csp(out)[1]
 

@@ -28,8 +28,10 @@ from pyscript.ffi import to_js  # type: ignore[import-not-found]
 from tokensession.browser.cookies import DocumentCookieJar, base_path, is_https
 from tokensession.browser.fetch import FetchTransport
 from tokensession.browser.locks import WebLock, grant_timeout_ms
+from tokensession.browser.oidc_page import OidcPage
 from tokensession.client import ApiClient
 from tokensession.config import Config
+from tokensession.sources import TokenSource
 from tokensession.transport import Transport
 
 #: ``transport=`` as a choice made at boot: ``async (config, fetch_transport) -> (transport,
@@ -48,6 +50,8 @@ class PageClient:
     jar: DocumentCookieJar
     demo: bool
     problems: list[str] = field(default_factory=list)
+    #: The OpenID provider (config ``auth`` kind ``oidc``): its sign-in and its ``userinfo_endpoint``.
+    oidc: OidcPage | None = None
 
 
 def now_ms() -> float:
@@ -92,6 +96,10 @@ async def page_client(
         if page.demo:                                 # the API answers inside the page
             show_banner(pick(DEMO_BANNER, lang))
 
+    With config ``auth`` of kind ``oidc`` the provider's discovery document is fetched here
+    (its token and revocation endpoints make the client's source) and ``page.oidc`` signs in
+    (:mod:`tokensession.browser.oidc_page`); a provider that cannot be used is in ``problems``.
+
     A config that asks for a demo API on a page that offers none (no
     ``transport`` choice) keeps ``fetch`` and says so in ``problems``.
 
@@ -120,6 +128,15 @@ async def page_client(
         config, why = config.for_api_in_page()  # the page cannot set HttpOnly cookies
         if why:
             problems.append(why)
+    oidc: OidcPage | None = None
+    source: TokenSource
+    if config.auth.kind == "oidc":  # the source comes from the provider's discovery document
+        oidc = await OidcPage.discover(config.auth, real, config.timeout_ms)
+        if oidc.problem is not None:
+            problems.append(oidc.problem)
+        source = oidc.source
+    else:
+        source = config.auth.source(config.refresh_cookie)
     jar = DocumentCookieJar()
     api = ApiClient(
         config,
@@ -131,6 +148,6 @@ async def page_client(
         secure=is_https(),
         idle_warning_seconds=config.warn_before_seconds,
         refresh_cookie=config.refresh_cookie,
-        source=config.auth.source(config.refresh_cookie),
+        source=source,
     )
-    return PageClient(api, config, chosen, jar, demo, problems)
+    return PageClient(api, config, chosen, jar, demo, problems, oidc)
