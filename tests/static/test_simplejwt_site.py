@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from tests.backends.conftest import SCRIPT, SimpleJwtServer
 from tests.browser.conftest import BootedPage
@@ -254,20 +254,21 @@ def test_a_refused_access_token_is_refreshed_once_and_the_call_retried(
 ) -> None:
     sign_in_to(tab)
     tab.page.evaluate(f"document.cookie = 'access_token=not-a-jwt; path=/{PREFIX}/; samesite=strict'")
-    assert cookies(context)["access_token"] == "not-a-jwt"
+    # Chromium stores a document.cookie write a moment later: wait until the browser holds it.
+    tab.wait_until(lambda: cookies(context).get("access_token") == "not-a-jwt", "the garbage cookie")
     seen = Seen(stack.api)
     tab.page.get_by_test_id("call-me").click()
-    expect(tab.page.get_by_test_id("request-log")).to_contain_text("200")
+    # Django said 401 to the garbage token (R4): one refresh, then the same call again, 200. The
+    # retried call's success starts R1's refresh (the window is longer than a token's life).
+    seen.wait_for(lambda rows: len(rows) >= 4, "the call, its refresh, its retry and R1's refresh", tab.page)
     me = seen.calls("me")
-    # Django said 401 to the garbage token (R4): one refresh, then the same call again, 200.
     assert me[0]["authorization"] == "Bearer not-a-jwt"
     retried_with = me[1]["authorization"].removeprefix("Bearer ")
     assert claims(retried_with)["exp"] > time.time()  # the refreshed token, a JWT of Django's
+    expect(tab.page.get_by_test_id("request-log")).to_contain_text("200")
     expect(tab.toasts()).to_have_count(0)
     expect(tab.route_view()).to_have_attribute("data-route", "playground")
-    # The retried call's success starts R1's refresh (the window is longer than a token's life).
-    # Then one more call, and its refresh: what came before them is all there was.
-    seen.wait_for(lambda rows: len(rows) >= 4, "R1's refresh after the retry", tab.page)
+    # One more call, and its refresh: what came before them is all there was.
     tab.page.get_by_test_id("call-me").click()
     seen.wait_for(lambda rows: len(rows) >= 6, "the next call and its refresh", tab.page)
     assert seen.rows() == [
@@ -279,6 +280,23 @@ def test_a_refused_access_token_is_refreshed_once_and_the_call_retried(
         ("POST", "/api/token/refresh/", 200),
     ]
     expect(tab.page.get_by_test_id("refresh-count")).to_have_text("3")
+
+    tab.page.get_by_test_id("logout").click()
+    expect(tab.route_view()).to_have_attribute("data-route", "login")
+
+
+def test_a_path_django_does_not_have_is_a_toast_not_the_end_of_the_session(
+    tab: BootedPage, context: BrowserContext, stack: Stack
+) -> None:
+    # The playground's status buttons call this project's status/<code>: Django has no such view.
+    sign_in_to(tab)
+    held = cookies(context)
+    seen = Seen(stack.api)
+    tab.page.get_by_test_id("status-500").click()
+    expect(tab.toasts().filter(has_text="Not found: the requested resource does not exist")).to_have_count(1)
+    assert seen.rows() == [("GET", "/api/status/500", 404)]  # no refresh after a failure (R1)
+    expect(tab.route_view()).to_have_attribute("data-route", "playground")
+    assert cookies(context) == held
 
     tab.page.get_by_test_id("logout").click()
     expect(tab.route_view()).to_have_attribute("data-route", "login")
@@ -309,24 +327,41 @@ def test_two_tabs_bursting_share_one_refresh(tab: BootedPage, context: BrowserCo
     sign_in_to(tab)
     expect(other.route_view()).to_have_attribute("data-route", "playground")
     seen = Seen(stack.api)
-    # SimpleJWT keeps no grace for a spent refresh token: a second refresh with it is refused.
-    # Both bursts at once (a click each, without Playwright's checks in between).
+    # Both bursts in flight at once: Playwright holds each GET me until all 20 are out (so all go
+    # with the same access token), then lets them go together. 20 successes inside R1's window,
+    # in two tabs; SimpleJWT keeps no grace, so a second refresh with the spent token would be refused.
+    me_url = stack.config["apiBase"] + "/me"
+    held: list[Route] = []
+    released: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+        tab.wait_until(lambda: len(held) >= 20, "20 GET me in flight", timeout_ms=10_000)
+        route.continue_()
+        released.append(route)
+
+    context.route(me_url, hold)
     burst = "document.querySelector('[data-testid=call-burst]').click()"
     tab.page.evaluate(burst)
     other.page.evaluate(burst)
+    tab.wait_until(lambda: len(released) >= 20, "both bursts let go")
+    context.unroute(me_url)
     seen.wait_for(lambda rows: rows.count(("GET", "/api/me", 200)) >= 20, "both bursts (20 GET me)", tab.page)
     seen.wait_for(lambda rows: ("POST", "/api/token/refresh/", 200) in rows, "the refresh", tab.page)
+    assert [r for r in seen.rows() if r[2] != 200] == [], seen.rows()
+    assert tab.route_view().get_attribute("data-route") == "playground", (seen.rows(), tab.console_errors)
     # A later call's success starts its own refresh (R1): what came before it is all the bursts did.
     tab.page.get_by_test_id("call-me").click()
     seen.wait_for(lambda rows: rows.count(("GET", "/api/me", 200)) == 21, "the next call", tab.page)
     seen.wait_for(lambda rows: rows.count(("POST", "/api/token/refresh/", 200)) >= 2, "its refresh", tab.page)
     rows = seen.rows()
-    assert rows[-2:] == [("GET", "/api/me", 200), ("POST", "/api/token/refresh/", 200)]
+    tokens = [c["authorization"][-6:] for c in seen.calls("me")]
+    assert rows[-2:] == [("GET", "/api/me", 200), ("POST", "/api/token/refresh/", 200)], (rows, tokens)
     # The 20 calls of both tabs: one refresh between them, accepted; no 401, nothing refused.
     assert rows[:-2].count(("POST", "/api/token/refresh/", 200)) == 1
     assert [r for r in rows if r[2] != 200] == []
-    # Each call went out with the first access token or the one refresh's: no third token.
-    assert len({c["authorization"] for c in seen.calls("me")[:20]}) <= 2
+    # The 20 went out with one token; the next call with the one refresh's.
+    assert len(set(tokens[:20])) == 1 and tokens[20] != tokens[0]
     expect(tab.toasts()).to_have_count(0)
     expect(other.toasts()).to_have_count(0)
     other.page.close()
