@@ -287,7 +287,10 @@ class App:
             log.info("stay signed in: refresh failed: %s", exc)
 
     async def server_info(self) -> dict[str, Any]:
-        """``GET info`` without toasts: whether the server runs the demo account."""
+        """``GET info`` without toasts: whether the server runs the demo account (this project's
+        API only: another kind has no such call)."""
+        if self.config.auth.kind != "contract":
+            return {}
         try:
             # Straight to the transport: no session rules and no toast for an optional fact.
             resp = await self.transport.send(Request.build("GET", "info", timeout_ms=self.config.timeout_ms))

@@ -194,6 +194,11 @@ class ApiClient:
 
     # -- the session, for the shell ------------------------------------------------------
 
+    @property
+    def source(self) -> TokenSource:
+        """The kind of API this client signs in at (for other drivers of the same page)."""
+        return self._ctx.source
+
     def session(self) -> Session:
         """What the cookies say now (for display; the client reads them again on every call)."""
         return self._ctx.read()

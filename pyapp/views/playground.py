@@ -127,13 +127,16 @@ class PlaygroundView(View):
                 refresh_window_seconds=config.refresh_window_seconds,
                 timeout_ms=config.timeout_ms,
                 refresh_cookie=config.refresh_cookie,
+                source=self.app.api.source,  # the same kind of API as the page's own calls
             )
             self._http.auth.hooks.on_refresh.append(
                 lambda _session: self.log_request("POST", "refresh_token (requests)", "200", True)
             )
         try:
             # Synchronous XHR: the page waits for the answer (fine for one button).
-            resp = self._http.get(self._http.auth.base + "me", timeout=config.timeout_ms / 1000)
+            me = self.app.me_path  # the provider's userinfo URL for the oidc kind
+            url = me if me.startswith(("https://", "http://")) else self._http.auth.base + me
+            resp = self._http.get(url, timeout=config.timeout_ms / 1000)
         except SessionExpired as exc:
             self.log_request("GET", "me (requests)", type(exc).__name__, False)
             self.app.on_wake()  # the cookies are gone: the app ends its session view too

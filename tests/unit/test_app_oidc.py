@@ -128,3 +128,11 @@ def test_whoami_prefers_username_then_preferred_username_then_name_then_sub() ->
     assert display_name({"name": "Alice A.", "sub": "u1"}) == "Alice A."
     assert display_name({"sub": "u1", "name": " "}) == "u1"
     assert display_name({}) is None and display_name(None) is None
+
+
+async def test_another_kind_of_api_is_never_asked_for_the_demo_account(world: World) -> None:
+    # GET info is this project's call; a provider or a SimpleJWT API would answer 404 every time.
+    app, *_ = make_app(world, FakeProvider(), "#/login")
+    before = len(world.transport.sent)
+    assert await app.server_info() == {}
+    assert len(world.transport.sent) == before

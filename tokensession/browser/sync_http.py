@@ -27,6 +27,7 @@ from pyscript import window  # type: ignore[import-not-found]
 
 from tokensession.browser.cookies import DocumentCookieJar, base_path, is_https
 from tokensession.cookies import RefreshCookie
+from tokensession.sources import TokenSource
 
 if TYPE_CHECKING:
     import requests
@@ -64,10 +65,12 @@ async def requests_session(
     refresh_window_seconds: float = 1800,
     timeout_ms: int = 10000,
     refresh_cookie: RefreshCookie = "js",
+    source: TokenSource | None = None,
 ) -> requests.Session:
     """A ``requests.Session`` whose auth applies R1-R4 to ``api_base`` (relative to the page)
     with the page's cookies; ``session.auth.base`` is the API's absolute URL. In the
-    HttpOnly mode (``refresh_cookie="httponly"``) the synchronous XHR sends the API's cookie."""
+    HttpOnly mode (``refresh_cookie="httponly"``) the synchronous XHR sends the API's cookie.
+    ``source``: the kind of API (the page client's ``api.source``; default this project's)."""
     await patch_http()
     import requests
 
@@ -83,6 +86,7 @@ async def requests_session(
         cookie_path=base_path(),
         secure=is_https(),
         refresh_cookie=refresh_cookie,
+        source=source,
     )
     http = requests.Session()  # made after the patch: pyodide-http mounts its adapter in __init__
     http.auth = auth
