@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import hashlib
 import sqlite3
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -70,7 +71,13 @@ async def _login(base: str, run: ClientRun) -> None:
 
 
 async def _refresh_loop(
-    bases: Sequence[str], run: ClientRun, stop_at: float, budget: list[int], first: int, failover: bool
+    bases: Sequence[str],
+    run: ClientRun,
+    stop_at: float,
+    budget: list[int],
+    first: int,
+    failover: bool,
+    stop: threading.Event | None,
 ) -> None:
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)  # one keep-alive connection each
     async with contextlib.AsyncExitStack() as stack:
@@ -79,7 +86,7 @@ async def _refresh_loop(
             for b in bases
         ]
         turn = first
-        while time.monotonic() < stop_at and budget[0] > 0:
+        while time.monotonic() < stop_at and budget[0] > 0 and not (stop is not None and stop.is_set()):
             budget[0] -= 1
             c = clients[turn % len(clients)]
             turn += 1
@@ -101,14 +108,16 @@ async def _refresh_loop(
             run.tokens.append(resp.json()["refresh_token"])
 
 
-async def _load(bases: Sequence[str], clients: int, seconds: float, max_requests: int, failover: bool) -> LoadResult:
+async def _load(
+    bases: Sequence[str], clients: int, seconds: float, max_requests: int, failover: bool, stop: threading.Event | None
+) -> LoadResult:
     runs = [ClientRun() for _ in range(clients)]
     # Sign-ins first (argon2: not what is measured), spread over the servers too.
     await asyncio.gather(*(_login(bases[i % len(bases)], r) for i, r in enumerate(runs)))
     began = time.monotonic()
     budget = [max_requests]
     await asyncio.gather(
-        *(_refresh_loop(bases, r, began + seconds, budget, i, failover) for i, r in enumerate(runs) if r.tokens)
+        *(_refresh_loop(bases, r, began + seconds, budget, i, failover, stop) for i, r in enumerate(runs) if r.tokens)
     )
     return LoadResult(runs, time.monotonic() - began)
 
@@ -119,12 +128,14 @@ def run_load(
     seconds: float = 3.0,
     max_requests: int = 3000,
     failover: bool = False,
+    stop: threading.Event | None = None,
 ) -> LoadResult:
     """Sign ``clients`` sessions in as ``demo``, then refresh them all concurrently for
     ``seconds`` or ``max_requests`` refreshes in all, whichever comes first. ``api_url``:
-    one server, or several serving one API (each client's requests go to them in turn)."""
+    one server, or several serving one API (each client's requests go to them in turn);
+    ``stop``, when set, ends the load early."""
     bases = [api_url] if isinstance(api_url, str) else list(api_url)
-    return asyncio.run(_load(bases, clients, seconds, max_requests, failover))
+    return asyncio.run(_load(bases, clients, seconds, max_requests, failover, stop))
 
 
 def token_hash(token: str) -> bytes:

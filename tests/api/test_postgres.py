@@ -21,7 +21,7 @@ from authapi import pg_store
 from authapi.app import AuthApi, Settings
 from authapi.pg_store import NewerSchema, PgStore
 
-from ..pgserver import PgMissing, PgServer
+from ..pgserver import PgServer
 from .conftest import USERS, Client, FakeClock, FakeSleep, SharedBook
 
 # The store-backed behaviours of test_app.py, collected here again with this module's `api`.
@@ -154,7 +154,8 @@ async def test_reopening_the_database_keeps_sessions(
         await again.aclose()
 
 
-def test_servers_migrating_at_once_make_one_schema_and_one_key(pg_url: str) -> None:
+def test_servers_migrating_at_once_make_one_schema_and_one_key(fresh_pg_url: str) -> None:
+    pg_url = fresh_pg_url
     stores: list[PgStore] = []
     errors: list[BaseException] = []
     start = threading.Barrier(6)
@@ -177,7 +178,8 @@ def test_servers_migrating_at_once_make_one_schema_and_one_key(pg_url: str) -> N
         assert conn.execute("SELECT version FROM pyauth_schema").fetchall() == [(pg_store.SCHEMA_VERSION,)]
 
 
-def test_a_database_of_a_newer_server_is_refused_untouched(pg_url: str) -> None:
+def test_a_database_of_a_newer_server_is_refused_untouched(fresh_pg_url: str) -> None:
+    pg_url = fresh_pg_url
     PgStore.connect(pg_url)
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("INSERT INTO pyauth_schema VALUES (99)")
@@ -185,21 +187,10 @@ def test_a_database_of_a_newer_server_is_refused_untouched(pg_url: str) -> None:
         PgStore.connect(pg_url)
 
 
-@pytest.fixture
-def own_pg() -> Any:
-    """A PostgreSQL of this test's own, to stop and start (the session's one stays up)."""
-    try:
-        server = PgServer.start()
-    except PgMissing as exc:
-        pytest.skip(str(exc))
-    yield server
-    server.close()
-
-
 async def test_database_down_answers_503_store_unavailable_then_recovers(
-    own_pg: PgServer, password_book: SharedBook, clock: FakeClock, fake_sleep: FakeSleep
+    pg_server: PgServer, pg_url: str, password_book: SharedBook, clock: FakeClock, fake_sleep: FakeSleep
 ) -> None:
-    url = own_pg.create_db("down")
+    own_pg, url = pg_server, pg_url
     api = pg_api(url, password_book, clock, fake_sleep)
     client = Client(api)
     try:
@@ -221,4 +212,6 @@ async def test_database_down_answers_503_store_unavailable_then_recovers(
         assert resp.status == 200
         assert (await client.me(resp.json()["access_token"])).status == 200
     finally:
+        if not (own_pg.data / "postmaster.pid").exists():
+            own_pg.start_again()  # for the next tests, whatever happened here
         await api.aclose()
