@@ -38,8 +38,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from authapi.pg_store import is_postgres_url
-
 ROOT = Path(__file__).resolve().parent
 WEB = ROOT / "web"
 STATIC = ROOT / "static"
@@ -228,6 +226,16 @@ class PackageZip:
 #: best first: a browser that takes zstd gets ``name.zst``, else ``name.gz``. Read when the
 #: app is built, so a bench can offer gzip only (bench/boot_bench.py's baseline page).
 PRECOMPRESSED: tuple[str, ...] = ("zstd", "gzip")
+
+
+def is_postgres_url(value: str | None) -> bool:
+    """Whether ``--db`` names a PostgreSQL database (``authapi.pg_store.is_postgres_url``, repeated
+    here because this file imports with the standard library alone, before any path is set).
+
+    >>> is_postgres_url("postgresql://pyauth@db:5432/pyauth"), is_postgres_url("tokens.sqlite3")
+    (True, False)
+    """
+    return value is not None and value.startswith(("postgresql://", "postgres://"))
 
 
 def db_problem(value: str) -> str | None:
