@@ -24,7 +24,7 @@ from .conftest import Server, empty_pg_db, start_server, wait_until
 from .loadgen import LoadResult, run_load, token_hash
 
 GRACE = 3  # s: long enough for a replay sent at once to land inside it, short enough to wait out
-CLIENTS = 15
+CLIENTS = 10
 
 
 @dataclass
