@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from authapi.pg_store import PgStore
+from authapi.sessions import retrying
 
 #: An attempt in flight older than this is taken for one whose server was killed.
 STALE_ATTEMPT_S = 30.0
@@ -50,6 +51,9 @@ class PgLimits:
     async def admit(self, keys: Sequence[str], now: float) -> int | PgTicket | None:
         """Retry-After seconds (refused), ``None`` (wait: attempts in flight may use up the
         allowance) or the ticket of an attempt that may go."""
+        return await retrying(lambda: self._admit(keys, now))
+
+    async def _admit(self, keys: Sequence[str], now: float) -> int | PgTicket | None:
         now_ms = math.floor(now * 1000)
         since_ms = now_ms - math.floor(self.window * 1000)
         stale_ms = now_ms - math.floor(STALE_ATTEMPT_S * 1000)
@@ -89,6 +93,9 @@ class PgLimits:
 
     async def finish(self, ticket: PgTicket, failed: bool, now: float) -> None:
         """The attempt is over: a failure stays in the window, a success leaves no trace."""
+        await retrying(lambda: self._finish(ticket, failed, now))
+
+    async def _finish(self, ticket: PgTicket, failed: bool, now: float) -> None:
         async with self.store.raw() as conn:
             if failed:
                 await conn.execute(

@@ -22,10 +22,11 @@ under a transaction-scoped advisory lock (:data:`MIGRATION_LOCK`), against a ver
 table; the secrets are made in that transaction too (``ON CONFLICT DO NOTHING``), so
 every server signs and verifies access tokens with the same key.
 
-Faults: a connection the server lost is replaced (a connection is checked before it is
-lent, and a broken one dropped; see :meth:`PgStore._checked`); while the database cannot be reached, every call
-raises :class:`~authapi.store.StoreUnavailable` within :data:`POOL_TIMEOUT_S`, which
-the API answers 503 ``store_unavailable`` with ``Retry-After``.
+Faults: a connection the server lost is replaced (a call that meets one before it
+changed anything is run again once on a fresh one; see :meth:`PgStore._connection`);
+while the database cannot be reached, every call raises
+:class:`~authapi.store.StoreUnavailable` within :data:`POOL_TIMEOUT_S`, which the API
+answers 503 ``store_unavailable`` with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from authapi.store import Family, RefreshToken, StoreUnavailable
+from authapi.store import Family, RefreshToken, StoreRetry, StoreUnavailable
 
 if TYPE_CHECKING:
     import psycopg
@@ -221,6 +223,13 @@ def migrate(conn: psycopg.Connection[Any]) -> dict[str, bytes]:
     return {key.removeprefix("secret:"): bytes(value) for key, value in rows}
 
 
+@dataclass
+class _Call:
+    """One use of a pooled connection: whether its commit may have reached the database."""
+
+    committing: bool = False
+
+
 class PgStore:
     """:class:`~authapi.store.AsyncStore` on a PostgreSQL database (URL ``postgresql://...``)."""
 
@@ -265,63 +274,56 @@ class PgStore:
         return self._pool
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    async def _connection(self, call: _Call) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A pooled connection. Not checked before it is lent (that would cost a round trip
+        per call): one that died while idle fails on first use; if that was before the call
+        sent its commit, nothing was changed, so the call raises
+        :class:`~authapi.store.StoreRetry` once every idle connection is checked
+        (``pool.check()``), and the caller's one retry gets a live connection."""
         import psycopg
 
+        lost = False
         try:
             pool = await self._open_pool()
-            conn = await self._checked(pool)
-            try:
-                yield conn
-            finally:
-                await pool.putconn(conn)  # a broken one is dropped and replaced
+            async with pool.connection() as conn:
+                try:
+                    yield conn
+                except psycopg.OperationalError:
+                    if conn.broken:
+                        lost = True
+                        await pool.check()
+                    raise
         except psycopg.OperationalError as exc:  # includes the pool's PoolTimeout
+            if lost and not call.committing:
+                raise StoreRetry(f"a pooled connection was lost: {exc}") from exc
             raise _unavailable(exc) from exc
-
-    async def _checked(self, pool: AsyncConnectionPool[Any]) -> psycopg.AsyncConnection[Any]:
-        """A pooled connection known to work: one that died while idle (the database restarted,
-        an idle timeout) is found by an empty query, before it is lent, and then every idle one
-        is checked at once (``pool.check()``), so one request never meets several dead ones.
-
-        (Not the pool's own ``check=``: it waits a second or more between dead connections.)
-        """
-        import psycopg
-
-        for attempt in range(2):
-            conn: psycopg.AsyncConnection[Any] = await pool.getconn()
-            try:
-                await conn.execute("")
-            except psycopg.OperationalError:
-                await pool.putconn(conn)
-                if attempt == 0:
-                    await pool.check()
-                    continue
-                raise
-            return conn
-        raise AssertionError("unreachable")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PgTx]:
         """One atomic unit of work: committed on normal exit, rolled back on an exception.
 
         In pipeline mode: a statement whose result is not needed yet (``BEGIN``, the writes,
-        ``COMMIT``) is sent with the next one that is, so a refresh costs three round trips
-        (the check, the locked reads, the writes with the commit) instead of eight.
+        ``COMMIT``) is sent with the next one that is, so a refresh costs two round trips
+        (the locked reads, then the writes with the commit) instead of seven.
         """
-        async with self._connection() as conn, conn.pipeline(), conn.transaction():
+        call = _Call()
+        async with self._connection(call) as conn, conn.pipeline(), conn.transaction():
             yield PgTx(conn)
+            call.committing = True
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[PgTx]:
         """Reads, each a statement of its own (autocommit): nothing is locked, nothing written."""
-        async with self._connection() as conn:
+        async with self._connection(_Call()) as conn:
             yield PgTx(conn)
 
     @asynccontextmanager
     async def raw(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         """A pooled connection in a transaction, for the login limits (:mod:`authapi.pg_limits`)."""
-        async with self._connection() as conn, conn.transaction():
+        call = _Call()
+        async with self._connection(call) as conn, conn.transaction():
             yield conn
+            call.committing = True
 
     def secret(self, name: str, nbytes: int = 32) -> bytes:
         """The install's secret ``name``: shared by every server on this database."""

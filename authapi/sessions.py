@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from authapi import rotation
 from authapi.rotation import Verdict
-from authapi.store import AsyncStore, Family, RefreshToken, Store
+from authapi.store import AsyncStore, Family, RefreshToken, Store, StoreRetry
 from authapi.tokens import AccessTokenSigner, InvalidToken
 
 T = TypeVar("T")
@@ -305,19 +305,23 @@ class AsyncSessions:
         return self.flows.purge_due(now)
 
     async def start(self, username: str, now: float) -> Grant:
-        return await run_async(self.store, self.flows.start_flow(username, now))
+        return await retrying(lambda: run_async(self.store, self.flows.start_flow(username, now)))
 
     async def refresh(self, presented: str, now: float) -> Grant:
-        return _granted(await run_async(self.store, self.flows.refresh_flow(presented, now)))
+        return _granted(await retrying(lambda: run_async(self.store, self.flows.refresh_flow(presented, now))))
 
     async def end(self, presented: str, now: float) -> bool:
-        return await run_async(self.store, self.flows.end_flow(presented, now))
+        return await retrying(lambda: run_async(self.store, self.flows.end_flow(presented, now)))
 
     async def check_access(self, token: str, now: float) -> dict[str, Any]:
         claims = self.flows.verify_access(token, now)
-        async with self.store.read() as tx:
-            family = await tx.family(claims["sid"])
-        return self.flows.session_of(claims, family, now)
+
+        async def read() -> Family | None:
+            async with self.store.read() as tx:
+                family: Family | None = await tx.family(claims["sid"])
+                return family
+
+        return self.flows.session_of(claims, await retrying(read), now)
 
     async def purge(self, now: float, stop: Callable[[], bool] = lambda: False, batch: int = PURGE_BATCH) -> int:
         now_ms = _ms(now)
@@ -331,6 +335,15 @@ class AsyncSessions:
             if n < batch:
                 break
         return purged
+
+
+async def retrying(call: Callable[[], Awaitable[T]]) -> T:
+    """``await call()``, and once more if it failed on a lost connection before it changed
+    anything (:class:`~authapi.store.StoreRetry`: a connection the database dropped while idle)."""
+    try:
+        return await call()
+    except StoreRetry:
+        return await call()
 
 
 async def awaited(fn: Callable[..., Any], *args: Any) -> Any:

@@ -54,6 +54,11 @@ class StoreUnavailable(StoreBusy):
     503 ``store_unavailable`` with ``Retry-After``; the next call tries again."""
 
 
+class StoreRetry(StoreUnavailable):
+    """The call failed on a connection that turned out dead before it changed anything (an idle
+    connection the database dropped): the caller may run it again at once, on a fresh one."""
+
+
 class StoreTx(Protocol):
     """Reads and writes inside one transaction."""
 
