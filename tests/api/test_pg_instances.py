@@ -194,8 +194,11 @@ def test_postgres_restarting_is_a_clean_503_then_service_resumes(pg_server: PgSe
         grant = a.post("login", json={"username": "demo", "password": "demo"}).json()
         pg_server.stop()
         try:
-            for c in (a, b):
-                resp = c.post("refresh_token", json={"refresh_token": grant["refresh_token"]})
+            bearer = {"authorization": f"Bearer {grant['access_token']}"}
+            for resp in (
+                a.post("refresh_token", json={"refresh_token": grant["refresh_token"]}),
+                b.get("me", headers=bearer),
+            ):
                 assert resp.status_code == 503
                 assert resp.json() == {
                     "error": "store_unavailable",

@@ -3,8 +3,8 @@
 The handler-level behaviours of ``test_app.py`` that go through the store (sign-in and its
 limits, rotation, grace, reuse, logout, access checks) run again here, against a real
 PostgreSQL: the ``api`` fixture below replaces ``conftest.py``'s SQLite one for them. Then
-what only a shared database has: two APIs on one database racing, a lost connection, the
-database going away and coming back, several servers migrating at once.
+what only a shared database has: two APIs on one database racing, a lost connection, several
+servers migrating at once. (The database going away and coming back: test_pg_instances.py.)
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from authapi import pg_store
 from authapi.app import AuthApi, Settings
 from authapi.pg_store import NewerSchema, PgStore
 
-from ..pgserver import PgServer
 from .conftest import USERS, Client, FakeClock, FakeSleep, SharedBook
 
 # The store-backed behaviours of test_app.py, collected here again with this module's `api`.
@@ -185,33 +184,3 @@ def test_a_database_of_a_newer_server_is_refused_untouched(fresh_pg_url: str) ->
         conn.execute("INSERT INTO pyauth_schema VALUES (99)")
     with pytest.raises(NewerSchema, match="99"):
         PgStore.connect(pg_url)
-
-
-async def test_database_down_answers_503_store_unavailable_then_recovers(
-    pg_server: PgServer, pg_url: str, password_book: SharedBook, clock: FakeClock, fake_sleep: FakeSleep
-) -> None:
-    own_pg, url = pg_server, pg_url
-    api = pg_api(url, password_book, clock, fake_sleep)
-    client = Client(api)
-    try:
-        grant = (await client.login()).json()
-        await asyncio.to_thread(own_pg.stop)
-        for call in (client.refresh(grant["refresh_token"]), client.me(grant["access_token"])):
-            resp = await call
-            assert resp.status == 503
-            assert resp.json()["error"] == "store_unavailable"
-            assert resp.headers["retry-after"] == "1"
-        with pytest.raises(psycopg.OperationalError):  # a server starting now: serve.py says so, exits 2
-            PgStore.connect(url)
-        await asyncio.to_thread(own_pg.start_again)
-        # The pool reconnects by itself; until it has, the answer stays a clean 503.
-        resp = await client.refresh(grant["refresh_token"])
-        while resp.status == 503:
-            assert resp.json()["error"] == "store_unavailable"
-            resp = await client.refresh(grant["refresh_token"])
-        assert resp.status == 200
-        assert (await client.me(resp.json()["access_token"])).status == 200
-    finally:
-        if not (own_pg.data / "postmaster.pid").exists():
-            own_pg.start_again()  # for the next tests, whatever happened here
-        await api.aclose()
