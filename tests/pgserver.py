@@ -29,6 +29,8 @@ class PgMissing(RuntimeError):
 def pg_bin() -> Path:
     """The newest ``/usr/lib/postgresql/*/bin`` that has ``initdb`` (``PG_BIN`` overrides)."""
     if os.environ.get("PG_BIN"):
+        if not (Path(os.environ["PG_BIN"]) / "initdb").exists():
+            raise PgMissing(f"PG_BIN={os.environ['PG_BIN']} has no initdb")
         return Path(os.environ["PG_BIN"])
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
     if not found:

@@ -232,5 +232,17 @@ def test_the_429_limit_is_shared_by_the_instances(trio: Trio) -> None:
             c.close()
 
 
+def test_concurrent_guesses_over_the_instances_cannot_overrun_the_limit(trio: Trio) -> None:
+    def guess(n: int) -> int:
+        with trio.client(n % 3) as c:
+            return c.post("login", json={"username": "demo", "password": f"wrong{n}"}).status_code
+
+    with ThreadPoolExecutor(16) as pool:  # all in flight at once, five or six on each instance
+        statuses = list(pool.map(guess, range(16)))
+    # Attempts in flight count, in the database: exactly ten are checked (and fail), the rest wait
+    # for them and are refused.
+    assert sorted(statuses) == [401] * 10 + [429] * 6
+
+
 def test_sigterm_stops_each_instance_cleanly(trio: Trio) -> None:
     assert stop_trio(trio) == [0, 0, 0]  # the pool closed in the server's loop, exit status 0
