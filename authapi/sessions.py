@@ -324,16 +324,19 @@ class AsyncSessions:
         return self.flows.session_of(claims, await retrying(read), now)
 
     async def purge(self, now: float, stop: Callable[[], bool] = lambda: False, batch: int = PURGE_BATCH) -> int:
+        """:meth:`Sessions.purge`, awaited (several servers may purge at once: a family another
+        one is deleting or rotating is skipped, ``SKIP LOCKED``)."""
         now_ms = _ms(now)
         self.flows._last_purge_ms = now_ms
         purged = 0
         for _ in range(PURGE_MAX_BATCHES):
             if stop():
-                break
+                return purged
             n = await run_async(self.store, self.flows.purge_batch_flow(now_ms, batch))
             purged += n
             if n < batch:
-                break
+                return purged
+        self.flows._last_purge_ms = now_ms - PURGE_EVERY_MS  # a backlog is left: due again at once
         return purged
 
 

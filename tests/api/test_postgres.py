@@ -184,3 +184,19 @@ def test_a_database_of_a_newer_server_is_refused_untouched(fresh_pg_url: str) ->
         conn.execute("INSERT INTO pyauth_schema VALUES (99)")
     with pytest.raises(NewerSchema, match="99"):
         PgStore.connect(pg_url)
+
+
+async def test_dead_sessions_are_purged_from_the_database(
+    client: Client, api: AuthApi, clock: FakeClock, pg_url: str
+) -> None:
+    await client.login()
+    assert api.handlers.purging is not None
+    await api.handlers.purging  # the first sign-in's purge: nothing to forget yet
+    clock.advance(2 * 3600)  # past the family's lifetime (refresh_ttl 3600) and the purge interval
+    await client.login()
+    await api.handlers.purging
+    async with await psycopg.AsyncConnection.connect(pg_url) as conn:
+        cur = await conn.execute("SELECT count(*) FROM pyauth_families")
+        assert await cur.fetchone() == (1,)  # the expired family went, with its token; the new one stays
+        cur = await conn.execute("SELECT count(*) FROM pyauth_refresh_tokens")
+        assert await cur.fetchone() == (1,)
