@@ -75,19 +75,22 @@ SECURITY_HEADERS = [
 
 #: What serve.py imports beyond the standard library (requirements.txt), by import name.
 REQUIRED_MODULES = ("starlette", "uvicorn", "jwt", "argon2")
+#: ... and for a PostgreSQL ``--db`` (imported only then: SQLite users never need them).
+POSTGRES_MODULES = ("psycopg", "psycopg_pool")
 #: Set when serve.py should not (or did already) re-execute itself under ``.venv``.
 NO_VENV_ENV = "PYAUTH_SERVE_NO_VENV"
 #: The first bytes of every SQLite database file (SQLite also takes an empty file for a new one).
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def ensure_packages(argv: Sequence[str]) -> None:
+def ensure_packages(argv: Sequence[str], postgres: bool = False) -> None:
     """Contract section 2: a Python without our packages never shows a traceback.
 
     Under ``.venv/bin/python`` when the Run command made one (re-executed, same
     arguments); otherwise one line saying what to run, and exit status 1.
     """
-    missing = [name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None]
+    wanted = REQUIRED_MODULES + (POSTGRES_MODULES if postgres else ())
+    missing = [name for name in wanted if importlib.util.find_spec(name) is None]
     if not missing:
         return
     venv_python = ROOT / ".venv" / "bin" / "python"
@@ -113,7 +116,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--refresh-window", type=int, default=1800, help="client refresh window, s")
     p.add_argument("--refresh-grace", type=int, default=10, help="grace for a spent refresh token, s")
     p.add_argument("--timeout-ms", type=int, default=10000, help="client request timeout, ms")
-    p.add_argument("--db", default=None, help="SQLite token store file (default: per-user data folder)")
+    p.add_argument(
+        "--db",
+        default=None,
+        metavar="PATH|URL",
+        help="token store: an SQLite file (default: one in the per-user data folder), or a PostgreSQL URL"
+        " postgresql://USER@HOST:PORT/DB that several serve.py processes share as one API",
+    )
     p.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD", help="account (repeatable)")
     p.add_argument(
         "--base-path", default="/", metavar="PATH", help="serve the app under this path, e.g. /repo/ (default /)"
@@ -219,18 +228,30 @@ class PackageZip:
 PRECOMPRESSED: tuple[str, ...] = ("zstd", "gzip")
 
 
+def is_postgres_url(value: str | None) -> bool:
+    """Whether ``--db`` names a PostgreSQL database (``authapi.pg_store.is_postgres_url``, repeated
+    here because this file imports with the standard library alone, before any path is set).
+
+    >>> is_postgres_url("postgresql://pyauth@db:5432/pyauth"), is_postgres_url("tokens.sqlite3")
+    (True, False)
+    """
+    return value is not None and value.startswith(("postgresql://", "postgres://"))
+
+
 def db_problem(value: str) -> str | None:
     """Why ``--db value`` cannot be this version's token store, or ``None`` when it can.
 
     Checked before anything is opened, so a refused value creates nothing on disk.
 
-    >>> db_problem("postgresql://user@host/db")
-    'only a SQLite file path is supported by this version, not a URL'
+    >>> db_problem("postgresql://user@host:5432/db"), db_problem("mysql://user@host/db")
+    (None, 'a URL must be a PostgreSQL one, postgresql://USER@HOST:PORT/DB')
     >>> db_problem("/") , db_problem("/no/such/folder/tokens.sqlite3")
     ('it is a folder, not a file', 'its folder /no/such/folder does not exist')
     """
+    if is_postgres_url(value):
+        return None
     if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", value):
-        return "only a SQLite file path is supported by this version, not a URL"
+        return "a URL must be a PostgreSQL one, postgresql://USER@HOST:PORT/DB"
     if value == ":memory:":
         return None
     path = Path(value)
@@ -323,16 +344,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem is not None:
         print(f"serve.py: --db {args.db}: {problem}", file=sys.stderr)
         return 2
-    ensure_packages(argv)
+    postgres = is_postgres_url(args.db)
+    ensure_packages(argv, postgres)
     from authapi.sqlite_store import NewerSchema
 
+    cannot_open: tuple[type[BaseException], ...] = (sqlite3.Error, OSError, NewerSchema)
+    if postgres:
+        import psycopg
+
+        from authapi import pg_store
+
+        cannot_open += (psycopg.Error, pg_store.NewerSchema)
     try:
         app, api = build_app(args)
-    except (sqlite3.Error, OSError, NewerSchema) as exc:
+    except cannot_open as exc:
         # What db_problem cannot see before opening: a damaged file, a folder we may not
-        # write, a store of a newer server.
+        # write, a store of a newer server, a database that cannot be reached.
         where = args.db or "the per-user default"
-        print(f"serve.py: cannot open the token store ({where}; see --db): {exc}", file=sys.stderr)
+        reason = " ".join(str(exc).split())  # psycopg's messages span lines: one line here
+        print(f"serve.py: cannot open the token store ({where}; see --db): {reason}", file=sys.stderr)
         return 2
     try:
         sock = listening_socket(args.host, args.port)
@@ -345,7 +375,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     shown_host = f"[{args.host}]" if sock.family == socket.AF_INET6 else args.host
     banner = f"Serving on http://{shown_host}:{sock.getsockname()[1]}{args.base_path}"
     try:
-        Server(server_config(app), banner).run(sockets=[sock])
+        # A PostgreSQL store's pool lives in the server's event loop: closed there, at shutdown.
+        Server(server_config(app), banner, on_shutdown=getattr(api.store, "aclose", None)).run(sockets=[sock])
     finally:
         api.close()
     return 0

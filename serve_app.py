@@ -26,7 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -293,9 +293,17 @@ class Server(uvicorn.Server):
     """uvicorn's server, printing ``banner`` once it accepts connections, and leaving with
     status 0 on SIGINT/SIGTERM (contract section 2)."""
 
-    def __init__(self, config: uvicorn.Config, banner: str) -> None:
+    def __init__(
+        self, config: uvicorn.Config, banner: str, on_shutdown: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         super().__init__(config)
         self.banner = banner
+        self.on_shutdown = on_shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets=sockets)
+        if self.on_shutdown is not None:
+            await self.on_shutdown()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)

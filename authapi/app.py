@@ -22,10 +22,11 @@ from urllib.parse import unquote_plus
 from authapi.handlers import Clock, Handlers, Offload, Sleep, inline
 from authapi.messages import ApiError, ApiRequest, ApiResponse, error_response
 from authapi.passwords import PasswordBook, PasswordChecker
+from authapi.pg_store import is_postgres_url
 from authapi.ratelimit import FailureLimiter
-from authapi.sessions import Sessions
+from authapi.sessions import AsyncSessions, Sessions, awaited
 from authapi.settings import Settings
-from authapi.store import Store, StoreBusy
+from authapi.store import AsyncStore, Store, StoreBusy, StoreUnavailable
 from authapi.tokens import AccessTokens, AccessTokenSigner
 
 __all__ = ["AuthApi", "Settings"]
@@ -75,7 +76,7 @@ def token_in_query(query: str) -> bool:
 class AuthApi:
     """The reference auth API of contract section 3."""
 
-    def __init__(self, settings: Settings, store: Store, handlers: Handlers) -> None:
+    def __init__(self, settings: Settings, store: Store | AsyncStore, handlers: Handlers) -> None:
         self.settings = settings
         self.store = store
         self.handlers = handlers
@@ -105,6 +106,11 @@ class AuthApi:
     ) -> AuthApi:
         """Open the store (``settings.db_path`` unless ``store`` is given) and hash the users.
 
+        ``settings.db_path`` is an SQLite file, or a ``postgresql://`` URL: then the store is
+        :class:`~authapi.pg_store.PgStore` (migrated here, its pool opened in the loop that
+        serves; close with :meth:`aclose` there) and the login limits are counted in the
+        database, so several servers on it are one API.
+
         ``clock`` (seconds since the epoch) and ``sleep`` are the only ways
         the API reads time, so tests can move it. ``store``, ``passwords``
         and ``signer`` replace the SQLite store, the argon2 accounts and the
@@ -117,6 +123,8 @@ class AuthApi:
         inline otherwise.
         """
         passwords = passwords or PasswordBook.from_users(settings.users)
+        if store is None and is_postgres_url(settings.db_path):
+            return cls._open_postgres(settings, str(settings.db_path), clock, sleep, passwords, signer)
         if store is None:
             from authapi.sqlite_store import SqliteStore
 
@@ -144,6 +152,40 @@ class AuthApi:
         limiter = FailureLimiter(settings.max_failures, settings.failure_window)
         handlers = Handlers(settings, sessions, passwords, limiter, clock, sleep, offload, background)
         return cls(settings, store, handlers)
+
+    @classmethod
+    def _open_postgres(
+        cls,
+        settings: Settings,
+        url: str,
+        clock: Clock,
+        sleep: Sleep,
+        passwords: PasswordChecker,
+        signer: AccessTokenSigner | None,
+    ) -> AuthApi:
+        """Several servers on one database are one API: the sessions, the login limits and
+        both secrets (so the access-token signing key) live in the database."""
+        from authapi.pg_limits import PgLimits
+        from authapi.pg_store import PgStore
+
+        try:
+            pg = PgStore.connect(url)
+        except BaseException:
+            passwords.close()
+            raise
+        flows = Sessions(
+            None,
+            signer or AccessTokens(pg.secret("access-token-hs256"), settings.access_ttl),
+            refresh_key=pg.secret("refresh-chain"),
+            refresh_ttl=settings.refresh_ttl,
+            grace=settings.refresh_grace,
+            accounts=frozenset(name for name, _ in settings.users),
+        )
+        limiter = FailureLimiter(settings.max_failures, settings.failure_window)
+        limits = PgLimits(pg, settings.max_failures, settings.failure_window)
+        sessions = AsyncSessions(pg, flows)
+        handlers = Handlers(settings, sessions, passwords, limiter, clock, sleep, awaited, awaited, limits)
+        return cls(settings, pg, handlers)
 
     def _route(self, req: ApiRequest) -> Endpoint:
         path = req.path.lstrip("/")
@@ -183,6 +225,11 @@ class AuthApi:
             return await self._route(req)(req)
         except ApiError as exc:
             return exc.response()
+        except StoreUnavailable as exc:
+            log.warning("token store unavailable answering %s %s: %s", req.method, req.path, exc)
+            return error_response(
+                503, "store_unavailable", "The token store cannot be reached; try again.", {"retry-after": "1"}
+            )
         except StoreBusy:
             log.warning("token store busy (locked by another process?) answering %s %s", req.method, req.path)
             return error_response(503, "store_busy", "The token store is busy; try again.", {"retry-after": "1"})
@@ -193,4 +240,15 @@ class AuthApi:
     def close(self) -> None:
         """Release the store and the hashing threads."""
         self.handlers.close()
+        self.store.close()
+
+    async def aclose(self) -> None:
+        """:meth:`close`, and a store's connections that belong to the running loop (PostgreSQL)."""
+        purging = self.handlers.purging
+        self.handlers.close()
+        if purging is not None and not purging.done():
+            purging.cancel()
+        aclose = getattr(self.store, "aclose", None)
+        if aclose is not None:
+            await aclose()
         self.store.close()

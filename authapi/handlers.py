@@ -24,9 +24,9 @@ from urllib.parse import parse_qsl
 
 from authapi.messages import ApiError, ApiRequest, ApiResponse, json_response
 from authapi.passwords import PasswordChecker
-from authapi.ratelimit import FailureLimiter
+from authapi.ratelimit import FailureLimiter, LoginLimits, MemoryLimits
 from authapi.refresh_cookie import clear_cookie, cookie_token, require_csrf_header, set_cookie
-from authapi.sessions import Grant, SessionError, Sessions
+from authapi.sessions import AsyncSessions, Grant, SessionError, Sessions
 from authapi.settings import MAX_SLOW_MS, Settings
 
 log = logging.getLogger("authapi")
@@ -122,14 +122,16 @@ class Handlers:
     def __init__(
         self,
         settings: Settings,
-        sessions: Sessions,
+        sessions: Sessions | AsyncSessions,
         passwords: PasswordChecker,
         limiter: FailureLimiter,
         clock: Clock,
         sleep: Sleep,
         offload: Offload = inline,
         background: Offload = inline,
+        limits: LoginLimits | None = None,
     ) -> None:
+        """``limits``: the failed sign-in limits; by default ``limiter``'s, in this process."""
         self.settings = settings
         self.offload = offload
         self.background = background
@@ -140,6 +142,7 @@ class Handlers:
         self.sessions = sessions
         self.passwords = passwords
         self.limiter = limiter
+        self.limits: LoginLimits = limits or MemoryLimits(limiter)
         self.clock = clock
         self.sleep = sleep
         self._attempt_over = asyncio.Event()
@@ -153,15 +156,16 @@ class Handlers:
         loop = asyncio.get_running_loop()
         queued_until = loop.time() + self.settings.login_queue_seconds
         while True:
-            wait = self.limiter.retry_after(keys, self.clock())
-            if wait:
+            admitted = await self.limits.admit(keys, self.clock())
+            if isinstance(admitted, int):
                 raise ApiError(
                     429,
                     "too_many_requests",
-                    f"Too many failed sign-ins; try again in {wait} s.",
-                    {"retry-after": str(wait)},
+                    f"Too many failed sign-ins; try again in {admitted} s.",
+                    {"retry-after": str(admitted)},
                 )
-            if not self.limiter.must_wait(keys):
+            if admitted is not None:
+                ticket = admitted
                 break
             # Attempts in flight could use up the allowance: see how they end, but not forever
             # (a flood of guesses would keep this one waiting without bound).
@@ -173,16 +177,19 @@ class Handlers:
                     "Too many sign-ins in flight; try again in 1 s.",
                     {"retry-after": "1"},
                 )
+            if self.limits.poll_s is not None:  # attempts in flight on other servers say nothing here
+                left = min(left, self.limits.poll_s)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._next_attempt_over(), left)
-        ticket = self.limiter.begin(keys)
         ok = False
         try:
             ok = await self.passwords.check(username, password)
         finally:
             # A cancelled check counts as a failure: aborting must not be a free guess.
-            self.limiter.finish(ticket, failed=not ok, now=self.clock())
-            self._attempt_over.set()
+            try:
+                await self.limits.finish(ticket, failed=not ok, now=self.clock())
+            finally:
+                self._attempt_over.set()
         if not ok:
             log.info("login failed for %r from %s", username, req.client)
             raise ApiError(401, "invalid_credentials", "Wrong username or password.", {"www-authenticate": REALM})

@@ -29,6 +29,7 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -107,3 +108,47 @@ class FailureLimiter:
             self._recent(key, now)
         while len(self._failures) > self.max_keys:
             del self._failures[next(iter(self._failures))]
+
+
+class LoginLimits(Protocol):
+    """What the login handler asks of the limits: :class:`MemoryLimits` (one process) or
+    :class:`~authapi.pg_limits.PgLimits` (every server on one PostgreSQL database)."""
+
+    #: How often to look again while waiting for attempts in flight elsewhere (None: never
+    #: needed, every attempt in flight is this process's and says when it ends).
+    poll_s: float | None
+
+    async def admit(self, keys: Sequence[str], now: float) -> int | Any | None:
+        """Retry-After seconds (refused), ``None`` (wait for attempts in flight) or a ticket."""
+        ...
+
+    async def finish(self, ticket: Any, failed: bool, now: float) -> None: ...
+
+
+class MemoryLimits:
+    """:class:`LoginLimits` over a :class:`FailureLimiter` in this process's memory.
+
+    >>> import asyncio
+    >>> limits = MemoryLimits(FailureLimiter(max_failures=1, window=60))
+    >>> ticket = asyncio.run(limits.admit(["user:x"], now=0))
+    >>> asyncio.run(limits.admit(["user:x"], now=0)) is None    # the first may still fail
+    True
+    >>> asyncio.run(limits.finish(ticket, failed=True, now=0)); asyncio.run(limits.admit(["user:x"], now=1))
+    59
+    """
+
+    poll_s: float | None = None
+
+    def __init__(self, limiter: FailureLimiter) -> None:
+        self.limiter = limiter
+
+    async def admit(self, keys: Sequence[str], now: float) -> int | Ticket | None:
+        wait = self.limiter.retry_after(keys, now)
+        if wait:
+            return wait
+        if self.limiter.must_wait(keys):
+            return None
+        return self.limiter.begin(keys)
+
+    async def finish(self, ticket: Ticket, failed: bool, now: float) -> None:
+        self.limiter.finish(ticket, failed, now)

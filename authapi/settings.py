@@ -32,7 +32,8 @@ class Settings:
     (off unless asked for; ``serve.py`` turns it on for its default ``demo``
     account) says the accounts are the public demo ones, so ``GET info`` may
     tell the login view the first one's name and password. ``db_path`` ``None`` means the per-user default of
-    :func:`default_db_path`; the string ``":memory:"`` keeps nothing on disk.
+    :func:`default_db_path`; the string ``":memory:"`` keeps nothing on disk; a
+    ``postgresql://USER@HOST:PORT/DB`` URL chooses PostgreSQL (:mod:`authapi.pg_store`).
 
     The rate limit (``max_failures`` failed sign-ins per user or per client
     address within ``failure_window`` seconds) is not a flag of ``serve.py``

@@ -18,9 +18,9 @@ family's lifetime" is exact arithmetic.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,16 @@ class RefreshToken:
 
 class StoreBusy(Exception):
     """The store could not be had in time (another process holds its write lock)."""
+
+
+class StoreUnavailable(StoreBusy):
+    """The store cannot be reached (a database server restarting, a connection lost): answered
+    503 ``store_unavailable`` with ``Retry-After``; the next call tries again."""
+
+
+class StoreRetry(StoreUnavailable):
+    """The call failed on a connection that turned out dead before it changed anything (an idle
+    connection the database dropped): the caller may run it again at once, on a fresh one."""
 
 
 class StoreTx(Protocol):
@@ -90,3 +100,19 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class AsyncStore(Protocol):
+    """A store over the network (:class:`~authapi.pg_store.PgStore`): the same transactions,
+    awaited, so no database call blocks the event loop. Its transaction object has the
+    methods of :class:`StoreTx` as coroutines; :func:`authapi.sessions.run_async` drives one."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Any]: ...
+
+    def read(self) -> AbstractAsyncContextManager[Any]: ...
+
+    def secret(self, name: str, nbytes: int = 32) -> bytes: ...
+
+    def close(self) -> None: ...
+
+    async def aclose(self) -> None: ...

@@ -37,3 +37,8 @@ if [ ! -f node_modules/.stamp ] || [ "$(cat node_modules/.stamp)" != "$lock_sum"
   echo "$lock_sum" > node_modules/.stamp
 fi
 .venv/bin/python tools/vendor.py >&2
+# The PostgreSQL tests (several serve.py instances on one database) start a server of their own:
+# install Debian's where we may; elsewhere those tests skip, saying why.
+if [ "$want" = test ]; then
+  scripts/find-postgres.sh --install >/dev/null || true
+fi

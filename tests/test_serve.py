@@ -211,8 +211,9 @@ def tree(folder: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize(
     ("value", "says"),
     [
-        ("postgresql://user@host/db", "only a SQLite file path is supported"),
-        ("sqlite:///tokens.sqlite3", "only a SQLite file path is supported"),
+        ("postgresql://user@127.0.0.1:1/db", "cannot open the token store"),  # nothing listens on port 1
+        ("sqlite:///tokens.sqlite3", "a URL must be a PostgreSQL one"),
+        ("mysql://user@host/db", "a URL must be a PostgreSQL one"),
         ("a-folder", "folder, not a file"),
         ("no-such-folder/tokens.sqlite3", "does not exist"),
         ("notes.txt", "not a database"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -21,6 +22,8 @@ from argon2 import PasswordHasher
 from authapi.app import AuthApi, Settings
 from authapi.messages import ApiRequest, ApiResponse
 from authapi.passwords import PasswordBook
+
+from ..pgserver import PgMissing, PgServer
 
 ROOT = Path(__file__).resolve().parents[2]
 USERS = [("demo", "demo"), ("alice", "wonderland")]
@@ -241,3 +244,48 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = start_server(tmp_path_factory.mktemp("shared") / "tokens.sqlite3", "--access-ttl", "30")
     yield srv
     srv.stop()
+
+
+# --- PostgreSQL (contract section 12) ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A real PostgreSQL for the session (initdb in a temp folder, a free port); the tests that
+    need it skip, saying why, where PostgreSQL is not installed."""
+    try:
+        server = PgServer.start()
+    except PgMissing as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.close()
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture
+def fresh_pg_url(pg_server: PgServer) -> str:
+    """A new, empty database on :func:`pg_server`: its ``postgresql://`` URL."""
+    return pg_server.create_db(f"t{os.getpid()}_{next(_databases)}")
+
+
+@pytest.fixture(scope="session")
+def shared_pg_db(pg_server: PgServer) -> str:
+    return pg_server.create_db(f"shared{os.getpid()}")
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer, shared_pg_db: str) -> str:
+    """A database on :func:`pg_server` with no sessions and no sign-in attempts in it (the
+    secrets and schema stay): emptied for each test, cheaper than a new database each."""
+    empty_pg_db(shared_pg_db)
+    return shared_pg_db
+
+
+def empty_pg_db(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        if conn.execute("SELECT to_regclass('pyauth_families')").fetchone() != (None,):
+            conn.execute("TRUNCATE pyauth_families, pyauth_refresh_tokens, pyauth_login_attempts")

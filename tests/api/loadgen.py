@@ -4,15 +4,22 @@ Shared by ``tests/api/test_load.py`` (correctness) and ``bench/kill_bench.py`` (
 Each client signs in once, then refreshes in a closed loop, always presenting the
 token it was last given, until the time or request budget runs out or the server
 goes away (a transport error ends that client quietly: the kill -9 test wants that).
+
+Given several servers (one API on one PostgreSQL), each client sends its requests to
+them in turn; with ``failover`` a transport error (a killed server) sends the same token
+to the next one instead of ending the client, as a client behind a load balancer would.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import sqlite3
+import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +35,7 @@ class ClientRun:
     latencies_ms: list[float] = field(default_factory=list)
     in_flight: str | None = None  # presented when the server went away; its answer was lost
     transport_error: str | None = None
+    failovers: int = 0  # requests lost to a server going away, sent again to the next one
 
 
 @dataclass
@@ -62,38 +70,72 @@ async def _login(base: str, run: ClientRun) -> None:
             run.tokens.append(resp.json()["refresh_token"])
 
 
-async def _refresh_loop(base: str, run: ClientRun, stop_at: float, budget: list[int]) -> None:
+async def _refresh_loop(
+    bases: Sequence[str],
+    run: ClientRun,
+    stop_at: float,
+    budget: list[int],
+    first: int,
+    failover: bool,
+    stop: threading.Event | None,
+) -> None:
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)  # one keep-alive connection each
-    async with httpx.AsyncClient(base_url=base, timeout=10, trust_env=False, limits=limits) as c:
-        try:
-            while time.monotonic() < stop_at and budget[0] > 0:
-                budget[0] -= 1
-                run.in_flight = run.tokens[-1]
-                sent = time.perf_counter()
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(httpx.AsyncClient(base_url=b, timeout=10, trust_env=False, limits=limits))
+            for b in bases
+        ]
+        turn = first
+        while time.monotonic() < stop_at and budget[0] > 0 and not (stop is not None and stop.is_set()):
+            budget[0] -= 1
+            c = clients[turn % len(clients)]
+            turn += 1
+            run.in_flight = run.tokens[-1]
+            sent = time.perf_counter()
+            try:
                 resp = await c.post("refresh_token", json={"refresh_token": run.tokens[-1]})
-                run.latencies_ms.append((time.perf_counter() - sent) * 1000)
-                run.statuses[resp.status_code] += 1
-                run.in_flight = None
-                if resp.status_code != 200:
-                    return
-                run.tokens.append(resp.json()["refresh_token"])
-        except httpx.TransportError as exc:
-            run.transport_error = type(exc).__name__
+            except httpx.TransportError as exc:
+                if failover and len(clients) > 1:
+                    run.failovers += 1
+                    continue
+                run.transport_error = type(exc).__name__
+                return
+            run.latencies_ms.append((time.perf_counter() - sent) * 1000)
+            run.statuses[resp.status_code] += 1
+            run.in_flight = None
+            if resp.status_code != 200:
+                return
+            run.tokens.append(resp.json()["refresh_token"])
 
 
-async def _load(base: str, clients: int, seconds: float, max_requests: int) -> LoadResult:
+async def _load(
+    bases: Sequence[str], clients: int, seconds: float, max_requests: int, failover: bool, stop: threading.Event | None
+) -> LoadResult:
     runs = [ClientRun() for _ in range(clients)]
-    await asyncio.gather(*(_login(base, r) for r in runs))  # sign-ins first (argon2: not what is measured)
+    # Sign-ins first (argon2: not what is measured), spread over the servers too.
+    await asyncio.gather(*(_login(bases[i % len(bases)], r) for i, r in enumerate(runs)))
     began = time.monotonic()
     budget = [max_requests]
-    await asyncio.gather(*(_refresh_loop(base, r, began + seconds, budget) for r in runs if r.tokens))
+    await asyncio.gather(
+        *(_refresh_loop(bases, r, began + seconds, budget, i, failover, stop) for i, r in enumerate(runs) if r.tokens)
+    )
     return LoadResult(runs, time.monotonic() - began)
 
 
-def run_load(api_url: str, clients: int = 20, seconds: float = 3.0, max_requests: int = 3000) -> LoadResult:
+def run_load(
+    api_url: str | Sequence[str],
+    clients: int = 20,
+    seconds: float = 3.0,
+    max_requests: int = 3000,
+    failover: bool = False,
+    stop: threading.Event | None = None,
+) -> LoadResult:
     """Sign ``clients`` sessions in as ``demo``, then refresh them all concurrently for
-    ``seconds`` or ``max_requests`` refreshes in all, whichever comes first."""
-    return asyncio.run(_load(api_url, clients, seconds, max_requests))
+    ``seconds`` or ``max_requests`` refreshes in all, whichever comes first. ``api_url``:
+    one server, or several serving one API (each client's requests go to them in turn);
+    ``stop``, when set, ends the load early."""
+    bases = [api_url] if isinstance(api_url, str) else list(api_url)
+    return asyncio.run(_load(bases, clients, seconds, max_requests, failover, stop))
 
 
 def token_hash(token: str) -> bytes:
