@@ -11,12 +11,30 @@ import pytest
 from tests.conftest import browser_module
 from tests.serverproc import ROOT
 
-# pytest-playwright's fixtures: a test that asks for one drives Chromium wherever it lives.
-PLAYWRIGHT_FIXTURES = frozenset({"playwright", "browser_type", "browser", "context", "page", "new_context"})
+
+def uses_playwright(item: pytest.Item) -> bool:
+    """Whether a fixture this test asks for (or one they ask for...) is pytest-playwright's.
+    By definition, not by name: the unit tests have a ``page`` fixture of their own."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:  # a doctest
+        return False
+    seen: set[str] = set()
+    todo = list(info.argnames)
+    while todo:
+        name = todo.pop()
+        defs = info.name2fixturedefs.get(name)
+        if name in seen or not defs:
+            continue
+        seen.add(name)
+        fixture = defs[-1]  # the one that applies to this test
+        if getattr(fixture.func, "__module__", "").startswith("pytest_playwright"):
+            return True
+        todo.extend(fixture.argnames)
+    return False
 
 
 def drives_chromium(item: pytest.Item) -> bool:
-    return browser_module(item) is not None or bool(PLAYWRIGHT_FIXTURES & set(getattr(item, "fixturenames", ())))
+    return browser_module(item) is not None or uses_playwright(item)
 
 
 def test_every_test_that_drives_chromium_is_marked_browser(request: pytest.FixtureRequest) -> None:
@@ -39,5 +57,14 @@ def test_the_browser_folders_are_told_apart(request: pytest.FixtureRequest) -> N
     ]:
         item = cast(pytest.Item, SimpleNamespace(path=ROOT / path, fixturenames=[]))
         assert browser_module(item) == module
-    elsewhere = cast(pytest.Item, SimpleNamespace(path=ROOT / "tests/test_x.py", fixturenames=["app", "page"]))
-    assert drives_chromium(elsewhere)
+    assert not uses_playwright(request.node)
+
+
+def test_a_playwright_fixture_is_told_from_one_of_the_same_name(request: pytest.FixtureRequest) -> None:
+    # tests/unit/test_app.py has a ``page`` of its own; a test here asking for Playwright's would count.
+    unit = [i for i in request.session.items if i.nodeid.startswith("tests/unit/test_app.py::")]
+    browser = [i for i in request.session.items if i.nodeid.startswith("tests/browser/test_boot.py::")]
+    if not unit or not browser:
+        pytest.skip("needs tests/unit/test_app.py and tests/browser/test_boot.py in this session")
+    assert not any(uses_playwright(i) for i in unit)
+    assert all(uses_playwright(i) for i in browser)
