@@ -9,13 +9,12 @@ browser test to the end of the session, after which ``asyncio.run`` (and the
 anyio tests) cannot start their own loop. Running every CPython test first
 keeps both kinds in one pytest run, as the README's test command promises.
 
-Under pytest-xdist (./test.sh runs ``-n 2 --dist loadgroup --no-loadscope-reorder``)
-each worker is a pytest session of its own, with its own serve.py, Chromium and
-booted page (free ports, temporary databases: nothing shared). A browser module is
-one ``xdist_group``, so its tests run on one worker, in order, over that worker's
-booted page; the other tests are handed out one by one. Without the reordering,
-work goes out in collection order: a worker never gets a CPython test after a
-browser one.
+Under pytest-xdist (./test.sh runs ``-n 2``) each worker is a pytest session of its
+own, with its own serve.py, Chromium and booted pages (free ports, temporary databases:
+nothing shared). Tests go out one by one in collection order (``--dist load``), so a
+worker never gets a CPython test after a browser one. (No ``xdist_group``: with pytest
+9.2, xdist 3.8.0's ``loadgroup`` cannot rename the tests and groups nothing; one by one
+also balances the two workers best, at the price of a boot per worker and mode.)
 """
 
 from __future__ import annotations
@@ -36,11 +35,9 @@ def browser_module(item: pytest.Item) -> str | None:
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
-    # Marked as collected: before any pytest_collection_modifyitems (-m, xdist's groups) looks.
-    module = browser_module(item)
-    if module is not None:
+    # Marked as collected: before any pytest_collection_modifyitems (-m) looks.
+    if browser_module(item) is not None:
         item.add_marker(pytest.mark.browser)
-        item.add_marker(pytest.mark.xdist_group(module))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
