@@ -2,7 +2,7 @@
 
 Every test under tests/browser and tests/static drives Chromium: the hook below marks
 them ``browser`` by path (a test elsewhere that launches one is marked by hand), so
-``pytest -m "not browser"`` runs the rest in a minute or two.
+``pytest -m "not browser"`` runs the rest, with no Chromium.
 
 Playwright's sync API keeps an event loop running in this thread from the first
 browser test to the end of the session, after which ``asyncio.run`` (and the
