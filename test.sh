@@ -8,4 +8,7 @@ scripts/find-chromium.sh --install >/dev/null
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-exec .venv/bin/python -m pytest "$@"
+# Two workers (pytest-xdist), each with its own serve.py, Chromium and booted pages; tests
+# go out one by one in collection order, CPython tests before browser tests (tests/conftest.py).
+# PYTEST_WORKERS=0 runs everything in this process, one test after another.
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist load "$@"

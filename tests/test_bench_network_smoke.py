@@ -11,9 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.browser  # its subprocess drives Chromium
 def test_network_bench_produces_figures_for_app_and_bare(tmp_path: Path) -> None:
     out = tmp_path / "network.json"
     cmd = [sys.executable, str(ROOT / "bench" / "network_bench.py"), "--runs", "1", "--profiles", "none"]

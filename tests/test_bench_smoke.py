@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.serverproc import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -26,6 +28,7 @@ def test_load_bench_produces_a_row_per_rate() -> None:
     assert "| 40 |" in load_bench.table(out["results"])
 
 
+@pytest.mark.browser  # launches Chromium (closed again before the browser tests)
 def test_client_bench_produces_per_request_and_storm_figures() -> None:
     args = client_bench.parser().parse_args(["--blocks", "2", "--size", "3", "--storm", "5", "--rounds", "1"])
     out = client_bench.run(args)
@@ -38,6 +41,7 @@ def test_client_bench_produces_per_request_and_storm_figures() -> None:
     assert "client/raw JS" in client_bench.report(out)
 
 
+@pytest.mark.browser  # launches Chromium (closed again before the browser tests)
 def test_tabs_bench_produces_counts_and_sign_out_times() -> None:
     args = tabs_bench.parser().parse_args(["--tabs", "2", "--rotations", "1", "--signouts", "1"])
     out = tabs_bench.run(args)

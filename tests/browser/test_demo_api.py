@@ -155,7 +155,7 @@ def test_true_serves_two_tabs_in_chinese_without_probing(static_host: HostFactor
     expect(two.toasts()).to_have_count(0)
 
     one.page.get_by_test_id("logout").click()  # R7: signing out in one tab signs out the other
-    expect(two.route_view()).to_have_attribute("data-route", "login", timeout=1500)
+    expect(two.route_view()).to_have_attribute("data-route", "login")
     assert host.api_calls == []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -130,17 +131,22 @@ def test_R1_burst_inside_the_window_makes_one_refresh(app: BootedPage) -> None:
 
 
 def test_R2_idle_user_is_sent_to_login_at_expiry_with_one_toast(
-    app: BootedPage, shared_context: BrowserContext
+    app: BootedPage, shared_context: BrowserContext, record_property: Callable[[str, object], None]
 ) -> None:
     to_playground(app)
     calls: list[str] = []
     api_calls(app, calls)
+    app.mark_login_time()
     util_time = int(app.page.get_by_test_id("session-expires-at").inner_text())
     with app.page.expect_response(lambda r: r.url.endswith("/api/v1/logout"), timeout=10_000):
         expect(app.route_view()).to_have_attribute("data-route", "login", timeout=10_000)
-        ended_at = time.time() * 1000
+    ended_at = app.page.evaluate("window.__loginAt")  # the page's clock, when the login view appeared
     assert ended_at >= util_time - 50  # not before expiry
-    assert ended_at <= util_time + 2500  # at the moment of expiry, not at the next request
+    # At the moment of expiry, not at the next request: no call but the sign-out's own (and the
+    # login view's GET info after it). How soon after utilTime is a figure of this machine's
+    # load: reported, not a verdict.
+    assert not [c for c in calls if not c.startswith(("POST logout", "GET info"))], calls
+    record_property("R2 login view, ms after utilTime", ended_at - util_time)
     assert app.page.evaluate("location.hash") == "#/login?redirect=%2Fplayground"
     expect(app.toasts()).to_have_count(1)
     expect(app.toasts()).to_have_text(SESSION_EXPIRED + "×")
@@ -234,7 +240,7 @@ def test_R6_a_slow_request_times_out_with_a_toast(app: BootedPage) -> None:
     with app.page.expect_request(lambda r: "/api/v1/slow" in r.url) as slow:
         app.page.get_by_test_id("call-slow").click()
     assert parse_qs(urlsplit(slow.value.url).query) == {"ms": [str(timeout_ms + 2000)]}  # 3500 against 1500
-    expect(app.toasts().filter(has_text="Request timed out")).to_have_count(1, timeout=5000)
+    expect(app.toasts().filter(has_text="Request timed out")).to_have_count(1)  # not a 200 at 3.5 s
     expect(app.page.get_by_test_id("request-log")).to_contain_text("RequestTimeout")
     assert app.page.evaluate("location.hash") == "#/playground"
 

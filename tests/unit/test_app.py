@@ -177,11 +177,12 @@ async def test_demo_account_hint_comes_from_the_server(page: Page) -> None:
 
 
 async def test_submit_is_disabled_while_signing_in(make_world: WorldFactory) -> None:
-    release = asyncio.Event()
+    arrived, release = asyncio.Event(), asyncio.Event()
 
     def wrap(handler: Handler) -> Handler:
         async def held_login(req: Any) -> Any:
             if req.path == "login":
+                arrived.set()
                 await release.wait()
             return await handler(req)
 
@@ -191,7 +192,11 @@ async def test_submit_is_disabled_while_signing_in(make_world: WorldFactory) -> 
     p.app.start()
     p.screen.values.update(username="demo", password="demo")
     p.screen.click("login-form", FakeEvent())
-    await asyncio.sleep(0.01)
+    for _ in range(100):  # loop turns, not time: until the login call has reached the API
+        if arrived.is_set():
+            break
+        await asyncio.sleep(0)
+    assert arrived.is_set(), "the login call never reached the API"
     submit = p.screen._ref("submit")
     assert submit is not None
     assert "disabled" in submit.attrs and submit.text() == "Signing in…"

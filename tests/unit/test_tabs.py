@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from pyapp.app import App
@@ -182,7 +180,7 @@ async def test_a_sign_in_message_that_outruns_the_cookies_is_followed_once_they_
     b.app.on_tab_message({"type": "signed-in"})
     assert b.screen.route() == "login"  # nothing to follow yet
     await a.sign_in()
-    await asyncio.sleep(0.1)  # b looks again (COOKIE_CATCH_UP_S), without polling for long
+    await b.settle()  # b's second looks (COOKIE_CATCH_UP_S) end once one finds the cookies
     assert b.location.hash == "#/playground" and b.screen.route() == "playground"
     b.app.view.unmount()  # type: ignore[union-attr]
 
@@ -196,7 +194,7 @@ async def test_a_sign_out_message_that_outruns_the_cookies_is_followed_once_they
     b.app.on_tab_message({"type": "signed-out", "reason": "logout"})  # the cookies still say signed in
     assert b.screen.route() == "playground"
     a.app.sign_out()
-    await asyncio.sleep(0.1)
     await a.settle()
+    await b.settle()  # b's second looks: no watchdog runs here, only they can move tab b
     assert b.location.hash == "#/login?redirect=%2Fplayground" and b.screen.route() == "login"
     assert b.toasts.shown == []  # signed out on purpose elsewhere: no "expired" toast
