@@ -318,7 +318,12 @@ def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
         Mount("/examples", app=static(directory=EXAMPLES, html=True, check_dir=False)),
         Mount("/", app=static(directory=WEB, html=True)),
     ]
-    return Starlette(routes=parts.under_base_path(args.base_path, routes), middleware=middleware), api
+    api_prefix = args.base_path.rstrip("/") + "/api/"
+    handlers = {404: functools.partial(parts.not_found, api_prefix=api_prefix)}
+    app = Starlette(
+        routes=parts.under_base_path(args.base_path, routes), middleware=middleware, exception_handlers=handlers
+    )
+    return app, api
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

@@ -34,7 +34,7 @@ from typing import Any
 import uvicorn
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -264,6 +264,14 @@ async def wheel_file(request: Request, *, wheels: WheelCache) -> Response:
 async def api_not_found(request: Request) -> Response:
     """A path under ``/api/`` that no API version answers: the API's JSON 404, not the page's."""
     return JSONResponse({"error": "not_found", "message": "No such API path."}, status_code=404)
+
+
+async def not_found(request: Request, exc: Exception, *, api_prefix: str) -> Response:
+    """What no route takes, a path with a control character included (routes match up to a
+    newline): under ``api_prefix`` the API's JSON 404, elsewhere a plain one."""
+    if request.url.path.startswith(api_prefix):
+        return await api_not_found(request)
+    return PlainTextResponse("Not Found", status_code=404)
 
 
 async def redirect(request: Request, *, location: str, status_code: int) -> Response:

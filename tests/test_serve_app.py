@@ -26,6 +26,7 @@ from serve_app import (
     SecurityHeaders,
     api_not_found,
     fixed_json,
+    not_found,
     package_zip,
     redirect,
     under_base_path,
@@ -215,6 +216,16 @@ def test_api_not_found_is_the_apis_json_404() -> None:
     client = Client(Starlette(routes=[Route("/api/{rest:path}", api_not_found)]))
     resp = client.get("/api/v2/login")
     assert resp.status_code == 404 and resp.json()["error"] == "not_found"
+
+
+def test_a_path_no_route_takes_is_the_apis_json_404_under_the_api_and_plain_elsewhere() -> None:
+    # Routes match up to a newline: "status/\n0" (found by the API fuzz test) reaches no route.
+    handler = partial(not_found, api_prefix="/repo/api/")
+    app = Starlette(routes=[Mount("/repo/api/v1", app=Starlette(routes=[]))], exception_handlers={404: handler})
+    api = Client(app).get("/repo/api/v1/status/%0A0")
+    assert (api.status_code, api.json()["error"]) == (404, "not_found")
+    page = Client(app).get("/repo/%0Aelse")
+    assert (page.status_code, page.text) == (404, "Not Found")
 
 
 def test_redirect_sends_to_its_location_with_its_status() -> None:

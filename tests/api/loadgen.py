@@ -36,6 +36,7 @@ class ClientRun:
     in_flight: str | None = None  # presented when the server went away; its answer was lost
     transport_error: str | None = None
     failovers: int = 0  # requests lost to a server going away, sent again to the next one
+    login_waits: int = 0  # sign-ins the limiter asked to come back later (429 + Retry-After)
 
 
 @dataclass
@@ -59,12 +60,19 @@ class LoadResult:
 
 
 async def _login(base: str, run: ClientRun) -> None:
+    # Sign-ins queued behind others too long get 429 + Retry-After (a loaded machine makes the
+    # password hashing slow): this client comes back as told, a few times, as a real one would.
     async with httpx.AsyncClient(base_url=base, timeout=30, trust_env=False) as c:
-        try:
-            resp = await c.post("login", json={"username": "demo", "password": "demo"})
-        except httpx.TransportError as exc:
-            run.transport_error = type(exc).__name__
-            return
+        for _ in range(10):
+            try:
+                resp = await c.post("login", json={"username": "demo", "password": "demo"})
+            except httpx.TransportError as exc:
+                run.transport_error = type(exc).__name__
+                return
+            if resp.status_code != 429 or "retry-after" not in resp.headers:
+                break
+            run.login_waits += 1
+            await asyncio.sleep(float(resp.headers["retry-after"]))
         run.statuses[resp.status_code] += 1
         if resp.status_code == 200:
             run.tokens.append(resp.json()["refresh_token"])
