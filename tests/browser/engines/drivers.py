@@ -16,8 +16,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import shutil
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,8 @@ from tests.serverproc import ROOT
 HERE = Path(__file__).resolve().parent
 BOOT_TIMEOUT_S = 120
 WAIT_TIMEOUT_S = 20
+#: Hang guard for one driver command (a boot is polled, so no single command lasts long).
+COMMAND_TIMEOUT_S = 120
 
 
 def found_browsers() -> dict[str, str]:
@@ -49,6 +53,10 @@ class EnginePage:
     # What each driver provides.
     def eval(self, js: str) -> Any:
         """The value of the JavaScript expression ``js`` in the current tab."""
+        raise NotImplementedError
+
+    def run(self, script: str) -> None:
+        """Run the JavaScript statements ``script`` in the current tab (a page's own CSP aside)."""
         raise NotImplementedError
 
     def goto(self, url: str) -> None:
@@ -126,12 +134,23 @@ class Firefox(EnginePage):
             env={**os.environ, "FIREFOX": executable},
         )
         self.seq = 0
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
         hello = self._read()
         self.version = str(hello.get("version", "")).removeprefix("firefox/")
 
-    def _read(self) -> dict[str, Any]:
+    def _pump(self) -> None:
         assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put("")
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            line = self.lines.get(timeout=COMMAND_TIMEOUT_S)
+        except queue.Empty:
+            self.proc.kill()
+            raise RuntimeError(f"firefox_driver.mjs did not answer within {COMMAND_TIMEOUT_S} s") from None
         if not line:
             raise RuntimeError(f"firefox_driver.mjs ended (exit {self.proc.poll()})")
         return dict(json.loads(line))
@@ -148,6 +167,9 @@ class Firefox(EnginePage):
 
     def eval(self, js: str) -> Any:
         return self._call("eval", js=js)
+
+    def run(self, script: str) -> None:
+        self._call("eval", js=script + "\n;null")
 
     def goto(self, url: str) -> None:
         self._call("goto", url=url)
@@ -205,6 +227,8 @@ class WebKit(EnginePage):
         options.add_argument("--automation")
         env = {**os.environ, "DISPLAY": f":{display}", "LANG": "en_US.UTF-8", "LANGUAGE": "en_US"}
         self.driver = webdriver.WebKitGTK(options=options, service=Service(executable_path=driver_path, env=env))
+        self.driver.set_page_load_timeout(COMMAND_TIMEOUT_S)
+        self.driver.set_script_timeout(COMMAND_TIMEOUT_S)
         self.version = str(self.driver.capabilities.get("browserVersion", ""))
         self.handles = [self.driver.current_window_handle]
 
@@ -215,6 +239,10 @@ class WebKit(EnginePage):
     def eval(self, js: str) -> Any:
         self._switch()
         return self.driver.execute_script(f"return ({js});")
+
+    def run(self, script: str) -> None:
+        self._switch()
+        self.driver.execute_script(script)
 
     def goto(self, url: str) -> None:
         self._switch()

@@ -6,12 +6,18 @@ SERVER_ARGS). Chromium runs the whole suite; these are the paths every engine mu
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.browser.engines.drivers import EnginePage
-from tests.serverproc import ServerProcess
+from tests.serverproc import ROOT, ServerProcess
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    # Selenium 4.51 warns about its own WebKitGTK driver setup.
+    pytest.mark.filterwarnings("ignore:setting remote_server_addr:DeprecationWarning"),
+]
 
 SESSION_EXPIRED = "Session expired, please sign in again"
 TOASTS = "[...document.querySelectorAll('[data-testid=toast]')]"
@@ -117,3 +123,59 @@ def test_R7_signing_out_in_one_tab_signs_out_the_other(ff_wk: EnginePage, engine
     finally:
         ff_wk.close_tab(second)
         ff_wk.tab = 0
+
+
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: EnginePage) -> list[str]:
+    """axe-core's violations in the page as it is now, one line each (rule, impact, where)."""
+    if not page.eval("typeof window.axe === 'object'"):
+        # The driver evaluates it (not a <script>: the CSP's script-src 'self' is not involved).
+        page.run(AXE_JS.read_text())
+    page.eval(
+        "(window.__axe = null, axe.run(document, {resultTypes: ['violations']}).then(r => window.__axe ="
+        " r.violations.map(v => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.map(n => n.target.join(' ')).join('; ')}`),"
+        " e => window.__axe = [`axe-core failed: ${e}`]), null)"
+    )
+    return list(page.wait_for("window.__axe && {found: window.__axe}", "axe-core's results")["found"])
+
+
+def test_axe_finds_no_violations_in_the_7_states(ff_wk: EnginePage) -> None:
+    if not AXE_JS.is_file():
+        pytest.skip("npm axe-core missing: run scripts/setup.sh test")
+    found: dict[str, list[str]] = {}
+
+    def check(state: str) -> None:
+        started = time.monotonic()
+        found[state] = axe_violations(ff_wk)
+        print(f"{ff_wk.name}: axe-core in {state}: {time.monotonic() - started:.1f} s")
+
+    check("login")
+    to_playground(ff_wk)
+    check("playground")
+    ff_wk.click("status-404")
+    ff_wk.wait_for(f"{TOASTS}.length === 1", "the 404 toast")
+    check("playground with a toast")
+    ff_wk.wait_for("!!document.querySelector('[data-testid=idle-warning]')", "the idle warning", 10)
+    check("the idle warning dialog")
+    ff_wk.click("stay-signed-in")
+    ff_wk.click("status-401")  # R4: the session ends, on the login view with its toast
+    ff_wk.wait_route("login")
+    ff_wk.wait_for(f"{TOASTS}.some(t => t.textContent.includes({SESSION_EXPIRED!r}))", "the session-expired toast")
+    check("login with an error toast")
+    ff_wk.go("#/nowhere")
+    ff_wk.wait_route("not-found")
+    check("not-found")
+    to_playground(ff_wk)
+    ff_wk.click("lang-switch")
+    try:
+        ff_wk.wait_for("document.documentElement.lang === 'zh-CN'", "<html lang=zh-CN>")
+        check("the playground in Chinese")
+    finally:
+        ff_wk.eval("localStorage.removeItem('pyauth.lang')")
+        if ff_wk.eval("document.documentElement.lang") != "en":
+            ff_wk.click("lang-switch")
+        ff_wk.wait_for("document.documentElement.lang === 'en'", "<html lang=en> again")
+    assert {state: v for state, v in found.items() if v} == {}
+    assert len(found) == 7
