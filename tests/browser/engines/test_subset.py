@@ -179,3 +179,39 @@ def test_axe_finds_no_violations_in_the_7_states(ff_wk: EnginePage) -> None:
         ff_wk.wait_for("document.documentElement.lang === 'en'", "<html lang=en> again")
     assert {state: v for state, v in found.items() if v} == {}
     assert len(found) == 7
+
+
+def test_webkit_refuses_secure_cookies_on_http_localhost(ff_wk: EnginePage, engine_server: ServerProcess) -> None:
+    """WebKit bug 281149: on http://localhost, and on http://127.0.0.1 too (secure contexts in every
+    engine), WebKitGTK 2.50 drops a cookie set with ``Secure``; Firefox and Chromium keep it. The app sets ``Secure`` only over https
+    (tokensession.cookies), so its sign-in works on plain-http localhost in every engine; an app
+    that always set ``Secure`` would lose its session in Safari during local development."""
+    port = engine_server.url.split(":")[2].split("/")[0]
+    probe = (
+        "(document.cookie = 'engine_probe=1; Path=/; SameSite=Strict; Secure',"
+        " document.cookie.includes('engine_probe=1'))"
+    )
+    tab = ff_wk.new_tab()
+    try:
+        ff_wk.tab = tab
+        kept = {}
+        for host in ("localhost", "127.0.0.1"):
+            ff_wk.goto(f"http://{host}:{port}/config.json")
+            assert ff_wk.eval("isSecureContext") is True
+            kept[host] = ff_wk.eval(probe)
+            ff_wk.eval("(document.cookie = 'engine_probe=; Path=/; Max-Age=0; Secure', null)")
+    finally:
+        ff_wk.close_tab(tab)
+        ff_wk.tab = 0
+    keeps = ff_wk.name != "webkit"
+    assert kept == {"localhost": keeps, "127.0.0.1": keeps}
+
+
+def test_web_locks_and_decompression_stream_exist_in_every_engine(engine: EnginePage) -> None:
+    """Both arrived at different versions per engine; the app's cross-tab refresh (R1, R7) uses
+    Web Locks where they exist; the snapshot boot (tools/pyodide-snapshot.mjs) gunzips with
+    DecompressionStream."""
+    assert engine.eval(
+        "({locks: typeof navigator.locks?.request, gzip: typeof DecompressionStream,"
+        " channel: typeof BroadcastChannel, secure: isSecureContext})"
+    ) == {"locks": "function", "gzip": "function", "channel": "function", "secure": True}
