@@ -69,6 +69,10 @@ class EnginePage:
     def click(self, testid: str) -> None:
         raise NotImplementedError
 
+    def press_enter(self) -> None:
+        """Enter on whatever has the focus."""
+        raise NotImplementedError
+
     def new_tab(self) -> int:
         raise NotImplementedError
 
@@ -182,6 +186,9 @@ class Firefox(EnginePage):
     def click(self, testid: str) -> None:
         self._call("click", selector=f"[data-testid={testid}]")
 
+    def press_enter(self) -> None:
+        self._call("press", key="Enter")
+
     def new_tab(self) -> int:
         return int(self._call("newTab"))
 
@@ -262,6 +269,12 @@ class WebKit(EnginePage):
 
     def click(self, testid: str) -> None:
         self._element(testid).click()
+
+    def press_enter(self) -> None:
+        from selenium.webdriver.common.keys import Keys
+
+        self._switch()
+        self.driver.switch_to.active_element.send_keys(Keys.ENTER)
 
     def new_tab(self) -> int:
         self._switch()

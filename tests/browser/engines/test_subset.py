@@ -87,8 +87,26 @@ def test_R2_idle_to_expiry_ends_the_session_with_a_toast(ff_wk: EnginePage) -> N
     assert "access_token" not in ff_wk.eval("document.cookie")
 
 
+def test_idle_warning_takes_the_focus_and_enter_stays_signed_in(ff_wk: EnginePage) -> None:
+    to_playground(ff_wk)
+    # min(60, 6 / 2) = 3 s before utilTime: an alertdialog, its "stay signed in" button focused.
+    ff_wk.wait_for(
+        "document.querySelector('[data-testid=idle-warning]')?.getAttribute('role') === 'alertdialog'",
+        "the idle warning",
+        10,
+    )
+    ff_wk.wait_for("document.activeElement?.dataset.testid === 'stay-signed-in'", "the focus on stay-signed-in")
+    assert ff_wk.text("refresh-count") == "0"
+    ff_wk.press_enter()  # the keyboard alone
+    ff_wk.wait_for("document.querySelector('[data-testid=refresh-count]').textContent === '1'", "one refresh")
+    ff_wk.wait_for("!document.querySelector('[data-testid=idle-warning]')", "the warning to close")
+    assert ff_wk.route() == "playground"
+    assert ff_wk.eval(f"{TOASTS}.length") == 0
+
+
 def test_lang_switch_changes_html_lang_and_the_texts(ff_wk: EnginePage) -> None:
-    ff_wk.click("lang-switch")
+    ff_wk.eval("(document.querySelector('[data-testid=lang-switch]').focus(), null)")
+    ff_wk.press_enter()  # the keyboard alone
     try:
         ff_wk.wait_for("document.documentElement.lang === 'zh-CN'", "<html lang=zh-CN>")
         assert ff_wk.text("login-submit").strip() == "登录"
