@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup.sh test
 scripts/find-chromium.sh --install >/dev/null
+scripts/find-browsers.sh --install >/dev/null  # Firefox ESR, WebKitGTK, Xvfb: tests/browser/engines
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

@@ -1,0 +1,235 @@
+"""A real subset of the browser suite in Firefox ESR and WebKitGTK (issue 18), against serve.py.
+
+Access tokens live 6 s and a request with <= 4 s left refreshes (tests/browser/conftest.py's
+SERVER_ARGS). Chromium runs the whole suite; these are the paths every engine must keep.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.browser.engines.drivers import EnginePage
+from tests.serverproc import ROOT, ServerProcess
+
+pytestmark = [
+    pytest.mark.browser,
+    # Selenium 4.51 warns about its own WebKitGTK driver setup.
+    pytest.mark.filterwarnings("ignore:setting remote_server_addr:DeprecationWarning"),
+]
+
+SESSION_EXPIRED = "Session expired, please sign in again"
+TOASTS = "[...document.querySelectorAll('[data-testid=toast]')]"
+
+
+def to_playground(page: EnginePage) -> None:
+    page.go("#/playground")
+    page.wait_route("login")
+    page.sign_in()
+    page.wait_route("playground")
+
+
+def test_boot_is_ready_and_says_how_the_runtime_started(engine: EnginePage) -> None:
+    html = engine.eval(
+        "({state: document.documentElement.dataset.appState, boot: document.documentElement.dataset.pyodideBoot,"
+        " lang: document.documentElement.lang})"
+    )
+    assert html["state"] == "ready"
+    assert html["boot"] in ("snapshot", "plain")
+    assert html["lang"] == "en"
+    assert engine.route() == "login"
+
+
+def test_sign_in_with_the_keyboard_lands_on_the_kept_route(ff_wk: EnginePage) -> None:
+    ff_wk.go("#/playground")
+    ff_wk.wait_route("login")
+    assert ff_wk.eval("location.hash") == "#/login?redirect=%2Fplayground"
+    ff_wk.sign_in()
+    ff_wk.wait_route("playground")
+    assert ff_wk.eval("location.hash") == "#/playground"
+    assert ff_wk.eval(f"{TOASTS}.length") == 0
+
+
+def test_wrong_password_shows_an_alert_and_stays_on_login(ff_wk: EnginePage) -> None:
+    ff_wk.sign_in("demo", "wrong")
+    ff_wk.wait_for(
+        "[...document.querySelectorAll('[role=alert]')].some(t => t.textContent.includes('Wrong username or password'))",
+        "the wrong-password alert",
+    )
+    assert ff_wk.route() == "login"
+
+
+def test_R1_a_call_inside_the_window_refreshes_once(ff_wk: EnginePage) -> None:
+    to_playground(ff_wk)
+    assert ff_wk.text("refresh-count") == "0"
+    ff_wk.wait_for(
+        "Number((document.cookie.match(/utilTime=(\\d+)/) || [0, 0])[1]) - Date.now() < 3500", "the refresh window"
+    )
+    ff_wk.click("call-me")
+    ff_wk.wait_for("document.querySelector('[data-testid=refresh-count]').textContent === '1'", "one refresh")
+    ff_wk.wait_for(
+        "document.querySelector('[data-testid=request-log]').textContent.includes('GET me → 200')", "GET me → 200"
+    )
+    assert ff_wk.eval("location.hash") == "#/playground"
+    assert ff_wk.eval(f"{TOASTS}.length") == 0
+
+
+def test_R2_idle_to_expiry_ends_the_session_with_a_toast(ff_wk: EnginePage) -> None:
+    to_playground(ff_wk)
+    # Nothing is done: at utilTime (6 s) the session ends by itself.
+    ff_wk.wait_for(
+        f"{TOASTS}.some(t => t.getAttribute('role') === 'alert' && t.textContent.includes({SESSION_EXPIRED!r}))",
+        "the session-expired toast",
+    )
+    ff_wk.wait_route("login")
+    assert ff_wk.eval("location.hash") == "#/login?redirect=%2Fplayground"
+    assert "access_token" not in ff_wk.eval("document.cookie")
+
+
+def test_idle_warning_takes_the_focus_and_enter_stays_signed_in(ff_wk: EnginePage) -> None:
+    to_playground(ff_wk)
+    # min(60, 6 / 2) = 3 s before utilTime: an alertdialog, its "stay signed in" button focused.
+    ff_wk.wait_for(
+        "document.querySelector('[data-testid=idle-warning]')?.getAttribute('role') === 'alertdialog'",
+        "the idle warning",
+        10,
+    )
+    ff_wk.wait_for("document.activeElement?.dataset.testid === 'stay-signed-in'", "the focus on stay-signed-in")
+    assert ff_wk.text("refresh-count") == "0"
+    ff_wk.press_enter()  # the keyboard alone
+    ff_wk.wait_for("document.querySelector('[data-testid=refresh-count]').textContent === '1'", "one refresh")
+    ff_wk.wait_for("!document.querySelector('[data-testid=idle-warning]')", "the warning to close")
+    assert ff_wk.route() == "playground"
+    assert ff_wk.eval(f"{TOASTS}.length") == 0
+
+
+def test_lang_switch_changes_html_lang_and_the_texts(ff_wk: EnginePage) -> None:
+    ff_wk.eval("(document.querySelector('[data-testid=lang-switch]').focus(), null)")
+    ff_wk.press_enter()  # the keyboard alone
+    try:
+        ff_wk.wait_for("document.documentElement.lang === 'zh-CN'", "<html lang=zh-CN>")
+        assert ff_wk.text("login-submit").strip() == "登录"
+        assert ff_wk.text("lang-switch").strip() == "English"
+        assert ff_wk.eval("document.title") == "登录 · PyAuth"
+    finally:
+        ff_wk.eval("localStorage.removeItem('pyauth.lang')")
+        if ff_wk.eval("document.documentElement.lang") != "en":
+            ff_wk.click("lang-switch")
+        ff_wk.wait_for("document.documentElement.lang === 'en'", "<html lang=en> again")
+    assert ff_wk.text("login-submit").strip() == "Sign in"
+
+
+def test_R7_signing_out_in_one_tab_signs_out_the_other(ff_wk: EnginePage, engine_server: ServerProcess) -> None:
+    second = ff_wk.new_tab()
+    try:
+        ff_wk.tab = second
+        ff_wk.boot(engine_server.url + "#/login")  # booted first: a boot takes seconds, tokens live 6 s
+        ff_wk.tab = 0
+        ff_wk.go("#/")
+        ff_wk.sign_in()
+        ff_wk.wait_route("home")
+        ff_wk.tab = second
+        ff_wk.go("#/playground")  # the same cookies: signed in here too
+        ff_wk.wait_route("playground")
+        ff_wk.tab = 0
+        ff_wk.click("logout")
+        ff_wk.wait_route("login")
+        ff_wk.tab = second
+        ff_wk.wait_route("login", timeout_s=5)
+        assert ff_wk.eval("location.hash") == "#/login?redirect=%2Fplayground"
+    finally:
+        ff_wk.close_tab(second)
+        ff_wk.tab = 0
+
+
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: EnginePage) -> list[str]:
+    """axe-core's violations in the page as it is now, one line each (rule, impact, where)."""
+    if not page.eval("typeof window.axe === 'object'"):
+        # The driver evaluates it (not a <script>: the CSP's script-src 'self' is not involved).
+        page.run(AXE_JS.read_text())
+    page.eval(
+        "(window.__axe = null, axe.run(document, {resultTypes: ['violations']}).then(r => window.__axe ="
+        " r.violations.map(v => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.map(n => n.target.join(' ')).join('; ')}`),"
+        " e => window.__axe = [`axe-core failed: ${e}`]), null)"
+    )
+    return list(page.wait_for("window.__axe && {found: window.__axe}", "axe-core's results")["found"])
+
+
+def test_axe_finds_no_violations_in_the_7_states(ff_wk: EnginePage) -> None:
+    if not AXE_JS.is_file():
+        pytest.skip("npm axe-core missing: run scripts/setup.sh test")
+    found: dict[str, list[str]] = {}
+
+    def check(state: str) -> None:
+        started = time.monotonic()
+        found[state] = axe_violations(ff_wk)
+        print(f"{ff_wk.name}: axe-core in {state}: {time.monotonic() - started:.1f} s")
+
+    check("login")
+    to_playground(ff_wk)
+    check("playground")
+    ff_wk.click("status-404")
+    ff_wk.wait_for(f"{TOASTS}.length === 1", "the 404 toast")
+    check("playground with a toast")
+    ff_wk.wait_for("!!document.querySelector('[data-testid=idle-warning]')", "the idle warning", 10)
+    check("the idle warning dialog")
+    ff_wk.click("stay-signed-in")
+    ff_wk.click("status-401")  # R4: the session ends, on the login view with its toast
+    ff_wk.wait_route("login")
+    ff_wk.wait_for(f"{TOASTS}.some(t => t.textContent.includes({SESSION_EXPIRED!r}))", "the session-expired toast")
+    check("login with an error toast")
+    ff_wk.go("#/nowhere")
+    ff_wk.wait_route("not-found")
+    check("not-found")
+    to_playground(ff_wk)
+    ff_wk.click("lang-switch")
+    try:
+        ff_wk.wait_for("document.documentElement.lang === 'zh-CN'", "<html lang=zh-CN>")
+        check("the playground in Chinese")
+    finally:
+        ff_wk.eval("localStorage.removeItem('pyauth.lang')")
+        if ff_wk.eval("document.documentElement.lang") != "en":
+            ff_wk.click("lang-switch")
+        ff_wk.wait_for("document.documentElement.lang === 'en'", "<html lang=en> again")
+    assert {state: v for state, v in found.items() if v} == {}
+    assert len(found) == 7
+
+
+def test_webkit_refuses_secure_cookies_on_http_localhost(ff_wk: EnginePage, engine_server: ServerProcess) -> None:
+    """WebKit bug 281149: on http://localhost, and on http://127.0.0.1 too (secure contexts in every
+    engine), WebKitGTK 2.50 drops a cookie set with ``Secure``; Firefox and Chromium keep it. The app sets ``Secure`` only over https
+    (tokensession.cookies), so its sign-in works on plain-http localhost in every engine; an app
+    that always set ``Secure`` would lose its session in Safari during local development."""
+    port = engine_server.url.split(":")[2].split("/")[0]
+    probe = (
+        "(document.cookie = 'engine_probe=1; Path=/; SameSite=Strict; Secure',"
+        " document.cookie.includes('engine_probe=1'))"
+    )
+    tab = ff_wk.new_tab()
+    try:
+        ff_wk.tab = tab
+        kept = {}
+        for host in ("localhost", "127.0.0.1"):
+            ff_wk.goto(f"http://{host}:{port}/config.json")
+            assert ff_wk.eval("isSecureContext") is True
+            kept[host] = ff_wk.eval(probe)
+            ff_wk.eval("(document.cookie = 'engine_probe=; Path=/; Max-Age=0; Secure', null)")
+    finally:
+        ff_wk.close_tab(tab)
+        ff_wk.tab = 0
+    keeps = ff_wk.name != "webkit"
+    assert kept == {"localhost": keeps, "127.0.0.1": keeps}
+
+
+def test_web_locks_and_decompression_stream_exist_in_every_engine(engine: EnginePage) -> None:
+    """Both arrived at different versions per engine; the app's cross-tab refresh (R1, R7) uses
+    Web Locks where they exist; the snapshot boot (tools/pyodide-snapshot.mjs) gunzips with
+    DecompressionStream."""
+    assert engine.eval(
+        "({locks: typeof navigator.locks?.request, gzip: typeof DecompressionStream,"
+        " channel: typeof BroadcastChannel, secure: isSecureContext})"
+    ) == {"locks": "function", "gzip": "function", "channel": "function", "secure": True}
