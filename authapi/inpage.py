@@ -27,16 +27,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from authapi.app import AuthApi, Settings
 from authapi.kvstore import KeyValue, KvStore
 from authapi.messages import ApiRequest, ApiResponse
+from authapi.settings import Settings
 from authapi.stdlib_seams import HmacAccessTokens, PlainPasswords
 from tokensession.config import Config
 from tokensession.errors import NetworkError
 from tokensession.http import Request, Response
 from tokensession.transport import InMemoryTransport, Transport
+
+if TYPE_CHECKING:
+    # The API itself (its handlers, thread pools, the SQLite store) is imported when a demo
+    # API is opened, not when a page merely imports this module to decide whether it wants one.
+    from authapi.app import AuthApi
 
 __all__ = [
     "DEMO_BANNER",
@@ -83,6 +88,7 @@ def transport_handler(handle: Handle, *, client: str = "local") -> Callable[[Req
     """What an ``InMemoryTransport`` calls: ``handle`` (``AuthApi.handle``, or a test's
     wrapper of it) given each request as an :class:`ApiRequest` from ``client``.
 
+    >>> from authapi.app import AuthApi
     >>> api = AuthApi.open(Settings(db_path=":memory:"))
     >>> transport = InMemoryTransport(transport_handler(api.handle))
     >>> asyncio.run(transport.send(Request.build("GET", "status/404"))).status
@@ -114,6 +120,8 @@ def open_demo_api(
     >>> api.settings.access_ttl, api.settings.users[0]
     (20, ('demo', 'demo'))
     """
+    from authapi.app import AuthApi
+
     settings = settings or Settings(is_demo=True)
     store = KvStore(storage, key)
     signer = HmacAccessTokens(store.secret("access-token-hs256"), settings.access_ttl)
