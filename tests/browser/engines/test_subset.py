@@ -136,7 +136,7 @@ def test_R7_signing_out_in_one_tab_signs_out_the_other(ff_wk: EnginePage, engine
         ff_wk.click("logout")
         ff_wk.wait_route("login")
         ff_wk.tab = second
-        ff_wk.wait_route("login", timeout_s=5)
+        ff_wk.wait_route("login")
         assert ff_wk.eval("location.hash") == "#/login?redirect=%2Fplayground"
     finally:
         ff_wk.close_tab(second)
