@@ -87,8 +87,10 @@ class SessionContext:
     def observe(self) -> Session:
         """:meth:`read`, and tell the state when a session is there (so its end is announced)."""
         session = self.read()
-        if not session.is_empty:
-            self.state.process(Event.SEEN, session=session)
+        state = self.state
+        # Every request observes: tell the state only what it does not know yet.
+        if not session.is_empty and (not state.seen or state.last_util_ms != session.util_time_ms):
+            state.process(Event.SEEN, session=session)
         return session
 
     def grant(self, response: Response | None, held: Session | None = None) -> TokenGrant | None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pyscript import window  # type: ignore[import-not-found]
 from pyscript.ffi import to_js  # type: ignore[import-not-found]
@@ -28,11 +29,13 @@ from pyscript.ffi import to_js  # type: ignore[import-not-found]
 from tokensession.browser.cookies import DocumentCookieJar, base_path, is_https
 from tokensession.browser.fetch import FetchTransport
 from tokensession.browser.locks import WebLock, grant_timeout_ms
-from tokensession.browser.oidc_page import OidcPage
 from tokensession.client import ApiClient
 from tokensession.config import Config
 from tokensession.sources import TokenSource
 from tokensession.transport import Transport
+
+if TYPE_CHECKING:
+    from tokensession.browser.oidc_page import OidcPage
 
 #: ``transport=`` as a choice made at boot: ``async (config, fetch_transport) -> (transport,
 #: in_page)``, where ``in_page`` says the API answers inside the page (no server behind it).
@@ -131,6 +134,9 @@ async def page_client(
     oidc: OidcPage | None = None
     source: TokenSource
     if config.auth.kind == "oidc":  # the source comes from the provider's discovery document
+        # Imported here: a page of another kind never loads the OpenID code at boot.
+        from tokensession.browser.oidc_page import OidcPage
+
         oidc = await OidcPage.discover(config.auth, real, config.timeout_ms)
         if oidc.problem is not None:
             problems.append(oidc.problem)
