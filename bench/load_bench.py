@@ -127,6 +127,21 @@ async def run_rate(port: int, pid: int, families: list[str], rate: float, second
     server_cpu = cpu_seconds(pid) - server_cpu
     for c in idle_conns:
         await c.close()
+    return rate_result(rate, latencies, service, lateness, errors, elapsed, opened, server_cpu, TARGET_MS)
+
+
+def rate_result(
+    rate: int,
+    latencies: list[float],
+    service: list[float],
+    lateness: list[float],
+    errors: int,
+    elapsed: float,
+    conns: int,
+    server_cpu: float,
+    target_ms: float,
+) -> RateResult:
+    """One rate's row from its samples (seconds); ``server_cpu``: the server's CPU seconds in all."""
     latencies.sort()
     service.sort()
     lateness.sort()
@@ -142,9 +157,9 @@ async def run_rate(port: int, pid: int, families: list[str], rate: float, second
         max_ms=round(latencies[-1] * 1000, 2) if latencies else float("nan"),
         service_p99_ms=round(percentile(service, 0.99) * 1000, 2),
         late_ms_p99=round(percentile(lateness, 0.99) * 1000, 2),
-        conns=opened,
+        conns=conns,
         server_cpu_ms=round(server_cpu * 1000 / max(1, len(latencies)), 3),
-        meets_target=errors == 0 and p99 < TARGET_MS,
+        meets_target=errors == 0 and p99 < target_ms,
     )
 
 

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
 from api_bench import HOST, Conn, cpu_seconds  # noqa: E402
-from load_bench import RateResult, percentile  # noqa: E402
+from load_bench import RateResult, rate_result  # noqa: E402
 
 from tests.pgserver import PgServer  # noqa: E402
 
@@ -121,25 +121,7 @@ async def run_rate(
     for conns in idle:
         for c in conns:
             await c.close()
-    latencies.sort()
-    service.sort()
-    lateness.sort()
-    p99 = percentile(latencies, 0.99) * 1000
-    return RateResult(
-        rate=rate,
-        requests=len(latencies),
-        errors=errors,
-        achieved_rps=round(len(latencies) / elapsed, 1),
-        p50_ms=round(percentile(latencies, 0.5) * 1000, 2),
-        p90_ms=round(percentile(latencies, 0.9) * 1000, 2),
-        p99_ms=round(p99, 2),
-        max_ms=round(latencies[-1] * 1000, 2) if latencies else float("nan"),
-        service_p99_ms=round(percentile(service, 0.99) * 1000, 2),
-        late_ms_p99=round(percentile(lateness, 0.99) * 1000, 2),
-        conns=opened,
-        server_cpu_ms=round(server_cpu * 1000 / max(1, len(latencies)), 3),
-        meets_target=errors == 0 and p99 < target_ms,
-    )
+    return rate_result(rate, latencies, service, lateness, errors, elapsed, opened, server_cpu, target_ms)
 
 
 async def measure(ports: list[int], pids: list[int], args: argparse.Namespace) -> dict[str, Any]:
