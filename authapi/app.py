@@ -17,6 +17,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from typing import TypeAlias
 from urllib.parse import unquote_plus
 
 from authapi.handlers import Clock, Handlers, Offload, Sleep, inline
@@ -33,7 +34,7 @@ __all__ = ["AuthApi", "Settings"]
 
 log = logging.getLogger("authapi")
 
-Endpoint = Callable[[ApiRequest], Awaitable[ApiResponse]]
+Endpoint: TypeAlias = Callable[[ApiRequest], Awaitable[ApiResponse]]
 #: Query parameters that would put a token in a URL (logs, history, Referer).
 TOKEN_PARAMS = frozenset({"access_token", "refresh_token"})
 # What our tokens look like, wherever they hide in a query (any name, any value):

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import parse_qsl
 
 from authapi.messages import ApiError, ApiRequest, ApiResponse, json_response
@@ -31,14 +31,14 @@ from authapi.settings import MAX_SLOW_MS, Settings
 
 log = logging.getLogger("authapi")
 
-Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[Any]]
+Clock: TypeAlias = Callable[[], float]
+Sleep: TypeAlias = Callable[[float], Awaitable[Any]]
 #: Runs a store call: ``await offload(fn, *args)``. For SQLite on disk,
 #: :meth:`~authapi.sqlite_store.SqliteStore.run_without_blocking`: on the event loop when
 #: the store is free at once, else in a worker thread, so a store waiting on another
 #: process's lock never stalls the loop. The purge of dead sessions, which may be long,
 #: runs through a second one (``background``): ``asyncio.to_thread`` for SQLite on disk.
-Offload = Callable[..., Awaitable[Any]]
+Offload: TypeAlias = Callable[..., Awaitable[Any]]
 
 
 async def inline(fn: Callable[..., Any], *args: Any) -> Any:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from authapi.kvstore import KeyValue, KvStore
 from authapi.messages import ApiRequest, ApiResponse
@@ -70,7 +70,7 @@ PROBE_TIMEOUT_MS = 5000
 #: Requests the demo transport remembers in ``sent`` (the page never reads them).
 SENT_KEPT = 50
 
-Handle = Callable[[ApiRequest], Awaitable[ApiResponse]]
+Handle: TypeAlias = Callable[[ApiRequest], Awaitable[ApiResponse]]
 
 
 def api_request(request: Request, *, client: str = "local") -> ApiRequest:

@@ -20,7 +20,7 @@ import math
 import secrets
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from authapi import rotation
 from authapi.rotation import Verdict
@@ -32,7 +32,7 @@ T = TypeVar("T")
 #: ``(method name, *args)`` of a :class:`~authapi.store.StoreTx` and is sent the result; its
 #: return value is the operation's. :func:`run` drives one over a store,
 #: :func:`run_async` over PostgreSQL (as httpx's auth flows, STYLE 2).
-Flow = Generator[tuple[Any, ...], Any, T]
+Flow: TypeAlias = Generator[tuple[Any, ...], Any, T]
 
 #: Revoked families are kept this long before being purged, for the record.
 KEEP_REVOKED_MS = 24 * 3600 * 1000

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import urlencode
 
 from pyapp import i18n, router
@@ -50,7 +50,7 @@ COOKIE_CATCH_UP_S = (0.02, 0.05, 0.1, 0.2, 0.4)
 #: Session endings the user did not ask for: they get the "session expired" toast.
 UNASKED_ENDINGS = frozenset({"expired", "unauthorized", "refresh_rejected"})
 
-RequestListener = Callable[[str, str, str, bool], None]
+RequestListener: TypeAlias = Callable[[str, str, str, bool], None]
 #: The view of each route name; anything else is the not-found view.
 VIEWS: dict[str, type[View]] = {"login": LoginView, "home": HomeView, "playground": PlaygroundView}
 
@@ -427,7 +427,7 @@ class App:
         self.render()
 
     def _note_refresh(self) -> None:
-        self.refresh_times_ms = [*self.refresh_times_ms[-49:], self.now_ms()]
+        self.refresh_times_ms = self.refresh_times_ms[-49:] + [self.now_ms()]
 
     def _close_warning(self) -> None:
         if self.idle_warning is not None:

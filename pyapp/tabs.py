@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
-Message = dict[str, Any]
+Message: TypeAlias = dict[str, Any]
 KINDS = frozenset({"signed-in", "refreshed", "signed-out"})
 
 

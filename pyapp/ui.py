@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, TypeAlias, Union
 
-Handler = Callable[[Any], Any]
-Child = Union["El", str]
+Handler: TypeAlias = Callable[[Any], Any]
+Child: TypeAlias = Union["El", str]
 
 #: Attributes whose value is a URL the browser may load or navigate to.
 URL_ATTRS = frozenset(

@@ -22,7 +22,7 @@ import inspect
 import logging
 from collections.abc import Callable, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 from tokensession.context import SessionContext
 from tokensession.cookies import CookieJar, RefreshCookie, Session, TokenGrant
@@ -56,7 +56,7 @@ T = TypeVar("T")
 #: waits for another tab's refresh and goes out with its new token; and
 #: ``busy_elsewhere() -> bool``: whether another tab said it holds it now (outside
 #: the refresh window, only then is ``wait_idle`` worth its round trip).
-RefreshLock = AbstractAsyncContextManager[Any]
+RefreshLock: TypeAlias = AbstractAsyncContextManager[Any]
 
 
 class ClientConfig(Protocol):

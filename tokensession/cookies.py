@@ -20,11 +20,10 @@ as "no such cookie", and the policy then sees no session or an expired one.
 from __future__ import annotations
 
 import math
-import re
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeAlias
 from urllib.parse import quote, unquote
 
 ACCESS_TOKEN = "access_token"
@@ -35,9 +34,9 @@ SESSION_COOKIES = (ACCESS_TOKEN, REFRESH_TOKEN, UTIL_TIME, EXPIRES_IN)
 #: The HttpOnly mode's marker: "the API holds a refresh token for this page" (no secret in it).
 REFRESH_MARKER = "refresh_expires_at"
 #: What the page writes and clears: the four cookies and the marker.
-PAGE_COOKIES = (*SESSION_COOKIES, REFRESH_MARKER)
+PAGE_COOKIES = SESSION_COOKIES + (REFRESH_MARKER,)
 #: Where the refresh token lives: a script-readable cookie (the seed's way) or the API's HttpOnly one.
-RefreshCookie = Literal["js", "httponly"]
+RefreshCookie: TypeAlias = Literal["js", "httponly"]
 REFRESH_COOKIE_MODES: tuple[RefreshCookie, ...] = ("js", "httponly")
 
 #: Browsers refuse cookies over 4 KiB, so a longer value was not set by us.
@@ -46,8 +45,7 @@ MAX_VALUE = 4096
 #: answer is nonsense (and utilTime would outgrow what the page's clock can hold).
 MAX_EXPIRES_IN = 366 * 24 * 3600
 # RFC 6750 b64token: what may follow "Bearer " without breaking the header.
-_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-_MS = re.compile(r"[0-9]{1,16}(\.[0-9]{1,6})?")
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/")
 # Characters RFC 6265 allows in a cookie value, minus "%" (our escape).
 _SAFE = "!#$&'()*+-./:<=>?@[]^_`{|}~"
 
@@ -101,21 +99,31 @@ def valid_token(value: object) -> str | None:
     >>> valid_token("eyJ.a-b_c"), valid_token("a b"), valid_token(7)
     ('eyJ.a-b_c', None, None)
     """
-    return value if isinstance(value, str) and len(value) <= MAX_VALUE and _TOKEN.fullmatch(value) else None
+    if not isinstance(value, str) or len(value) > MAX_VALUE:
+        return None
+    body = value.rstrip("=")
+    return value if body and all(c in _TOKEN_CHARS for c in body) else None
 
 
 _token = valid_token
 
 
-_MARKER = re.compile(r"[0-9]{1,16}|session")
+def digits(text: str, most: int) -> bool:
+    """``text`` is 1 to ``most`` ASCII digits (``str.isdigit`` takes other scripts' digits too).
+
+    >>> digits("042", 3), digits("", 3), digits("1234", 3), digits("１", 3), digits("-1", 3)
+    (True, False, False, False, False)
+    """
+    return 0 < len(text) <= most and all("0" <= c <= "9" for c in text)
 
 
 def _marker(value: str | None) -> str | None:
-    return value if value is not None and _MARKER.fullmatch(value) else None
+    return value if value is not None and (value == "session" or digits(value, 16)) else None
 
 
 def _ms(value: str | None) -> int | None:
-    if value is None or not _MS.fullmatch(value.strip()):
+    whole, dot, fraction = (value or "").strip().partition(".")
+    if value is None or not digits(whole, 16) or (dot and not digits(fraction, 6)):
         return None
     number = float(value)
     return int(number) if math.isfinite(number) else None
@@ -324,7 +332,7 @@ class MemoryCookieJar:
             key, _, arg = attribute.strip().partition("=")
             if key.lower() == "path" and arg.startswith("/"):
                 path = arg
-            elif key.lower() == "max-age" and re.fullmatch(r"-?[0-9]+", arg.strip()):
+            elif key.lower() == "max-age" and digits(arg.strip().lstrip("-"), 20) and arg.count("-") <= 1:
                 expires_at = self._clock_ms() + int(arg) * 1000
         if expires_at is not None and expires_at <= self._clock_ms():
             self._cookies.pop((name, path), None)

@@ -25,21 +25,21 @@ One function, :func:`tokensession.messages.toast_text`, turns any of them into t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 if TYPE_CHECKING:
     from tokensession.http import Request, Response
 
 #: Why a session ended, as ``on_session_end(reason)`` receives it.
-EndReason = Literal["expired", "unauthorized", "refresh_rejected", "logout", "elsewhere"]
-RefreshKind = Literal["network", "timeout", "server"]
+EndReason: TypeAlias = Literal["expired", "unauthorized", "refresh_rejected", "logout", "elsewhere"]
+RefreshKind: TypeAlias = Literal["network", "timeout", "server"]
 #: Why a sign-in at an OpenID provider failed (:mod:`tokensession.oidc`): ``"provider"``, the
 #: provider answered an error (``.error``: ``access_denied``...); ``"state"``, the callback's
 #: ``state`` is not the one this tab sent (forged, replayed, or another tab's); ``"issuer"``,
 #: its ``iss`` is not the provider's (RFC 9207 mix-up); ``"expired"``, no pending sign-in or
 #: an old one; ``"discovery"``, an unusable discovery document; ``"code"``, the token endpoint
 #: refused the code or answered without usable tokens; ``"id_token"``, the ID token failed a check.
-SignInReason = Literal["provider", "state", "issuer", "expired", "discovery", "code", "id_token"]
+SignInReason: TypeAlias = Literal["provider", "state", "issuer", "expired", "discovery", "code", "id_token"]
 
 
 class ApiError(Exception):

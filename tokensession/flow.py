@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from tokensession.context import CSRF_HEADER, SessionContext
 from tokensession.cookies import Session
@@ -91,8 +91,8 @@ class Wait:
     elsewhere: bool = False  # False: a refresh of this page; True: one in another tab (R7)
 
 
-Command = Send | Acquire | Release | Wait
-Flow = Generator[Command, Any, T]
+Command: TypeAlias = Send | Acquire | Release | Wait
+Flow: TypeAlias = Generator[Command, Any, T]
 
 
 @dataclass(frozen=True)

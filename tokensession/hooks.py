@@ -18,7 +18,7 @@ import inspect
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from tokensession.cookies import Session
 from tokensession.errors import ApiError, EndReason
@@ -28,7 +28,7 @@ from tokensession.state import Event, Listener
 log = logging.getLogger("tokensession")
 
 #: Where a driver puts the coroutine an async hook returned (the async client: a task).
-Schedule = Callable[[Coroutine[Any, Any, Any]], None]
+Schedule: TypeAlias = Callable[[Coroutine[Any, Any, Any]], None]
 
 
 @dataclass

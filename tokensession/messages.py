@@ -12,7 +12,7 @@ The texts are the table of R5 in the README ("Errors and toasts"), word for word
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from tokensession.errors import (
     ApiError,
@@ -24,7 +24,7 @@ from tokensession.errors import (
     SignInFailed,
 )
 
-Lang = Literal["zh", "en"]
+Lang: TypeAlias = Literal["zh", "en"]
 
 #: R5 (README, "Errors and toasts"): (zh, en) per status the seed named.
 STATUS_TEXT: dict[int, tuple[str, str]] = {

@@ -191,7 +191,7 @@ class PendingSignIn:
         return pkce_challenge(self.verifier)
 
     def to_json(self) -> str:
-        return json.dumps({"v": 1, **asdict(self)}, separators=(",", ":"))
+        return json.dumps(dict(asdict(self), v=1), separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str | None, now_ms: float) -> PendingSignIn:

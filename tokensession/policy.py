@@ -39,14 +39,13 @@ Each method below is one event; its rows are tried top to bottom.
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from tokensession.cookies import Session
 from tokensession.errors import RefreshKind
 
-Call = Literal["login", "refresh", "logout", "api"]
+Call: TypeAlias = Literal["login", "refresh", "logout", "api"]
 #: The calls that carry credentials in their body and never trigger a refresh (R1).
 AUTH_CALLS: frozenset[Call] = frozenset({"login", "refresh", "logout"})
 _AUTH_PATHS: dict[str, Call] = {"login": "login", "refresh_token": "refresh", "logout": "logout"}
@@ -69,9 +68,6 @@ class Action(enum.Enum):
     NOTHING = "nothing to do yet"
 
 
-_INSUFFICIENT_SCOPE = re.compile(r'\berror\s*=\s*"?insufficient_scope"?', re.IGNORECASE)
-
-
 def insufficient_scope(www_authenticate: str | None) -> bool:
     """A 401 whose ``WWW-Authenticate`` says ``error="insufficient_scope"`` (RFC 6750 §3.1):
     the token is good but lacks a scope, so it is not a session problem.
@@ -79,7 +75,17 @@ def insufficient_scope(www_authenticate: str | None) -> bool:
     >>> insufficient_scope('Bearer error="insufficient_scope", scope="admin"'), insufficient_scope("Bearer")
     (True, False)
     """
-    return bool(www_authenticate) and _INSUFFICIENT_SCOPE.search(www_authenticate or "") is not None
+    text = (www_authenticate or "").lower()
+    at = text.find("error")
+    while at >= 0:
+        before = text[at - 1] if at else " "
+        word_goes_on = before.isalpha() or before.isdigit() or before == "_"
+        param, eq, value = text[at:].partition("=")
+        named = not word_goes_on and eq and param[5:].strip(" \t") == ""
+        if named and value.lstrip(' \t"').startswith("insufficient_scope"):
+            return True
+        at = text.find("error", at + 1)
+    return False
 
 
 def call_kind(path: str) -> Call:

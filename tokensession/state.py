@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 from tokensession.cookies import Session
 
@@ -101,7 +101,7 @@ REFRESHING = frozenset({Phase.OUT_REFRESHING, Phase.IN_REFRESHING})
 SEEN = frozenset({Phase.IN, Phase.IN_REFRESHING, Phase.IN_BACKOFF})
 
 #: Called after each transition with the event and its detail (keyword arguments of :meth:`process`).
-Listener = Callable[[Event, dict[str, Any]], None]
+Listener: TypeAlias = Callable[[Event, dict[str, Any]], None]
 
 
 class SessionState:

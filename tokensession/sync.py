@@ -22,7 +22,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from tokensession.context import SessionContext
 from tokensession.cookies import Session
@@ -37,7 +37,7 @@ T = TypeVar("T")
 log = logging.getLogger("tokensession.sync")
 
 #: Sends one request as is; answers the response, or the ``NetworkError`` it met.
-DirectSend = Callable[[Request], Response | ApiError]
+DirectSend: TypeAlias = Callable[[Request], Response | ApiError]
 
 
 class SyncDriver:

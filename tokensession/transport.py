@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeAlias, runtime_checkable
 
 from tokensession.cookies import CookieJar
 from tokensession.errors import NetworkError, RequestTimeout
@@ -51,7 +51,7 @@ class HandlerResponse(Protocol):
 
 
 #: An API in-process: called with each request (path with its query, lower-case headers).
-Handler = Callable[[Request], Awaitable[HandlerResponse]]
+Handler: TypeAlias = Callable[[Request], Awaitable[HandlerResponse]]
 
 
 class InMemoryTransport:

@@ -65,5 +65,5 @@ def verification_keys(header: dict[str, Any], jwks: Any) -> list[dict[str, str]]
             continue
         members = _PUBLIC_MEMBERS[kty]
         if all(isinstance(key.get(name), str) and key[name] for name in members):
-            found.append({"kty": kty, **{name: key[name] for name in members}})
+            found.append(dict([("kty", kty)] + [(name, key[name]) for name in members]))
     return found

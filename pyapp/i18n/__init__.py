@@ -12,6 +12,7 @@ repeated here. A unit test fails when a key is missing from either catalogue.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeAlias
 
 from pyapp.i18n import en, zh
 from tokensession.messages import Lang, lang_for
@@ -20,7 +21,7 @@ CATALOGUES: dict[Lang, dict[str, str]] = {"en": en.MESSAGES, "zh": zh.MESSAGES}
 #: Where the chosen language is remembered (a preference, not a secret: localStorage is fine).
 PREFERENCE_KEY = "pyauth.lang"
 
-Translator = Callable[..., str]
+Translator: TypeAlias = Callable[..., str]
 
 
 def text(lang: Lang, key: str, **values: object) -> str:

@@ -131,7 +131,7 @@ class WebLock:
 
         once = create_once_callable(callback)
         try:
-            promise = window.navigator.locks.request(self.name, to_js({**options, "signal": controller.signal}), once)
+            promise = window.navigator.locks.request(self.name, to_js(dict(options, signal=controller.signal)), once)
         except JsException as exc:  # thrown at once rather than rejected: refused all the same
             once.destroy()
             return "refused", str(exc)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from pyscript import window  # type: ignore[import-not-found]
 from pyscript.ffi import to_js  # type: ignore[import-not-found]
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 #: ``transport=`` as a choice made at boot: ``async (config, fetch_transport) -> (transport,
 #: in_page)``, where ``in_page`` says the API answers inside the page (no server behind it).
-TransportChoice = Callable[[Config, Transport], Awaitable[tuple[Transport, bool]]]
+TransportChoice: TypeAlias = Callable[[Config, Transport], Awaitable[tuple[Transport, bool]]]
 
 
 @dataclass

@@ -1,0 +1,3 @@
+"""``from __future__ import annotations`` on MicroPython, which never evaluates annotations."""
+
+annotations = True

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""The project's Python modules as MicroPython runs them: the same source, two mechanical edits.
+
+MicroPython (1.27, the build PyScript loads) parses class-level annotations and drops them, has
+no metaclasses and keeps no order in a class's namespace. So what a CPython class says only
+through those cannot be seen at run time there, and this tool writes it out:
+
+- a ``@dataclass`` class gets its field names, in order, as ``_fields=(...)`` in the decorator
+  call (``ClassVar`` annotations excluded), which ``micropython/lib/dataclasses.py`` reads;
+- an ``Enum`` member's value is wrapped in ``__import__("enum").member(...)``, which numbers
+  the members in source order and makes them members when the class is created
+  (``micropython/lib/enum.py``);
+- a type alias (``X: TypeAlias = dict[str, Any]``; builtins and classes cannot be
+  subscripted or ``|``-ed there) becomes a lambda returning it, never called;
+- ``from collections.abc import`` reads ``from typing import`` (the names are only types).
+
+Every edit is an insertion inside one line, so line numbers (and tracebacks) stay the same.
+Everything else MicroPython lacks (``typing``, ``__future__``, ``dataclasses``, ``enum``,
+``contextlib``, ``urllib.parse``) is a small module in ``micropython/lib/``, shipped only to
+MicroPython pages and tests.
+
+    .venv/bin/python tools/mpy_port.py OUT [PACKAGE ...]   # write OUT/<package>/**.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import shutil
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIMS = ROOT / "micropython" / "lib"
+PACKAGES = ("tokensession",)
+
+
+def _named(node: ast.expr, name: str) -> bool:
+    """``name`` or ``anything.name``."""
+    return (isinstance(node, ast.Name) and node.id == name) or (isinstance(node, ast.Attribute) and node.attr == name)
+
+
+def _dataclass_decorator(node: ast.ClassDef) -> ast.expr | None:
+    for dec in node.decorator_list:
+        if _named(dec, "dataclass") or (isinstance(dec, ast.Call) and _named(dec.func, "dataclass")):
+            return dec
+    return None
+
+
+def _fields(node: ast.ClassDef) -> list[str]:
+    """The names a class body annotates, in order, without ``ClassVar`` ones."""
+    names = []
+    for stmt in node.body:
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            ann = stmt.annotation
+            if isinstance(ann, ast.Subscript):
+                ann = ann.value
+            if not _named(ann, "ClassVar") and not (isinstance(ann, ast.Constant) and "ClassVar" in str(ann.value)):
+                names.append(stmt.target.id)
+    return names
+
+
+def _is_enum(node: ast.ClassDef) -> bool:
+    return any(_named(base, name) for base in node.bases for name in ("Enum", "IntEnum", "StrEnum"))
+
+
+def _edits(tree: ast.Module, lines: list[bytes]) -> Iterable[tuple[int, int, int, str]]:
+    """(line, column, bytes replaced, text put there) for every edit; lines count from 1 and
+    columns are UTF-8 byte offsets, as ``ast`` gives them."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AnnAssign) and node.value is not None and _named(node.annotation, "TypeAlias"):
+            # dict[str, Any] or A | B cannot be evaluated there: the alias becomes a lambda.
+            yield node.value.lineno, node.value.col_offset, 0, "lambda: ("
+            yield node.value.end_lineno or 0, node.value.end_col_offset or 0, 0, ")"
+        if isinstance(node, ast.ImportFrom) and node.module == "collections.abc":
+            col = lines[node.lineno - 1].index(b"collections.abc", node.col_offset)
+            yield node.lineno, col, len("collections.abc"), "typing"
+        if not isinstance(node, ast.ClassDef):
+            continue
+        dec = _dataclass_decorator(node)
+        if dec is not None:
+            fields = "".join(f"{name!r}, " for name in _fields(node))
+            if isinstance(dec, ast.Call):
+                # Just inside the call's "(": keyword arguments may come in any order.
+                line, col = dec.func.end_lineno or 0, dec.func.end_col_offset or 0
+                paren = col + lines[line - 1][col:].index(b"(")
+                yield line, paren, 1, f"(_fields=({fields}), "
+            else:
+                yield dec.end_lineno or 0, dec.end_col_offset or 0, 0, f"(_fields=({fields}))"
+        if _is_enum(node):
+            for stmt in node.body:
+                if (
+                    isinstance(stmt, ast.Assign)
+                    and len(stmt.targets) == 1
+                    and isinstance(stmt.targets[0], ast.Name)
+                    and not stmt.targets[0].id.startswith("_")
+                ):
+                    value = stmt.value
+                    yield value.lineno, value.col_offset, 0, '__import__("enum").member('
+                    yield value.end_lineno or 0, value.end_col_offset or 0, 0, ")"
+
+
+def port(source: str) -> str:
+    """``source`` with the edits MicroPython needs, each inside one line.
+
+    >>> print(port("@dataclass(frozen=True)\\nclass A:\\n    x: int\\n    y: str = 'a'\\n"))
+    @dataclass(_fields=('x', 'y', ), frozen=True)
+    class A:
+        x: int
+        y: str = 'a'
+    <BLANKLINE>
+    >>> print(port("from collections.abc import Callable\\nclass E(enum.Enum):\\n    A = 'a'\\n    _ignore_ = 1\\n"))
+    from typing import Callable
+    class E(enum.Enum):
+        A = __import__("enum").member('a')
+        _ignore_ = 1
+    <BLANKLINE>
+    """
+    lines = [line.encode() for line in source.splitlines(keepends=True)]
+    edits = sorted(_edits(ast.parse(source), lines), key=lambda e: (e[0], e[1]), reverse=True)
+    for lineno, col, size, text in edits:
+        raw = lines[lineno - 1]
+        lines[lineno - 1] = raw[:col] + text.encode() + raw[col + size :]
+    return b"".join(lines).decode()
+
+
+def write_tree(out: Path, packages: Iterable[str] = PACKAGES, *, shims: bool = True) -> list[Path]:
+    """Write each package's modules, ported, under ``out`` (and the shims, unless told not to).
+
+    Returns the files written, relative to ``out``.
+    """
+    written = []
+    for package in packages:
+        for src in sorted((ROOT / package).rglob("*.py")):
+            rel = src.relative_to(ROOT)
+            dest = out / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(port(src.read_text(encoding="utf-8")), encoding="utf-8")
+            written.append(rel)
+    if shims:
+        for src in sorted(SHIMS.rglob("*.py")):
+            rel = src.relative_to(SHIMS)
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, out / rel)
+            written.append(rel)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("packages", nargs="*", default=list(PACKAGES))
+    args = parser.parse_args(argv)
+    files = write_tree(args.out, args.packages)
+    print(f"{len(files)} files under {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
