@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeAlias
 from urllib.parse import quote, unquote
 
+from tokensession.text import digits
+
 ACCESS_TOKEN = "access_token"
 REFRESH_TOKEN = "refresh_token"
 UTIL_TIME = "utilTime"
@@ -106,15 +108,6 @@ def valid_token(value: object) -> str | None:
 
 
 _token = valid_token
-
-
-def digits(text: str, most: int) -> bool:
-    """``text`` is 1 to ``most`` ASCII digits (``str.isdigit`` takes other scripts' digits too).
-
-    >>> digits("042", 3), digits("", 3), digits("1234", 3), digits("１", 3), digits("-1", 3)
-    (True, False, False, False, False)
-    """
-    return 0 < len(text) <= most and all("0" <= c <= "9" for c in text)
 
 
 def _marker(value: str | None) -> str | None:
@@ -318,7 +311,7 @@ class MemoryCookieJar:
         self._cookies: dict[tuple[str, str], tuple[str, float | None]] = {}
         #: The last :data:`ASSIGNMENTS_KEPT` writes, newest last, for tests to inspect their
         #: attributes; bounded, since a long-running script's jar is written at every refresh.
-        self.assignments: deque[str] = deque(maxlen=ASSIGNMENTS_KEPT)
+        self.assignments: deque[str] = deque((), ASSIGNMENTS_KEPT)  # noqa: RUF037 - MicroPython takes no maxlen=
 
     def write(self, assignment: str) -> None:
         self.assignments.append(assignment)

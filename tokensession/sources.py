@@ -20,13 +20,13 @@ Kinds (README, "Any backend"):
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 from typing import Any
 
 from tokensession.cookies import MAX_EXPIRES_IN, RefreshCookie, Session, TokenGrant, valid_token
 from tokensession.http import Request, Response
+from tokensession.id_token import b64url, b64url_decode
 from tokensession.policy import Call, call_kind
 
 log = logging.getLogger("tokensession")
@@ -247,8 +247,7 @@ def jwt_claims(token: str) -> dict[str, Any] | None:
     if len(parts) != 3:
         return None
     try:
-        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-        claims = json.loads(payload)
+        claims = json.loads(b64url_decode(parts[1]))
     except ValueError:
         return None
     return claims if isinstance(claims, dict) else None
@@ -277,6 +276,6 @@ def jwt_for(claims: dict[str, Any]) -> str:
     """
 
     def part(data: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+        return b64url(json.dumps(data).encode())
 
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.sig"

@@ -29,6 +29,7 @@ class member:
             owner._member_list_ = members
         members.append(made)
         members.sort(key=lambda m: m._order_)
+        owner.__members__ = OrderedDict((m._name_, m) for m in members)
 
 
 class Enum:
@@ -63,14 +64,6 @@ class Enum:
 
     def __setattr__(self, name, value):
         raise AttributeError("cannot reassign members")
-
-
-class _Members:
-    def __get__(self, obj, owner):
-        return OrderedDict((m._name_, m) for m in owner._member_list_)
-
-
-Enum.__members__ = _Members()
 
 
 def unique(cls):

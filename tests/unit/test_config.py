@@ -81,7 +81,7 @@ def test_malformed_file_falls_back_to_defaults_with_a_reason(text):
 )
 def test_each_bad_field_keeps_its_default_and_the_rest(key, value):
     other = {"lang": "en"} if key != "lang" else {"timeoutMs": 1234}
-    cfg, problems = Config.from_dict({key: value, **other})
+    cfg, problems = Config.from_dict(dict({key: value}, **other))
     assert len(problems) == 1 and key in problems[0]
     assert getattr(cfg, FIELDS[key]) == getattr(Config(), FIELDS[key])
     good = next(iter(other))
@@ -145,7 +145,7 @@ def test_auth_simplejwt_makes_its_source() -> None:
 
 def test_auth_oidc_keeps_issuer_client_scope_and_params() -> None:
     cfg, problems = Config.from_dict(
-        {"auth": {**OIDC, "scope": "openid profile offline_access", "authParams": {"prompt": "consent"}}}
+        {"auth": dict(OIDC, scope="openid profile offline_access", authParams={"prompt": "consent"})}
     )
     assert problems == []
     assert (cfg.auth.kind, cfg.auth.issuer, cfg.auth.client_id) == ("oidc", "https://id.test/realms/a", "spa")
@@ -158,13 +158,13 @@ def test_auth_oidc_keeps_issuer_client_scope_and_params() -> None:
     [
         "oidc",
         {"kind": "saml"},
-        {**SIMPLEJWT, "tokenUrl": "javascript:alert(1)"},
-        {**SIMPLEJWT, "refreshUrl": None},
-        {**SIMPLEJWT, "logoutUrl": "ftp://x/"},
-        {**OIDC, "issuer": "id.test"},
-        {**OIDC, "clientId": ""},
-        {**OIDC, "scope": "profile"},
-        {**OIDC, "authParams": {"prompt": 1}},
+        dict(SIMPLEJWT, tokenUrl="javascript:alert(1)"),
+        dict(SIMPLEJWT, refreshUrl=None),
+        dict(SIMPLEJWT, logoutUrl="ftp://x/"),
+        dict(OIDC, issuer="id.test"),
+        dict(OIDC, clientId=""),
+        dict(OIDC, scope="profile"),
+        dict(OIDC, authParams={"prompt": 1}),
     ],
 )
 def test_a_bad_auth_falls_back_to_this_projects_api_and_says_why(auth: object) -> None:

@@ -89,7 +89,7 @@ def test_a_good_discovery_document_gives_the_endpoints_and_the_token_source() ->
 )
 def test_an_unusable_discovery_document_is_refused(change: dict[str, object], field: str) -> None:
     with pytest.raises(SignInFailed) as refused:
-        Discovery.from_json({**DOC, **change}, ISSUER)
+        Discovery.from_json(dict(DOC, **change), ISSUER)
     assert (refused.value.reason, refused.value.error) == ("discovery", field)
 
 
@@ -200,7 +200,7 @@ GOOD = f"code=c0de&state=st4te&iss={ISSUER}"
 def test_a_callback_that_is_not_this_tabs_good_answer_is_refused(
     query: str, iss_supported: bool, reason: str, error: str | None
 ) -> None:
-    discovery = Discovery.from_json({**DOC, "authorization_response_iss_parameter_supported": iss_supported}, ISSUER)
+    discovery = Discovery.from_json(dict(DOC, authorization_response_iss_parameter_supported=iss_supported), ISSUER)
     with pytest.raises(SignInFailed) as refused:
         Callback.parse(query).check(PENDING, discovery)
     assert (refused.value.reason, refused.value.error) == (reason, error)
@@ -208,7 +208,7 @@ def test_a_callback_that_is_not_this_tabs_good_answer_is_refused(
 
 def test_a_good_callback_gives_the_code_with_or_without_iss_when_not_promised() -> None:
     assert Callback.parse("?" + GOOD).check(PENDING, Discovery.from_json(DOC, ISSUER)) == "c0de"
-    quiet = Discovery.from_json({**DOC, "authorization_response_iss_parameter_supported": False}, ISSUER)
+    quiet = Discovery.from_json(dict(DOC, authorization_response_iss_parameter_supported=False), ISSUER)
     assert Callback.parse("code=c0de&state=st4te").check(PENDING, quiet) == "c0de"
 
 

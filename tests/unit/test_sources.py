@@ -130,7 +130,8 @@ class SimpleJwtStandIn:
     """Just enough of a rotating, blacklisting SimpleJWT API for the client's rules."""
 
     def __init__(self, clock: FakeClock, lifetime_s: int = 300) -> None:
-        self.clock, self.lifetime_s, self.issued, self.spent = clock, lifetime_s, 0, set[str]()
+        self.clock, self.lifetime_s, self.issued = clock, lifetime_s, 0
+        self.spent: set[str] = set()
         self.calls: list[str] = []
 
     def pair(self) -> dict[str, str]:

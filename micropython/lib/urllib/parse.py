@@ -101,6 +101,17 @@ class SplitResult(tuple):
     fragment = property(lambda self: self[4])
 
     @property
+    def username(self):
+        userinfo, at, _ = self.netloc.rpartition("@")
+        return userinfo.partition(":")[0] if at else None
+
+    @property
+    def password(self):
+        userinfo, at, _ = self.netloc.rpartition("@")
+        _, colon, password = userinfo.partition(":")
+        return password if at and colon else None
+
+    @property
     def hostname(self):
         host = self.netloc.rpartition("@")[2]
         if host.startswith("["):
