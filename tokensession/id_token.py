@@ -54,7 +54,7 @@ def same_secret(a: str, b: str) -> bool:
     except ImportError:  # MicroPython
         left, right = a.encode(), b.encode()
         diff = len(left) ^ len(right)
-        for x, y in zip(left, right, strict=False):
+        for x, y in zip(left, right):  # noqa: B905 - MicroPython's zip takes no strict=
             diff |= x ^ y
         return diff == 0
     return compare_digest(a.encode(), b.encode())

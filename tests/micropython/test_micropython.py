@@ -29,7 +29,9 @@ MODULES = [
     "test_state",
     "test_stepping",
     "test_cookies",
+    "test_config",
     "test_config_cross_origin",
+    "test_oidc",
     "test_messages",
 ]
 

@@ -140,7 +140,8 @@ def test_auth_simplejwt_makes_its_source() -> None:
     assert problems == []
     source = cfg.auth.source()
     assert isinstance(source, SimpleJwtSource)
-    assert (source.token_url, source.refresh_url, source.logout_url) == tuple(list(SIMPLEJWT.values())[1:])
+    urls = (SIMPLEJWT["tokenUrl"], SIMPLEJWT["refreshUrl"], SIMPLEJWT["logoutUrl"])
+    assert (source.token_url, source.refresh_url, source.logout_url) == urls
 
 
 def test_auth_oidc_keeps_issuer_client_scope_and_params() -> None:

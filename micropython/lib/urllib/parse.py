@@ -93,6 +93,13 @@ def parse_qsl(qs, keep_blank_values=False, strict_parsing=False, encoding="utf-8
     return pairs
 
 
+def parse_qs(qs, keep_blank_values=False, strict_parsing=False, encoding="utf-8", errors="replace", **_):
+    parsed = {}
+    for name, value in parse_qsl(qs, keep_blank_values, strict_parsing, encoding, errors):
+        parsed.setdefault(name, []).append(value)
+    return parsed
+
+
 class SplitResult(tuple):
     scheme = property(lambda self: self[0])
     netloc = property(lambda self: self[1])
