@@ -13,8 +13,11 @@ through those cannot be seen at run time there, and this tool writes it out:
 - a type alias (``X: TypeAlias = dict[str, Any]``; builtins and classes cannot be
   subscripted or ``|``-ed there) becomes a lambda returning it, never called;
 - ``from collections.abc import`` reads ``from typing import`` (the names are only types);
-- ``ensure_ascii=...`` leaves ``json.dumps`` calls (MicroPython's takes no such keyword and
-  writes text as it is, which is what the project asks for);
+- ``ensure_ascii=...`` and ``sort_keys=...`` leave ``json.dumps`` calls (MicroPython's takes
+  neither; it writes text as it is, which is what the project asks for, and the project's
+  sorted texts are only ever parsed again);
+- ``s.isprintable()`` and ``s.isascii()`` (str methods MicroPython lacks) become calls of
+  ``cpython_compat``'s functions of those names;
 - a builtin subscripted as a base class (``class M(dict[str, str])``) loses its subscript.
 
 Every edit is inside one line, so line numbers (and tracebacks) stay the same.
@@ -78,6 +81,9 @@ def _drop_keyword(call: ast.Call, name: str) -> Iterable[tuple[int, int, int, st
             yield arg.lineno, start, (arg.end_col_offset or 0) - start, ""
 
 
+#: ``str`` methods MicroPython lacks, called as functions of ``micropython/lib/cpython_compat.py``.
+STR_METHODS = frozenset({"isprintable", "isascii"})
+
 _BUILTINS = frozenset({"dict", "list", "set", "frozenset", "tuple", "type"})
 
 
@@ -96,8 +102,21 @@ def _edits(tree: ast.Module, lines: list[bytes]) -> Iterable[tuple[int, int, int
         if isinstance(node, ast.ImportFrom) and node.module == "collections.abc":
             col = lines[node.lineno - 1].index(b"collections.abc", node.col_offset)
             yield node.lineno, col, len("collections.abc"), "typing"
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in STR_METHODS
+            and not node.args
+            and node.lineno == node.end_lineno
+        ):
+            # s.isprintable() -> __import__("cpython_compat").isprintable(s): str methods MicroPython lacks.
+            value = node.func.value
+            yield value.lineno, value.col_offset, 0, f'__import__("cpython_compat").{node.func.attr}('
+            end = node.end_col_offset or 0
+            yield node.lineno, value.end_col_offset or 0, end - (value.end_col_offset or 0), ")"
         if isinstance(node, ast.Call) and _named(node.func, "dumps"):
-            yield from _drop_keyword(node, "ensure_ascii")
+            for keyword in ("ensure_ascii", "sort_keys"):
+                yield from _drop_keyword(node, keyword)
         if not isinstance(node, ast.ClassDef):
             continue
         for base in node.bases:
@@ -144,9 +163,11 @@ def port(source: str) -> str:
         A = __import__("enum").member('a')
         _ignore_ = 1
     <BLANKLINE>
-    >>> print(port("json.dumps(x, ensure_ascii=False, separators=s)\\njson.dumps(x, ensure_ascii=False)\\n"), end="")
+    >>> print(port("json.dumps(x, ensure_ascii=False, separators=s)\\njson.dumps(x, sort_keys=True)\\n"), end="")
     json.dumps(x, separators=s)
     json.dumps(x)
+    >>> print(port("ok = s.strip().isprintable()\\n"), end="")
+    ok = __import__("cpython_compat").isprintable(s.strip())
     >>> print(port("class M(dict[str, str]):\\n    pass\\n"), end="")
     class M(dict):
         pass
