@@ -1,7 +1,7 @@
 """What CPython's built-in modules have and MicroPython's lack, added to them in place.
 
-MicroPython's ``asyncio``, ``base64``, ``collections``, ``functools``, ``hmac``, ``time``
-and ``inspect`` are frozen into the interpreter; a file of the same name cannot stand in for
+MicroPython's ``asyncio``, ``base64``, ``collections``, ``functools``, ``hmac``, ``pathlib``,
+``time`` and ``inspect`` are frozen into the interpreter; a file of the same name cannot stand in for
 them without losing what they have (nor for its built-in ``json``, which cannot be added to:
 ``tools/mpy_port.py`` edits calls instead). So this module adds the missing names to those
 modules, once, before the project's code runs (``web/main.py`` imports it on MicroPython; tests do the same)::
@@ -27,6 +27,9 @@ import contextlib
 import functools
 import hmac
 import inspect
+import logging
+import pathlib
+import sys
 import time
 
 _mp_create_task = asyncio.create_task
@@ -171,8 +174,6 @@ def _call_soon(callback, *args):
 
 
 def _report(exc):
-    import sys
-
     sys.print_exception(exc)
 
 
@@ -400,6 +401,69 @@ def _urlsafe_b64decode(data):
     return binascii.a2b_base64(bytes(data).replace(b"-", b"+").replace(b"_", b"/"))
 
 
+def _with_name(self, name):
+    return self.parent / name
+
+
+def _home(cls=None):
+    return pathlib.Path("/home")
+
+
+# Code points str.isprintable() refuses besides the C0/C1 controls: separators but the space,
+# format characters, surrogates, private use, noncharacters (Unicode categories Z*, Cf, Cs, Co).
+_NOT_PRINTABLE = (
+    (0xA0, 0xA0),
+    (0xAD, 0xAD),
+    (0x600, 0x605),
+    (0x61C, 0x61C),
+    (0x6DD, 0x6DD),
+    (0x70F, 0x70F),
+    (0x180E, 0x180E),
+    (0x1680, 0x1680),
+    (0x2000, 0x200F),
+    (0x2028, 0x202F),
+    (0x205F, 0x2064),
+    (0x2066, 0x206F),
+    (0x3000, 0x3000),
+    (0xD800, 0xF8FF),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0xFFFE, 0xFFFF),
+    (0xE0001, 0xE007F),
+    (0xF0000, 0x10FFFF),
+)
+
+
+def isprintable(text):
+    """``str.isprintable`` (``tools/mpy_port.py`` turns ``s.isprintable()`` into this call)."""
+    for ch in text:
+        code = ord(ch)
+        if code < 0x20 or 0x7F <= code <= 0x9F:
+            return False
+        if code >= 0xA0:
+            for low, high in _NOT_PRINTABLE:
+                if low <= code <= high:
+                    return False
+    return True
+
+
+def isascii(text):
+    """``str.isascii`` (``tools/mpy_port.py`` turns ``s.isascii()`` into this call)."""
+    return all(ord(ch) < 0x80 for ch in text)
+
+
+def _logging_kwargs(method):
+    # CPython's exc_info= and stack_info=: MicroPython's logging takes neither.
+    def log(self, *args, exc_info=None, stack_info=False, stacklevel=1, extra=None):
+        method(self, *args)
+        if exc_info is True and hasattr(sys, "exc_info"):  # not in every build
+            exc_info = sys.exc_info()[1]
+        if isinstance(exc_info, BaseException):
+            _report(exc_info)
+
+    return log
+
+
 def _add(module, **names):
     for name, value in names.items():
         if not hasattr(module, name):
@@ -431,6 +495,9 @@ asyncio.Task = Task  # isinstance checks and annotations name the futures made h
 collections.deque = deque
 base64.urlsafe_b64decode = _urlsafe_b64decode
 # MicroPython raises RuntimeError where CPython raises RecursionError (a subclass of it).
+_add(pathlib.Path, with_name=_with_name, home=staticmethod(_home))
+for _name in ("debug", "info", "warning", "error", "critical", "exception", "log"):
+    setattr(logging.Logger, _name, _logging_kwargs(getattr(logging.Logger, _name)))
 _add(builtins, TimeoutError=asyncio.TimeoutError, RecursionError=RuntimeError)
 _add(hmac, compare_digest=_compare_digest)
 _add(functools, cache=_cache, lru_cache=lambda maxsize=128: _cache)
