@@ -38,7 +38,7 @@ from typing import Any
 from pyscript import window  # type: ignore[import-not-found]
 from pyscript.ffi import create_proxy, to_js  # type: ignore[import-not-found]
 
-from tokensession.browser.runtime import JsException, once, release
+from tokensession.browser.runtime import JsException, now_ms, once, release
 from tokensession.errors import RequestTimeout
 
 #: How long another tab's "busy" counts without its "idle" (a refresh times out well before).
@@ -93,7 +93,7 @@ class WebLock:
 
     def _heard(self, event: Any) -> None:
         if event.data == "busy":
-            self._busy_since = float(window.Date.now())
+            self._busy_since = now_ms()
         elif event.data == "idle":
             self._busy_since = None
 
@@ -105,7 +105,7 @@ class WebLock:
         False
         """
         since = self._busy_since
-        return since is not None and float(window.Date.now()) - since < BUSY_STALE_MS
+        return since is not None and now_ms() - since < BUSY_STALE_MS
 
     def _say(self, word: str) -> None:
         if self._channel is not None:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pyscript import window  # type: ignore[import-not-found]
 from pyscript.ffi import to_js  # type: ignore[import-not-found]
 
-from tokensession.browser.runtime import JsException, uint8array
+from tokensession.browser.runtime import JsException, now_ms, uint8array
 from tokensession.config import AuthConfig
 from tokensession.context import SessionContext
 from tokensession.errors import ApiError, SignInFailed, SignInReason
@@ -189,4 +189,4 @@ async def _get_json(transport: Transport, url: str, timeout_ms: int, reason: Sig
 
 
 def _now_ms() -> float:
-    return float(window.Date.now())  # the page's clock, as the client's
+    return now_ms()  # the page's clock, as the client's

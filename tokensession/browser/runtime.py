@@ -14,6 +14,9 @@ one source::
     body = to_bytes(uint8array)                       # a JS Uint8Array as bytes
     release(proxy)                                     # give a create_proxy() back (Pyodide)
 
+MicroPython 1.27 passes a JS number that is a whole number as a 32-bit int (bigger ones wrap):
+read the clock with :func:`now_ms`, never ``Date.now()`` directly.
+
 On MicroPython a JS exception thrown *synchronously* by a JS call is not a Python exception
 (it unwinds through the interpreter): only a rejected promise raises ``JsException`` there.
 """
@@ -34,7 +37,17 @@ if RUNTIME == "micropython":
 else:
     from pyodide.ffi import JsException  # type: ignore[import-not-found,no-redef]
 
-__all__ = ["RUNTIME", "JsException", "error_name", "js_function", "once", "release", "to_bytes", "uint8array"]
+__all__ = [
+    "RUNTIME",
+    "JsException",
+    "error_name",
+    "js_function",
+    "now_ms",
+    "once",
+    "release",
+    "to_bytes",
+    "uint8array",
+]
 
 
 def error_name(exc: BaseException) -> str | None:
@@ -67,6 +80,21 @@ def js_function(source: str) -> Any:
     """The JS function whose source is ``source`` (an arrow function), evaluated once in the
     page's global scope (the CSP allows ``'unsafe-eval'``: PyScript needs it anyway)."""
     return window.eval(source)
+
+
+_clock: list[Any] = []
+
+
+def now_ms() -> float:
+    """The page's clock, ``Date.now()``: ms since the epoch.
+
+    Not ``window.Date.now()`` as such: MicroPython 1.27 turns a JS number that is a whole
+    number into a 32-bit int, and the epoch in ms is past 2**31 (it came back wrapped). As
+    text it crosses whole on both runtimes.
+    """
+    if not _clock:
+        _clock.append(js_function("() => String(Date.now())"))
+    return float(_clock[0]())
 
 
 def once(callback: Any) -> Any:
