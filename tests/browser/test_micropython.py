@@ -1,8 +1,6 @@
 """The app on MicroPython (``serve.py --runtime micropython``, contract section 11) in Chromium:
 boot, sign-in, R1, R2, both languages and the in-page demo API, on a page of its own.
-
-The rest of the browser suite runs on MicroPython too with ``PYAUTH_TEST_RUNTIME=micropython``
-(every ``serve.py`` the tests start then serves that runtime; README, "Runtimes").
+The rest of the browser suite runs on the Pyodide page only, so far.
 """
 
 from __future__ import annotations
