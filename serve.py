@@ -9,6 +9,7 @@ Layout of what it serves (all relative, so the app works under any base path;
 
     /                   web/           (index.html, pyscript.toml, main.py, app.css)
     /pyapp.zip          pyapp/ + tokensession/ + authapi/  zipped, unpacked by PyScript into the page
+                        (``--runtime micropython``: as tools/mpy_port.py writes them, with micropython/lib/)
     /static/...         static/        (static/vendor/ is the pinned runtime, see tools/vendor.py)
     /config.json        client config from the flags (contract section 8)
     /api/v1/...         authapi        (contract section 3)
@@ -46,6 +47,12 @@ EXAMPLES = ROOT / "examples"
 #: the reference API's logic that the in-page demo API runs (``demoApi``).
 #: The static build (tools/build_site.py) ships the same zip.
 PAGE_PACKAGES = (ROOT / "pyapp", ROOT / "tokensession", ROOT / "authapi")
+#: The interpreters a page can run on (contract section 11); the first is the default.
+RUNTIMES = ("pyodide", "micropython")
+DEFAULT_RUNTIME = RUNTIMES[0]
+#: MicroPython's stand-ins for what it lacks (typing, dataclasses, ...): only its pages get them.
+MICROPYTHON_LIB = ROOT / "micropython" / "lib"
+MPY_PORT = ROOT / "tools" / "mpy_port.py"
 
 # What the page may do: scripts from us only, no inline script, no framing,
 # requests only to our own origin. Pyodide compiles WebAssembly
@@ -135,7 +142,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="keep the refresh token in an HttpOnly cookie the API sets (contract section 4)",
     )
+    p.add_argument(
+        "--runtime",
+        default=DEFAULT_RUNTIME,
+        metavar="|".join(RUNTIMES),
+        help=f"the interpreter the page runs on (default {DEFAULT_RUNTIME})",
+    )
     args = p.parse_args(argv)
+    check_runtime(args.runtime, "serve.py")
     for name in ("access_ttl", "refresh_ttl", "timeout_ms"):
         if getattr(args, name) <= 0:
             p.error(f"--{name.replace('_', '-')} must be a positive number")
@@ -157,6 +171,42 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.users = users
     args.is_demo = not args.user
     return args
+
+
+def check_runtime(runtime: str, prog: str) -> None:
+    """Contract section 11: a runtime this project does not have is one line and exit status 2.
+
+    >>> check_runtime("micropython", "serve.py")
+    """
+    if runtime not in RUNTIMES:
+        print(f"{prog}: --runtime wants {' or '.join(RUNTIMES)}, not {runtime!r}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def runtime_page(html: str, runtime: str) -> str:
+    """``web/index.html`` (the Pyodide page) for ``runtime``: for MicroPython, ``<html
+    data-runtime="micropython">``, no Pyodide loader, and ``<script type="mpy">`` with
+    ``micropython.toml`` (its interpreter from our own origin).
+
+    >>> page = runtime_page((WEB / "index.html").read_text(), "micropython")
+    >>> 'data-runtime="micropython"' in page, "pyodide" in page, 'type="mpy"' in page
+    (True, False, True)
+    """
+    if runtime == "pyodide":
+        return html
+    out = re.sub(r"\s*<!-- The runtime loader.*?-->", "", html, count=1, flags=re.S)
+    out = re.sub(r"\n[^\n]*<(script|link)[^>]*pyodide[^>]*>(</script>)?", "", out)
+    for old, new in (
+        ('data-runtime="pyodide"', f'data-runtime="{runtime}"'),
+        (
+            '<script type="py" src="main.py" config="pyscript.toml">',
+            '<script type="mpy" src="main.py" config="micropython.toml">',
+        ),
+    ):
+        if old not in out:
+            raise ValueError(f"web/index.html has no {old!r}")
+        out = out.replace(old, new)
+    return out
 
 
 def client_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -189,6 +239,39 @@ def zip_package(*folders: Path) -> bytes:
     return buf.getvalue()
 
 
+def micropython_zip(*folders: Path) -> bytes:
+    """``pyapp.zip`` for a MicroPython page: the packages as ``tools/mpy_port.py`` writes them
+    (line-preserving edits), and the stand-ins of ``micropython/lib/`` at the top.
+
+    >>> import zipfile, io
+    >>> names = zipfile.ZipFile(io.BytesIO(micropython_zip(ROOT / "tokensession"))).namelist()
+    >>> "typing.py" in names and "tokensession/http.py" in names
+    True
+    """
+    port = _mpy_port().port
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        files = [(p, p.relative_to(f.parent), True) for f in folders for p in sorted(f.rglob("*.py"))]
+        files += [(p, p.relative_to(MICROPYTHON_LIB), False) for p in sorted(MICROPYTHON_LIB.rglob("*.py"))]
+        for path, name, ported in files:
+            if "__pycache__" in path.parts:
+                continue
+            info = zipfile.ZipInfo(str(name), date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            source = path.read_text(encoding="utf-8")
+            zf.writestr(info, (port(source) if ported else source).encode("utf-8"))
+    return buf.getvalue()
+
+
+def _mpy_port() -> Any:
+    spec = importlib.util.spec_from_file_location("mpy_port", MPY_PORT)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {MPY_PORT}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def package_key(*folders: Path) -> tuple[Any, ...]:
     """What ``pyapp.zip`` depends on: the packaged files' names and newest mtime.
 
@@ -207,15 +290,19 @@ class PackageZip:
     True
     """
 
-    def __init__(self) -> None:
+    def __init__(self, runtime: str = DEFAULT_RUNTIME) -> None:
+        self.runtime = runtime
         self._key: tuple[Any, ...] | None = None
         self._built: tuple[bytes, str] = (b"", "")
         self.builds = 0
 
     def current(self) -> tuple[bytes, str]:
-        key = package_key(*PAGE_PACKAGES)
+        if self.runtime == "micropython":
+            key = package_key(*PAGE_PACKAGES, MICROPYTHON_LIB) + (MPY_PORT.stat().st_mtime_ns,)
+        else:
+            key = package_key(*PAGE_PACKAGES)
         if key != self._key:
-            body = zip_package(*PAGE_PACKAGES)
+            body = micropython_zip(*PAGE_PACKAGES) if self.runtime == "micropython" else zip_package(*PAGE_PACKAGES)
             self._built = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
             self._key = key
             self.builds += 1
@@ -310,7 +397,7 @@ def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
     static = functools.partial(parts.CachedStatic, codings=PRECOMPRESSED)
     routes: list[BaseRoute] = [
         Route("/config.json", functools.partial(parts.fixed_json, body=config_body)),
-        Route("/pyapp.zip", functools.partial(parts.package_zip, current=PackageZip().current)),
+        Route("/pyapp.zip", functools.partial(parts.package_zip, current=PackageZip(args.runtime).current)),
         Mount("/api/v1", app=asgi_app(api)),
         Route("/api/{rest:path}", parts.api_not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Mount("/static", app=static(directory=STATIC, check_dir=False)),
@@ -318,6 +405,10 @@ def build_app(args: argparse.Namespace) -> tuple[Any, Any]:
         Mount("/examples", app=static(directory=EXAMPLES, html=True, check_dir=False)),
         Mount("/", app=static(directory=WEB, html=True)),
     ]
+    if args.runtime != "pyodide":  # the page for that runtime, made from web/index.html
+        page = runtime_page((WEB / "index.html").read_text(encoding="utf-8"), args.runtime).encode()
+        for path in ("/", "/index.html"):
+            routes.insert(0, Route(path, functools.partial(parts.fixed_body, body=page, media_type="text/html")))
     api_prefix = args.base_path.rstrip("/") + "/api/"
     handlers = {404: functools.partial(parts.not_found, api_prefix=api_prefix)}
     app = Starlette(

@@ -201,6 +201,11 @@ async def fixed_json(request: Request, *, body: bytes) -> Response:
     return Response(body, media_type="application/json", headers={"cache-control": "no-cache"})
 
 
+async def fixed_body(request: Request, *, body: bytes, media_type: str) -> Response:
+    """The same bytes every time (a page made at startup), revalidated on every load."""
+    return Response(body, media_type=media_type, headers={"cache-control": "no-cache"})
+
+
 async def package_zip(request: Request, *, current: Callable[[], tuple[bytes, str]]) -> Response:
     """``/pyapp.zip``: ``current()`` gives the zip and its ETag (built in a thread: it may zip files)."""
     body, etag = await asyncio.to_thread(current)

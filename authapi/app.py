@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeAlias
@@ -40,9 +39,49 @@ TOKEN_PARAMS = frozenset({"access_token", "refresh_token"})
 # What our tokens look like, wherever they hide in a query (any name, any value):
 # a JWT is three base64url parts joined by dots (ours: 36+, 100+ and 43 characters);
 # a refresh token is 43 base64url characters (256 bits). Both are searched, not
-# matched whole, so "next=/x?token=<jwt>" is caught too.
-_JWT = re.compile(r"[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
-_REFRESH = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
+# matched whole, so "next=/x?token=<jwt>" is caught too. Plain code, not a regex: the
+# in-page demo API runs this on MicroPython, whose ``re`` has no counted repeats.
+_BASE64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_JWT_PART_MIN = 10
+_REFRESH_LEN = 43
+
+
+def base64url_runs(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each longest run of base64url characters in ``text``.
+
+    >>> base64url_runs("ab.c_d?x")
+    [(0, 2), (3, 6), (7, 8)]
+    """
+    runs, start = [], None
+    for i, ch in enumerate(text):
+        if ch in _BASE64URL:
+            if start is None:
+                start = i
+        elif start is not None:
+            runs.append((start, i))
+            start = None
+    if start is not None:
+        runs.append((start, len(text)))
+    return runs
+
+
+def looks_like_token(text: str) -> bool:
+    """Whether ``text`` holds something shaped like our JWT (three parts of 10+ characters
+    joined by single dots) or a refresh token (a run of exactly 43 characters).
+
+    >>> looks_like_token("x=" + "a" * 12 + "." + "b" * 10 + "." + "c" * 10), looks_like_token("a" * 44)
+    (True, False)
+    """
+    runs = base64url_runs(text)
+    for i, (start, end) in enumerate(runs):
+        if end - start == _REFRESH_LEN:
+            return True
+        if i + 2 < len(runs):
+            (start2, end2), (start3, end3) = runs[i + 1], runs[i + 2]
+            parts_long = min(end - start, end2 - start2, end3 - start3) >= _JWT_PART_MIN
+            if parts_long and text[end:start2] == "." and text[end2:start3] == ".":
+                return True
+    return False
 
 
 def query_names(query: str) -> set[str]:
@@ -54,7 +93,7 @@ def query_names(query: str) -> set[str]:
     >>> sorted(query_names("a=1;Refresh%5FToken=x&b"))
     ['a', 'b', 'refresh_token']
     """
-    return {unquote_plus(part.split("=", 1)[0]).strip().lower() for part in re.split(r"[&;]", query) if part}
+    return {unquote_plus(part.split("=", 1)[0]).strip().lower() for part in query.replace(";", "&").split("&") if part}
 
 
 def token_in_query(query: str) -> bool:
@@ -71,7 +110,7 @@ def token_in_query(query: str) -> bool:
         return True
     # Decoded twice: a token may be percent-encoded once more inside a value ("next=%252F...").
     text = unquote_plus(unquote_plus(query))
-    return bool(_JWT.search(text) or _REFRESH.search(text))
+    return looks_like_token(text)
 
 
 class AuthApi:

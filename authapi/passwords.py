@@ -19,10 +19,11 @@ import asyncio
 import os
 import secrets
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # imported where used, so the seam imports without argon2-cffi (an in-page demo)
+    from concurrent.futures import ThreadPoolExecutor
+
     from argon2 import PasswordHasher
 
 
@@ -41,7 +42,10 @@ class PasswordBook:
         self._hashes = hashes
         self._dummy = dummy_hash
         self._hasher = hasher
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        # Imported here: a page importing the seam (the in-page demo) has no threads.
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool: ThreadPoolExecutor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
 
     @classmethod
     def from_users(

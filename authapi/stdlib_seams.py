@@ -20,7 +20,6 @@ verifies the other's.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -39,12 +38,17 @@ def _b64encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def _ascii(text: str) -> bool:
+    # str.isascii, which MicroPython (the in-page demo API on it) has not.
+    return all(ch < "\x80" for ch in text)
+
+
 def _b64decode(text: str) -> bytes:
-    if not text.isascii():
+    if not _ascii(text):
         raise InvalidToken("malformed token")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
+    except ValueError:  # binascii.Error is one (MicroPython's binascii has no Error)
         raise InvalidToken("malformed token") from None
 
 
@@ -99,7 +103,7 @@ class HmacAccessTokens:
     def verify(self, token: str, now: float) -> dict[str, Any]:
         """The token's claims if it is ours and live at ``now``, else :class:`~authapi.tokens.InvalidToken`."""
         parts = token.split(".")
-        if len(parts) != 3 or not token.isascii():
+        if len(parts) != 3 or not _ascii(token):
             raise InvalidToken("malformed token")
         header = _json_segment(parts[0])
         if header.get("alg") != ALGORITHM:

@@ -16,7 +16,7 @@ from tests.serverproc import ROOT
 LIBRARY = ROOT / "tokensession"
 #: Packages of this repository the library never imports, not even lazily: it ships alone.
 NOT_THE_LIBRARY = ("pyapp", "authapi")
-BROWSER_ONLY = ("js", "pyodide", "pyodide_js", "pyscript", "pyodide_http", "micropip")
+BROWSER_ONLY = ("js", "jsffi", "pyodide", "pyodide_js", "pyscript", "pyodide_http", "micropip")
 
 
 def module_name(path: Path) -> str:

@@ -12,9 +12,15 @@ through those cannot be seen at run time there, and this tool writes it out:
   (``micropython/lib/enum.py``);
 - a type alias (``X: TypeAlias = dict[str, Any]``; builtins and classes cannot be
   subscripted or ``|``-ed there) becomes a lambda returning it, never called;
-- ``from collections.abc import`` reads ``from typing import`` (the names are only types).
+- ``from collections.abc import`` reads ``from typing import`` (the names are only types);
+- ``ensure_ascii=...`` and ``sort_keys=...`` leave ``json.dumps`` calls (MicroPython's takes
+  neither; it writes text as it is, which is what the project asks for, and the project's
+  sorted texts are only ever parsed again);
+- ``s.isprintable()`` and ``s.isascii()`` (str methods MicroPython lacks) become calls of
+  ``cpython_compat``'s functions of those names;
+- a builtin subscripted as a base class (``class M(dict[str, str])``) loses its subscript.
 
-Every edit is an insertion inside one line, so line numbers (and tracebacks) stay the same.
+Every edit is inside one line, so line numbers (and tracebacks) stay the same.
 Everything else MicroPython lacks (``typing``, ``__future__``, ``dataclasses``, ``enum``,
 ``contextlib``, ``urllib.parse``) is a small module in ``micropython/lib/``, shipped only to
 MicroPython pages and tests.
@@ -61,6 +67,26 @@ def _fields(node: ast.ClassDef) -> list[str]:
     return names
 
 
+def _drop_keyword(call: ast.Call, name: str) -> Iterable[tuple[int, int, int, str]]:
+    """Remove keyword argument ``name`` (and its comma) when it shares a line with its neighbour."""
+    args: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
+    args.sort(key=lambda a: (a.lineno, a.col_offset))
+    for i, arg in enumerate(args):
+        if not (isinstance(arg, ast.keyword) and arg.arg == name):
+            continue
+        if i + 1 < len(args) and args[i + 1].lineno == arg.end_lineno == arg.lineno:
+            yield arg.lineno, arg.col_offset, args[i + 1].col_offset - arg.col_offset, ""
+        elif i > 0 and args[i - 1].end_lineno == arg.lineno == arg.end_lineno:
+            start = args[i - 1].end_col_offset or 0
+            yield arg.lineno, start, (arg.end_col_offset or 0) - start, ""
+
+
+#: ``str`` methods MicroPython lacks, called as functions of ``micropython/lib/cpython_compat.py``.
+STR_METHODS = frozenset({"isprintable", "isascii"})
+
+_BUILTINS = frozenset({"dict", "list", "set", "frozenset", "tuple", "type"})
+
+
 def _is_enum(node: ast.ClassDef) -> bool:
     return any(_named(base, name) for base in node.bases for name in ("Enum", "IntEnum", "StrEnum"))
 
@@ -76,8 +102,29 @@ def _edits(tree: ast.Module, lines: list[bytes]) -> Iterable[tuple[int, int, int
         if isinstance(node, ast.ImportFrom) and node.module == "collections.abc":
             col = lines[node.lineno - 1].index(b"collections.abc", node.col_offset)
             yield node.lineno, col, len("collections.abc"), "typing"
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in STR_METHODS
+            and not node.args
+            and node.lineno == node.end_lineno
+        ):
+            # s.isprintable() -> __import__("cpython_compat").isprintable(s): str methods MicroPython lacks.
+            value = node.func.value
+            yield value.lineno, value.col_offset, 0, f'__import__("cpython_compat").{node.func.attr}('
+            end = node.end_col_offset or 0
+            yield node.lineno, value.end_col_offset or 0, end - (value.end_col_offset or 0), ")"
+        if isinstance(node, ast.Call) and _named(node.func, "dumps"):
+            for keyword in ("ensure_ascii", "sort_keys"):
+                yield from _drop_keyword(node, keyword)
         if not isinstance(node, ast.ClassDef):
             continue
+        for base in node.bases:
+            # class M(dict[str, str]): builtins cannot be subscripted there; the base is the builtin.
+            if isinstance(base, ast.Subscript) and isinstance(base.value, ast.Name) and base.value.id in _BUILTINS:
+                start, end = base.value.end_col_offset or 0, base.end_col_offset or 0
+                if base.lineno == base.end_lineno:
+                    yield base.lineno, start, end - start, ""
         dec = _dataclass_decorator(node)
         if dec is not None:
             fields = "".join(f"{name!r}, " for name in _fields(node))
@@ -116,6 +163,14 @@ def port(source: str) -> str:
         A = __import__("enum").member('a')
         _ignore_ = 1
     <BLANKLINE>
+    >>> print(port("json.dumps(x, ensure_ascii=False, separators=s)\\njson.dumps(x, sort_keys=True)\\n"), end="")
+    json.dumps(x, separators=s)
+    json.dumps(x)
+    >>> print(port("ok = s.strip().isprintable()\\n"), end="")
+    ok = __import__("cpython_compat").isprintable(s.strip())
+    >>> print(port("class M(dict[str, str]):\\n    pass\\n"), end="")
+    class M(dict):
+        pass
     """
     lines = [line.encode() for line in source.splitlines(keepends=True)]
     edits = sorted(_edits(ast.parse(source), lines), key=lambda e: (e[0], e[1]), reverse=True)

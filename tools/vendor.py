@@ -14,6 +14,8 @@ with their sha256; ``loadPackage`` checks that hash, so the lock entries are
 rewritten for the PyPI files we ship. Folder names carry the versions, which
 lets the server cache them for a year.
 
+MicroPython (``micropython.mjs`` + ``.wasm``, npm) for MicroPython pages.
+
 Then a Pyodide memory snapshot for a faster boot (``snapshot.bin``, made by
 ``tools/make_snapshot.mjs`` with Node.js) and the module that boots from it
 (``pyodide-snapshot.mjs``, from ``tools/``), in the same folder.
@@ -419,20 +421,44 @@ def vendor_pyscript(version: str) -> Path:
     return dest
 
 
+MICROPYTHON_NPM = "@micropython/micropython-webassembly-pyscript"
+MICROPYTHON_FILES = ("micropython.mjs", "micropython.wasm")
+
+
+def vendor_micropython(version: str) -> Path:
+    """``micropython-<version>/``: the interpreter of MicroPython pages (``serve.py --runtime
+    micropython``; ``web/micropython.toml`` names it), with the ``.gz`` and ``.zst`` of each file."""
+    dest = VENDOR / f"micropython-{version}"
+    want = f"{version} layout 1"
+    if (dest / ".stamp").exists() and (dest / ".stamp").read_text() == want:
+        return dest
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in MICROPYTHON_FILES:
+        shutil.copy2(NODE / MICROPYTHON_NPM / name, tmp / name)
+    precompress(tmp)
+    (tmp / ".stamp").write_text(want)
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+    return dest
+
+
 def main() -> int:
     try:
         py = vendor_pyodide(npm_version("pyodide"))
         vendor_stdlib(py)
         ps = vendor_pyscript(npm_version("@pyscript/core"))
         vendor_snapshot(py, ps)
+        mp = vendor_micropython(npm_version(MICROPYTHON_NPM))
     except (VendorError, subprocess.CalledProcessError) as exc:
         print(f"vendor: {exc}", file=sys.stderr)
         return 1
     # Stale versions would be served forever under their immutable names: drop them.
     for old in VENDOR.iterdir():
-        if old not in (py, ps) and old.is_dir():
+        if old not in (py, ps, mp) and old.is_dir():
             shutil.rmtree(old)
-    print(f"vendor: {py.relative_to(ROOT)} and {ps.relative_to(ROOT)} ready")
+    print(f"vendor: {py.relative_to(ROOT)}, {ps.relative_to(ROOT)} and {mp.relative_to(ROOT)} ready")
     return 0
 
 

@@ -3,6 +3,11 @@
 # traceback; the details go to the browser console.
 import sys
 
+if sys.implementation.name == "micropython":
+    # What CPython's asyncio, collections, base64, ... have and MicroPython's lack
+    # (micropython/lib/cpython_compat.py), added before any of the app's modules import.
+    import cpython_compat  # noqa: F401
+
 from js import document
 
 try:

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 from js import document, window  # type: ignore[import-not-found]
-from pyodide.ffi import create_proxy  # type: ignore[import-not-found]
+from pyscript.ffi import create_proxy  # type: ignore[import-not-found]
 
 from pyapp.ui import El, check_attr
+from tokensession.browser.runtime import release
 
 
 class DomScreen:
@@ -28,7 +29,7 @@ class DomScreen:
         self._proxies, self.refs = [], {}
         self.root.replaceChildren(self._build(tree))
         for p in old:
-            p.destroy()
+            release(p)
 
     def append(self, ref: str, tree: El | str, limit: int | None = None) -> None:
         node = self.refs.get(ref)
@@ -100,7 +101,7 @@ class DomDialog(DomScreen):
         self.root.hidden = True
         self.root.replaceChildren()
         for p in self._proxies:
-            p.destroy()
+            release(p)
         self._proxies, self.refs = [], {}
         back, self._return_focus = self._return_focus, None
         if back and back.isConnected:

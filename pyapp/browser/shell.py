@@ -6,8 +6,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from js import MutationObserver, Object, document, history, location, navigator, window  # type: ignore[import-not-found]
-from pyodide.ffi import create_proxy, to_js  # type: ignore[import-not-found]
+from js import MutationObserver, document, history, location, navigator, window  # type: ignore[import-not-found]
+from pyscript.ffi import create_proxy, to_js  # type: ignore[import-not-found]
 
 from authapi.inpage import DEMO_BANNER, in_page_demo
 from pyapp import i18n
@@ -107,7 +107,7 @@ def show_demo_banner(lang: Lang) -> None:
     document.getElementById("main").before(banner)
     # Lives as long as the page, like the banner: the proxy is never destroyed.
     MutationObserver.new(create_proxy(on_lang_change)).observe(
-        document.documentElement, to_js({"attributeFilter": ["lang"]}, dict_converter=Object.fromEntries)
+        document.documentElement, to_js({"attributeFilter": ["lang"]})
     )
 
 
@@ -121,7 +121,7 @@ def _listen_for_activity(app: App, events: tuple[str, ...]) -> None:
     if not events:
         return
     handler = create_proxy(app.on_user_activity)
-    options = to_js({"capture": True, "passive": True}, dict_converter=Object.fromEntries)
+    options = to_js({"capture": True, "passive": True})  # pyscript.ffi: a plain JS object
     for name in events:
         document.addEventListener(name, handler, options)
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from js import document, setTimeout  # type: ignore[import-not-found]
-from pyodide.ffi import create_once_callable, create_proxy  # type: ignore[import-not-found]
+from pyscript.ffi import create_proxy  # type: ignore[import-not-found]
+
+from tokensession.browser.runtime import once, release
 
 DISMISS_MS = 5000
 
@@ -37,9 +39,9 @@ class DomToasts:
         def remove() -> None:
             if toast.isConnected:
                 toast.remove()
-                proxy.destroy()
+                release(proxy)
 
         close.addEventListener("click", proxy)
         toast.append(span, close)
         self.container.appendChild(toast)
-        setTimeout(create_once_callable(remove), self.dismiss_ms)
+        setTimeout(once(remove), self.dismiss_ms)

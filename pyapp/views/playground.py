@@ -225,7 +225,7 @@ class PlaygroundView(View):
             self.app.screen.set_attr(ref, "style", style)
 
     def log_request(self, method: str, path: str, outcome: str, ok: bool) -> None:
-        stamp = time.strftime("%H:%M:%S")
+        stamp = time.strftime("%H:%M:%S", time.localtime())
         self.app.screen.append(
             "log", h("li", {"class": "good" if ok else "bad"}, f"{stamp} {method} {path} → {outcome}"), limit=200
         )

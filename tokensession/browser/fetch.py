@@ -19,12 +19,13 @@ nothing escapes as a bare ``JsException``. ``Config`` takes 1 to 600000 ms.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from pyodide.ffi import JsException  # type: ignore[import-not-found]
 from pyscript import window  # type: ignore[import-not-found]
 from pyscript.ffi import to_js  # type: ignore[import-not-found]
 
+from tokensession.browser.runtime import JsException, error_name, js_function, to_bytes, uint8array
 from tokensession.errors import NetworkError, RequestTimeout
 from tokensession.http import Request, Response
 
@@ -57,27 +58,25 @@ class FetchTransport:
             # through the event loop (bench/README.md, per request).
             answer = await _fetch_all()(request.url(self.base), to_js(init))
         except JsException as exc:
-            if getattr(exc, "name", None) == "TimeoutError":
+            if error_name(exc) == "TimeoutError":
                 raise RequestTimeout(f"no answer within {request.timeout_ms} ms", request=request) from None
             raise NetworkError(f"cannot reach the server ({exc})", request=request) from None
-        status, headers, data = answer[0], answer[1].to_py(), answer[2]
-        return Response(int(status), headers, bytes(data.to_bytes()))
+        status, headers, data = answer[0], json.loads(str(answer[1])), answer[2]
+        return Response(int(status), headers, to_bytes(data))
 
 
-# fetch, then the whole body, in JavaScript: [status, headers (names lower-case, one object
-# converted once), body bytes].
+# fetch, then the whole body, in JavaScript: [status, headers (names lower-case, as one JSON
+# text: the same on every runtime, parsed once), body bytes].
 _FETCH_ALL_JS = """(url, init) => fetch(url, init).then(async (resp) =>
-    [resp.status, Object.fromEntries(resp.headers), new Uint8Array(await resp.arrayBuffer())])"""
+    [resp.status, JSON.stringify(Object.fromEntries(resp.headers)), new Uint8Array(await resp.arrayBuffer())])"""
 _made: list[Any] = []
 
 
 def _fetch_all() -> Any:
-    """The JS helper above, made once (``run_js`` evaluates it: PyScript, which this module
-    needs, needs ``'unsafe-eval'`` in the page's CSP anyway)."""
+    """The JS helper above, made once (evaluated: PyScript, which this module needs, needs
+    ``'unsafe-eval'`` in the page's CSP anyway)."""
     if not _made:
-        from pyodide.code import run_js  # type: ignore[import-not-found]
-
-        _made.append(run_js(_FETCH_ALL_JS))
+        _made.append(js_function(_FETCH_ALL_JS))
     return _made[0]
 
 
@@ -86,4 +85,4 @@ def _body(body: bytes) -> Any:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
-        return to_js(body)
+        return uint8array(body)

@@ -24,8 +24,8 @@ cases.
 
 Proxies: the promise executor's proxy is destroyed as soon as the promise is
 made (the executor runs at once); the lock callbacks are one-shot
-(``create_once_callable``: PyScript's ``ffi`` has no such helper), so none
-outlives its lock request; one whose request was refused is destroyed.
+(``runtime.once``: Pyodide's ``create_once_callable``; PyScript's ``ffi`` has no such
+helper), so none outlives its lock request; one whose request was refused is released.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from pyodide.ffi import JsException, create_once_callable  # type: ignore[import-not-found]
 from pyscript import window  # type: ignore[import-not-found]
 from pyscript.ffi import create_proxy, to_js  # type: ignore[import-not-found]
 
+from tokensession.browser.runtime import JsException, now_ms, once, release
 from tokensession.errors import RequestTimeout
 
 #: How long another tab's "busy" counts without its "idle" (a refresh times out well before).
@@ -93,7 +93,7 @@ class WebLock:
 
     def _heard(self, event: Any) -> None:
         if event.data == "busy":
-            self._busy_since = float(window.Date.now())
+            self._busy_since = now_ms()
         elif event.data == "idle":
             self._busy_since = None
 
@@ -105,7 +105,7 @@ class WebLock:
         False
         """
         since = self._busy_since
-        return since is not None and float(window.Date.now()) - since < BUSY_STALE_MS
+        return since is not None and now_ms() - since < BUSY_STALE_MS
 
     def _say(self, word: str) -> None:
         if self._channel is not None:
@@ -129,11 +129,11 @@ class WebLock:
                 granted.set_result(None)
             return on_grant(lock)
 
-        once = create_once_callable(callback)
+        grant = once(callback)
         try:
-            promise = window.navigator.locks.request(self.name, to_js(dict(options, signal=controller.signal)), once)
+            promise = window.navigator.locks.request(self.name, to_js(dict(options, signal=controller.signal)), grant)
         except JsException as exc:  # thrown at once rather than rejected: refused all the same
-            once.destroy()
+            release(grant)
             return "refused", str(exc)
         settled = asyncio.ensure_future(_settled(promise))
         settled.add_done_callback(_quiet)
@@ -150,7 +150,7 @@ class WebLock:
         granted.cancel()  # a grant after this is given straight back (``on_grant``)
         if settled.done():  # the request ended without a grant: refused
             if not called:
-                once.destroy()
+                release(grant)
             return "refused", str(None if settled.cancelled() else settled.exception())
         controller.abort()  # withdrawn from the queue: no grant will come
         return "timeout", f"not granted within {self.grant_timeout_ms:g} ms"
@@ -166,7 +166,7 @@ class WebLock:
 
         executor_proxy = create_proxy(executor)
         held = window.Promise.new(executor_proxy)  # runs the executor at once
-        executor_proxy.destroy()
+        release(executor_proxy)
         given_up: list[bool] = []
 
         def on_grant(_lock: Any) -> Any:

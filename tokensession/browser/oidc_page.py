@@ -27,10 +27,10 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pyodide.ffi import JsException  # type: ignore[import-not-found]
 from pyscript import window  # type: ignore[import-not-found]
 from pyscript.ffi import to_js  # type: ignore[import-not-found]
 
+from tokensession.browser.runtime import JsException, now_ms, uint8array
 from tokensession.config import AuthConfig
 from tokensession.context import SessionContext
 from tokensession.errors import ApiError, SignInFailed, SignInReason
@@ -174,7 +174,7 @@ async def verify_signature(token: IdToken, jwks: Any) -> bool:
 
 
 def _bytes(data: bytes) -> Any:
-    return window.Uint8Array.new(to_js(data))
+    return uint8array(data)
 
 
 async def _get_json(transport: Transport, url: str, timeout_ms: int, reason: SignInReason) -> Any:
@@ -189,4 +189,4 @@ async def _get_json(transport: Transport, url: str, timeout_ms: int, reason: Sig
 
 
 def _now_ms() -> float:
-    return float(window.Date.now())  # the page's clock, as the client's
+    return now_ms()  # the page's clock, as the client's

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from pyscript import window  # type: ignore[import-not-found]
 from pyscript.ffi import to_js  # type: ignore[import-not-found]
 
+from tokensession.browser import runtime
 from tokensession.browser.cookies import DocumentCookieJar, base_path, is_https
 from tokensession.browser.fetch import FetchTransport
 from tokensession.browser.locks import WebLock, grant_timeout_ms
@@ -58,8 +59,8 @@ class PageClient:
 
 
 def now_ms() -> float:
-    """The page's clock: ms since the epoch (``Date.now()``)."""
-    return float(window.Date.now())
+    """The page's clock: ms since the epoch (``Date.now()``, read as :func:`runtime.now_ms` does)."""
+    return runtime.now_ms()
 
 
 async def load_config(url: str = "config.json") -> tuple[Config, list[str]]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyodide.ffi import JsException  # type: ignore[import-not-found]
 from pyscript import window  # type: ignore[import-not-found]
+
+from tokensession.browser.runtime import JsException
 
 
 class LocalStorage:

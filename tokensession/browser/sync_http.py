@@ -20,7 +20,7 @@ client), with the page's cookies, so both see one session.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pyodide_js  # type: ignore[import-not-found]
 from pyscript import window  # type: ignore[import-not-found]
@@ -94,5 +94,6 @@ async def requests_session(
 
 
 def _now_ms() -> float:
-    date: Any = window.Date
-    return float(date.now())
+    from tokensession.browser.runtime import now_ms
+
+    return now_ms()
