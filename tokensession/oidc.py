@@ -146,24 +146,12 @@ def secure_url(url: str) -> bool:
 
 
 def random_token(nbytes: int = 32) -> str:
-    """A high-entropy url-safe string (32 bytes: 43 characters, a valid PKCE verifier)."""
-    return b64url(secure_random_bytes(nbytes))
+    """A high-entropy url-safe string (32 bytes: 43 characters, a valid PKCE verifier), from the
+    system's CSPRNG (on MicroPython, whose ``secrets`` is ``micropython/lib``'s, the JavaScript
+    host's ``crypto.getRandomValues``)."""
+    import secrets
 
-
-def secure_random_bytes(nbytes: int) -> bytes:
-    """Bytes from the system's CSPRNG: ``os.urandom`` (CPython; Pyodide's is the browser's
-    ``crypto.getRandomValues``), else, on MicroPython, which has no ``os.urandom``, the
-    JavaScript host's ``crypto.getRandomValues`` itself. Never a non-cryptographic generator."""
-    import os
-
-    urandom = getattr(os, "urandom", None)
-    if urandom is not None:
-        return bytes(urandom(nbytes))
-    import js  # type: ignore[import-not-found]  # the JavaScript host (a page, or Node)
-
-    buffer = js.Uint8Array.new(nbytes)
-    js.crypto.getRandomValues(buffer)
-    return bytes(buffer.to_py() if hasattr(buffer, "to_py") else [buffer[i] for i in range(nbytes)])
+    return b64url(secrets.token_bytes(nbytes))
 
 
 def pkce_challenge(verifier: str) -> str:

@@ -494,11 +494,42 @@ _add(
 asyncio.Task = Task  # isinstance checks and annotations name the futures made here
 collections.deque = deque
 base64.urlsafe_b64decode = _urlsafe_b64decode
-# MicroPython raises RuntimeError where CPython raises RecursionError (a subclass of it).
 _add(pathlib.Path, with_name=_with_name, home=staticmethod(_home))
 for _name in ("debug", "info", "warning", "error", "critical", "exception", "log"):
     setattr(logging.Logger, _name, _logging_kwargs(getattr(logging.Logger, _name)))
+# MicroPython raises RuntimeError where CPython raises RecursionError (a subclass of it).
 _add(builtins, TimeoutError=asyncio.TimeoutError, RecursionError=RuntimeError)
+
+
+# CPython's OSError subclasses for a failed connection; MicroPython raises OSError with an errno.
+class ConnectionError(OSError):
+    pass
+
+
+class ConnectionResetError(ConnectionError):
+    pass
+
+
+class ConnectionRefusedError(ConnectionError):
+    pass
+
+
+class ConnectionAbortedError(ConnectionError):
+    pass
+
+
+class BrokenPipeError(ConnectionError):
+    pass
+
+
+_add(
+    builtins,
+    ConnectionError=ConnectionError,
+    ConnectionResetError=ConnectionResetError,
+    ConnectionRefusedError=ConnectionRefusedError,
+    ConnectionAbortedError=ConnectionAbortedError,
+    BrokenPipeError=BrokenPipeError,
+)
 _add(hmac, compare_digest=_compare_digest)
 _add(functools, cache=_cache, lru_cache=lambda maxsize=128: _cache)
 _add(time, monotonic=_monotonic, perf_counter=_monotonic)

@@ -13,6 +13,7 @@ is reported as skipped with that reason, never silently dropped.
 import json
 import sys
 
+import cpython_compat  # noqa: F401 - as web/main.py does on MicroPython pages
 import pytest
 
 manifest = json.load(open(sys.argv[1]))

@@ -33,7 +33,14 @@ MODULES = [
     "test_config_cross_origin",
     "test_oidc",
     "test_messages",
+    "test_sources",
+    "test_client",
+    "test_client_run",
+    "test_refresh_failures",
+    "test_httponly_mode",
 ]
+# Not here: test_client_loop (CPython's event loop policies and warnings), test_drivers and
+# test_properties (urllib, requests, threads, hypothesis), test_id_token (PyJWT, cryptography).
 
 
 def manifest(paths: list[Path]) -> dict[str, dict[str, list[str]]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -108,13 +109,11 @@ def make_world(refresh_cookie: RefreshCookie) -> Iterator[WorldFactory]:
     token as its own cookie and the transport keeps it as a browser would
     (``transport.cookies``), apart from the page's ``jar``.
     """
-    # Imported here, not at the top: the library's tests that need no API also run under
-    # MicroPython (tests/micropython), where the API's server-side modules do not import.
-    try:
-        from authapi.app import AuthApi, Settings
-        from authapi.inpage import transport_handler
-    except ImportError as missing:  # under MicroPython, until the API's modules import there
-        pytest.skip(f"the reference API does not import here: {missing}")
+    # Imported here: conftest also loads under MicroPython (tests/micropython), for tests
+    # that need no API.
+    from authapi.app import AuthApi, Settings
+    from authapi.inpage import open_demo_api, transport_handler
+    from authapi.kvstore import MemoryKeyValue
 
     apis: list[AuthApi] = []
 
@@ -134,7 +133,11 @@ def make_world(refresh_cookie: RefreshCookie) -> Iterator[WorldFactory]:
             is_demo=True,
             httponly_refresh=refresh_cookie == "httponly",
         )
-        api = AuthApi.open(settings, clock=clock.seconds, sleep=hang, passwords=PlainPasswords({"demo": "demo"}))
+        if sys.implementation.name == "micropython":
+            # No SQLite there: the API as MicroPython pages run it, over an in-memory store.
+            api = open_demo_api(MemoryKeyValue(), settings=settings, clock=clock.seconds, sleep=hang)
+        else:
+            api = AuthApi.open(settings, clock=clock.seconds, sleep=hang, passwords=PlainPasswords({"demo": "demo"}))
         apis.append(api)
         handler: Handler = api.handle
         browser_jar = MemoryCookieJar(clock) if refresh_cookie == "httponly" else None

@@ -40,7 +40,9 @@ def refresh_cookie() -> str:
 def attributes(line: str) -> dict[str, str]:
     first, *rest = (part.strip() for part in line.split(";"))
     name, _, value = first.partition("=")
-    return {"name": name, "value": value, **{k.lower(): v for k, _, v in (p.partition("=") for p in rest)}}
+    found = {k.lower(): v for k, _, v in (p.partition("=") for p in rest)}
+    found.update(name=name, value=value)
+    return found
 
 
 # -- cookies: the marker stands for the token the page cannot see -------------------------------
