@@ -50,7 +50,13 @@ mimetypes.add_type("text/plain", ".toml")
 mimetypes.add_type("text/x-python", ".py")
 
 #: What the wheels are built from: a change to any of these files rebuilds them.
-WHEEL_SOURCES = (ROOT / "tokensession", ROOT / "authapi", ROOT / "pyproject.toml")
+WHEEL_SOURCES = (
+    ROOT / "tokensession",
+    ROOT / "authapi",
+    ROOT / "pyproject.toml",
+    ROOT / "micropython" / "lib",
+    ROOT / "tools" / "mpy_port.py",
+)
 
 # Files in the vendored folders that we build ourselves (tools/), not copied from a
 # pinned package: they can change while the folder's version does not, so they
@@ -252,9 +258,9 @@ class WheelCache:
 
 
 async def wheel_file(request: Request, *, wheels: WheelCache) -> Response:
-    """``/wheels/{name}``: one of the wheels ``wheels`` builds, by file name."""
+    """``/wheels/{name}``: one of the wheels (or MicroPython zips) ``wheels`` builds, by file name."""
     name = request.path_params["name"]
-    if not name.endswith(".whl") or "/" in name or name.startswith("."):
+    if not name.endswith((".whl", "-micropython.zip")) or "/" in name or name.startswith("."):
         return Response(status_code=404)
     try:
         path = (await wheels.folder()) / name

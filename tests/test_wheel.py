@@ -9,6 +9,7 @@ import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,8 +20,13 @@ import build_wheels  # tools/ is a script folder, not a package
 
 
 @pytest.fixture(scope="module")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return build_wheels.build(tmp_path_factory.mktemp("wheels"))
+
+
+@pytest.fixture(scope="module")
+def wheels(built: list[Path]) -> list[Path]:
+    return [p for p in built if p.suffix == ".whl"]
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +57,20 @@ def test_wheel_names_are_stable_and_pure_python(wheels: list[Path]) -> None:
     assert not [line for line in metadata.splitlines() if line.startswith("Requires-Dist") and "extra" not in line]
 
 
-def test_the_same_sources_build_the_same_bytes(wheels: list[Path], tmp_path: Path) -> None:
+def test_the_same_sources_build_the_same_bytes(built: list[Path], tmp_path: Path) -> None:
     again = build_wheels.build(tmp_path)
-    assert [w.read_bytes() for w in again] == [w.read_bytes() for w in wheels]
+    assert [w.read_bytes() for w in again] == [w.read_bytes() for w in built]
+
+
+def test_the_micropython_zips_hold_the_ported_packages_and_the_stand_ins(built: list[Path]) -> None:
+    zips = [p for p in built if p.suffix == ".zip"]
+    assert [p.name for p in zips] == build_wheels.micropython_names()
+    with zipfile.ZipFile(zips[0]) as lib, zipfile.ZipFile(zips[1]) as api:
+        lib_names, api_names = lib.namelist(), api.namelist()
+        http = lib.read("tokensession/http.py").decode()
+    assert {"tokensession/client.py", "typing.py", "dataclasses.py", "cpython_compat.py"} <= set(lib_names)
+    assert "_fields=(" in http  # as tools/mpy_port.py writes it: MicroPython keeps no annotations
+    assert "authapi/inpage.py" in api_names and not [n for n in api_names if not n.startswith("authapi/")]
 
 
 def test_wheel_imports_in_a_fresh_venv_with_nothing_else(venv_python: Path, tmp_path: Path) -> None:
@@ -111,10 +128,13 @@ def test_readme_plain_python_example_runs_against_serve_py(venv_python: Path, se
     assert "'username': 'demo'" in done.stdout
 
 
-def test_the_minimal_example_names_the_wheels_this_version_builds() -> None:
-    toml = (ROOT / "examples" / "minimal" / "pyscript.toml").read_text(encoding="utf-8")
+@pytest.mark.parametrize(
+    ("example", "names"), [("minimal", build_wheels.wheel_names), ("minimal-mpy", build_wheels.micropython_names)]
+)
+def test_the_minimal_examples_name_the_files_this_version_builds(example: str, names: Any) -> None:
+    toml = (ROOT / "examples" / example / "pyscript.toml").read_text(encoding="utf-8")
     named = re.findall(r'"\.\./\.\./wheels/([^"]+)"', toml)
-    assert named == build_wheels.wheel_names()  # bump __version__ and the example moves with it
+    assert named == names()  # bump __version__ and the example moves with it
 
 
 def test_the_readme_section_is_the_minimal_example() -> None:

@@ -36,9 +36,18 @@ Synchronous code uses :class:`SessionHandler` in a ``urllib.request`` opener
 (imported on first use: it pulls in ``urllib.request`` and ``http.client``), or
 ``tokensession.requests_auth.SessionAuth`` with ``requests`` (optional
 dependency). All three drivers run the same flows (:mod:`tokensession.flow`).
+
+On PyScript's MicroPython the package is installed from ``tokensession-*-micropython.zip``
+(``examples/minimal-mpy/``), which also holds the stand-ins MicroPython lacks; the first
+import below adds what its built-in modules miss (``micropython/lib/cpython_compat.py``).
 """
 
 from __future__ import annotations
+
+import sys
+
+if sys.implementation.name == "micropython":
+    import cpython_compat  # type: ignore[import-not-found]  # noqa: F401
 
 from typing import TYPE_CHECKING, Any
 

@@ -4,19 +4,23 @@
     ./build.sh _site                      # installs what is missing, then runs this
     .venv/bin/python tools/build_site.py _site [--api-base URL] [--demo-api auto|true|false]
         [--simplejwt-base URL | --oidc-issuer URL --oidc-client-id ID [--oidc-scope S]]
-        [--connect-origin ORIGIN]...
+        [--connect-origin ORIGIN]... [--runtime micropython|pyodide]
 
 What ``OUT`` holds afterwards (every URL in it is relative, so it works under
 any path prefix such as ``/<repo>/``; nothing in it needs a server):
 
-    index.html            web/index.html with the CSP as a <meta http-equiv> tag
-    app.css boot.js main.py pyscript.toml      from web/
-    pyapp.zip             pyapp/ + tokensession/ + authapi/ (the in-page demo API)
+    index.html            web/index.html for the runtime (serve.runtime_page), with the CSP
+                          as a <meta http-equiv> tag
+    app.css boot.js main.py pyscript.toml micropython.toml      from web/
+    pyapp.zip             pyapp/ + tokensession/ + authapi/ (the in-page demo API); for
+                          MicroPython as tools/mpy_port.py writes them, with micropython/lib/
     config.json           contract section 8, "demoApi": "auto"
     static/vendor/        the pinned runtime the page loads (tools/vendor.py), with the
                           gzipped copies the loader gunzips in the page
-    wheels/               the tokensession (and authapi) wheels (tools/build_wheels.py)
+    wheels/               the tokensession (and authapi) wheels and MicroPython zips
+                          (tools/build_wheels.py)
     examples/minimal/     a page of a few lines using the wheel (examples/minimal/)
+    examples/minimal-mpy/ the same page on MicroPython, from the zips
     .nojekyll             GitHub Pages: serve files as they are
 
 ``OUT`` is emptied first; a folder that is not empty and holds no earlier
@@ -45,7 +49,9 @@ ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "web"
 VENDOR = ROOT / "static" / "vendor"
 MARKER = ".pyauth-site"
-WEB_FILES = ("index.html", "app.css", "boot.js", "main.py", "pyscript.toml")
+WEB_FILES = ("index.html", "app.css", "boot.js", "main.py", "pyscript.toml", "micropython.toml")
+#: examples/: a page of a few lines using the library, on each runtime.
+EXAMPLES = ("minimal", "minimal-mpy")
 
 # The runtime files the page uses; everything else in static/vendor/pyodide-*/
 # (the raw 30 MiB snapshot.bin, build stamps, .gz nobody asks for) stays out.
@@ -235,6 +241,11 @@ def _copy_runtime(out: Path) -> None:
     pyscript = _vendored("pyscript")
     # The whole dist/ (hashed chunk names, some loaded lazily), without the .gz and stamps.
     shutil.copytree(pyscript, out / "static" / "vendor" / pyscript.name, ignore=shutil.ignore_patterns("*.gz", ".*"))
+    micropython = _vendored("micropython")
+    # .mjs and .wasm only: a static host compresses them itself or not at all.
+    shutil.copytree(
+        micropython, out / "static" / "vendor" / micropython.name, ignore=shutil.ignore_patterns("*.gz", "*.zst", ".*")
+    )
 
 
 class _Refs(html.parser.HTMLParser):
@@ -249,7 +260,8 @@ class _Refs(html.parser.HTMLParser):
 
 
 def page_references(folder: Path) -> list[str]:
-    """Every URL that ``folder``'s index.html and pyscript.toml name, as written.
+    """Every URL that ``folder``'s index.html and the PyScript configs it names (``config=``) name,
+    as written.
 
     >>> "static/vendor/pyscript-0.7.31/core.js" in page_references(Path("_site"))  # doctest: +SKIP
     True
@@ -257,8 +269,10 @@ def page_references(folder: Path) -> list[str]:
     parser = _Refs()
     parser.feed((folder / "index.html").read_text())
     refs = list(parser.refs)
-    toml = folder / "pyscript.toml"
-    if toml.is_file():
+    for name in [ref for ref in refs if ref.endswith(".toml")]:
+        toml = folder / name
+        if not toml.is_file():
+            continue  # reported as missing with the other references
         config = tomllib.loads(toml.read_text())
         if "interpreter" in config:
             refs.append(config["interpreter"])
@@ -273,7 +287,8 @@ def check_site(out: Path) -> None:
     >>> check_site(Path("_site"))  # doctest: +SKIP
     """
     problems = []
-    pages = [out, *[p for p in [out / "examples" / "minimal"] if (p / "index.html").is_file()]]
+    examples = [out / "examples" / name for name in EXAMPLES]
+    pages = [out, *[p for p in examples if (p / "index.html").is_file()]]
     for folder in pages:
         for ref in page_references(folder):
             parts = urlsplit(ref)
@@ -299,11 +314,9 @@ def _build_wheels(out: Path) -> None:
 
 
 def _copy_examples(out: Path) -> None:
-    src = ROOT / "examples" / "minimal"
-    if not src.is_dir():
-        _say("skipping examples/minimal/: examples/minimal/ is not in this checkout yet")
-        return
-    shutil.copytree(src, out / "examples" / "minimal", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in EXAMPLES:
+        src = ROOT / "examples" / name
+        shutil.copytree(src, out / "examples" / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
 def build(
@@ -312,9 +325,12 @@ def build(
     demo_api: bool | str = "auto",
     auth: dict[str, str] | None = None,
     connect: Sequence[str] = (),
+    runtime: str | None = None,
 ) -> None:
     """Write the static site into ``out`` (emptied first). ``auth``: config ``"auth"`` (another
-    kind of API; no demo API then); ``connect``: more origins the page may call (CSP).
+    kind of API; no demo API then); ``connect``: more origins the page may call (CSP);
+    ``runtime``: the interpreter the app runs on (contract section 11; default: serve.py's).
+    Both runtimes are in every build (each example page uses one).
 
     >>> build(Path("/tmp/site"))  # doctest: +SKIP
     """
@@ -323,17 +339,19 @@ def build(
     origins = [origin for origin in (api_origin(api_base), *_auth_origins(auth), *connect) if origin]
     origins = list(dict.fromkeys(origins))
     serve = _serve_module()
+    runtime = runtime or serve.DEFAULT_RUNTIME
     _empty(out)
     (out / MARKER).write_text("Built by tools/build_site.py; emptied by the next build.\n")
     (out / ".nojekyll").write_text("")
     csp = meta_csp(serve.CSP, origins)
     for name in WEB_FILES:
         if name == "index.html":
-            html = page_html((WEB / name).read_text(), csp)
+            html = page_html(serve.runtime_page((WEB / name).read_text(), runtime), csp)
             (out / name).write_text(provider_page(html) if auth is not None and auth["kind"] == "oidc" else html)
         else:
             shutil.copy2(WEB / name, out / name)
-    (out / "pyapp.zip").write_bytes(serve.zip_package(*serve.PAGE_PACKAGES))
+    package = serve.micropython_zip if runtime == "micropython" else serve.zip_package
+    (out / "pyapp.zip").write_bytes(package(*serve.PAGE_PACKAGES))
     config: dict[str, object] = {**DEFAULT_CONFIG, "apiBase": api_base, "demoApi": demo_api}
     if auth is not None:
         config["auth"] = auth
@@ -395,11 +413,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="another origin the page may call (CSP connect-src), e.g. a provider's token endpoint on "
         "another host than its issuer; repeatable",
     )
+    p.add_argument(
+        "--runtime", metavar="micropython|pyodide", help="the interpreter the app runs on (default: serve.py's)"
+    )
     args = p.parse_args(argv)
+    if args.runtime is not None:
+        _serve_module().check_runtime(args.runtime, "build.sh")
     try:
         api_base, auth = _auth_from(p, args)
         connect = [api_origin(origin, "--connect-origin") or "" for origin in args.connect_origin]
-        build(Path(os.path.expanduser(str(args.out))), api_base, args.demo_api, auth, connect)
+        build(Path(os.path.expanduser(str(args.out))), api_base, args.demo_api, auth, connect, args.runtime)
     except (BuildError, subprocess.CalledProcessError) as exc:
         _say(str(exc))
         return 1

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Build the wheels other pages install: ``tokensession`` and ``authapi``.
+"""Build the wheels other pages install: ``tokensession`` and ``authapi``, and the same two
+packages as MicroPython pages install them.
 
     python3 tools/build_wheels.py OUT/wheels
     OUT/wheels/tokensession-0.3.0-py3-none-any.whl
     OUT/wheels/authapi-0.3.0-py3-none-any.whl
+    OUT/wheels/tokensession-0.3.0-micropython.zip
+    OUT/wheels/authapi-0.3.0-micropython.zip
 
 - ``tokensession``, the session library, from the project's own ``pyproject.toml``
   (flit_core; the version is ``tokensession.__version__``);
@@ -14,7 +17,13 @@
   versioned with the library it ships beside. Its optional parts (argon2,
   PyJWT, sqlite3) stay optional through its seams: no dependency is declared.
 
-Both are pure Python (``py3-none-any``) and reproducible: file dates come from
+The ``-micropython.zip`` files are for PyScript's MicroPython, which installs no wheels: a
+page lists them in its config's ``[files]`` with ``"./*"`` and PyScript unpacks them
+(``examples/minimal-mpy/``). They hold the packages as ``tools/mpy_port.py`` writes them, and
+tokensession's holds ``micropython/lib/`` at its top, the stand-ins MicroPython lacks
+(``tokensession`` imports ``cpython_compat`` itself there).
+
+All are pure Python (``py3-none-any``) and reproducible: file dates come from
 ``SOURCE_DATE_EPOCH`` (fixed here), so the same sources give the same bytes.
 Older wheels of the two in OUT are removed, so ``OUT/*.whl`` is what the
 sources say now. Uses ``flit_core`` in-process when it is installed
@@ -29,6 +38,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +86,35 @@ def wheel_names(version: str | None = None) -> list[str]:
     return [f"tokensession-{v}-py3-none-any.whl", f"authapi-{v}-py3-none-any.whl"]
 
 
+def micropython_names(version: str | None = None) -> list[str]:
+    v = version or library_version()
+    return [f"tokensession-{v}-micropython.zip", f"authapi-{v}-micropython.zip"]
+
+
+def micropython_zip(dest: Path, package: str, *, stand_ins: bool) -> Path:
+    """``package`` ported for MicroPython (and ``micropython/lib/`` when ``stand_ins``), zipped
+    with fixed dates so the same sources give the same bytes."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import mpy_port
+    finally:
+        sys.path.pop(0)
+    stamp = time.gmtime(int(EPOCH))[:6]
+    files = [(p, p.relative_to(ROOT), True) for p in sorted((ROOT / package).rglob("*.py"))]
+    if stand_ins:
+        lib = ROOT / "micropython" / "lib"
+        files += [(p, p.relative_to(lib), False) for p in sorted(lib.rglob("*.py"))]
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path, name, ported in files:
+            if "__pycache__" in path.parts:
+                continue
+            text = path.read_text(encoding="utf-8")
+            info = zipfile.ZipInfo(name.as_posix(), stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, mpy_port.port(text) if ported else text)
+    return dest
+
+
 def _build(project: Path, dest: Path) -> Path:
     """One pure-Python wheel of ``project`` (a folder with a flit pyproject.toml) into ``dest``."""
     os.environ["SOURCE_DATE_EPOCH"] = EPOCH
@@ -102,14 +142,14 @@ def _copy_sources(src: Path, dest: Path) -> None:
 
 
 def build(dest: Path) -> list[Path]:
-    """Build both wheels into ``dest`` (created if missing); returns their paths.
+    """Build both wheels and both MicroPython zips into ``dest`` (created if missing); returns their paths.
 
-    >>> [p.name for p in build(Path("out/wheels"))]   # doctest: +SKIP
+    >>> [p.name for p in build(Path("out/wheels"))][:2]   # doctest: +SKIP
     ['tokensession-0.3.0-py3-none-any.whl', 'authapi-0.3.0-py3-none-any.whl']
     """
     dest.mkdir(parents=True, exist_ok=True)
     version = library_version()
-    for old in [*dest.glob("tokensession-*.whl"), *dest.glob("authapi-*.whl")]:
+    for old in [*dest.glob("tokensession-*.whl"), *dest.glob("authapi-*.whl"), *dest.glob("*-micropython.zip")]:
         old.unlink()
     with tempfile.TemporaryDirectory(prefix="wheels-") as tmp:
         # Both from copies: no build artefacts in the tree, and no pyc files in the wheels.
@@ -125,7 +165,12 @@ def build(dest: Path) -> list[Path]:
     expected = wheel_names(version)
     if [p.name for p in built] != expected:
         raise SystemExit(f"unexpected wheel names {[p.name for p in built]}, wanted {expected}")
-    return built
+    lib_zip, api_zip = (dest / name for name in micropython_names(version))
+    return [
+        *built,
+        micropython_zip(lib_zip, "tokensession", stand_ins=True),
+        micropython_zip(api_zip, "authapi", stand_ins=False),
+    ]
 
 
 def main(argv: list[str]) -> int:
