@@ -248,14 +248,20 @@ class ApiClient:
         """
         ctx = self._ctx
         session = ctx.observe()
-        action = self.policy.on_activity(ctx.now(), session, refreshing=ctx.state.refreshing)
+        action = self.policy.on_activity(
+            ctx.now(), session, refreshing=ctx.state.refreshing, retry_at_ms=ctx.state.retry_at_ms
+        )
         return action is Action.START_REFRESH and self._start_refresh(session)
 
     async def settle(self) -> None:
         """Wait for background work (refreshes, logout calls, async hooks) to finish, including
         work that finishing work starts; for tests and shutdown."""
         while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            pending = list(self._tasks)
+            await asyncio.gather(*pending, return_exceptions=True)
+            # Not left to the done callbacks alone: a loop may run them later than this await
+            # returns (Pyodide's browser loop does), and waiting on finished tasks again would spin.
+            self._tasks.difference_update(task for task in pending if task.done())
 
     # -- the driver ----------------------------------------------------------------------
 

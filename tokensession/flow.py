@@ -162,6 +162,7 @@ def request_flow(ctx: SessionContext, request: Request) -> Flow[Answer]:
             refreshing=ctx.state.refreshing,
             retried=retried,
             insufficient_scope=insufficient_scope(reply.headers.get("www-authenticate")),
+            retry_at_ms=ctx.state.retry_at_ms,
         )
         if action is Action.ACCEPT:
             return Answer(reply)

@@ -156,9 +156,11 @@ class SessionPolicy:
         refreshing: bool,
         retried: bool,
         insufficient_scope: bool = False,
+        retry_at_ms: float | None = None,
     ) -> Action:
         """An answer arrived for a request sent with ``sent``; the cookies now hold ``current``.
-        ``insufficient_scope``: a 401 that says so (:func:`insufficient_scope`)."""
+        ``insufficient_scope``: a 401 that says so (:func:`insufficient_scope`);
+        ``retry_at_ms``: when the refresh a blip left is due again (``None``: none is)."""
         if status == 401 and insufficient_scope:
             return Action.FAIL  # the token is fine; it lacks a scope: no refresh, no ending
         if status == 401:
@@ -179,17 +181,25 @@ class SessionPolicy:
             return Action.ACCEPT  # R1: auth calls and anonymous calls never refresh
         if refreshing or current.replaced(sent):
             return Action.ACCEPT  # R1 single flight: a refresh is running or already done
+        if retry_at_ms is not None and now_ms < retry_at_ms:
+            # A blip's retry is due at its time (the watchdog, or the browser's `online`): a
+            # burst of successes does not hammer a failing refresh, nor toast once each.
+            return Action.ACCEPT
         if not current.has_refresh_token or current.expired(now_ms):
             return Action.ACCEPT  # nothing to refresh with; the watchdog ends it (R2)
         if current.remaining_ms(now_ms) <= self.refresh_window_ms:
             return Action.START_REFRESH  # R1
         return Action.ACCEPT
 
-    def on_activity(self, now_ms: float, session: Session, *, refreshing: bool) -> Action:
+    def on_activity(
+        self, now_ms: float, session: Session, *, refreshing: bool, retry_at_ms: float | None = None
+    ) -> Action:
         """The user did something that counts as activity (config ``activityEvents``): inside
         the refresh window it starts the refresh a successful request would (R1)."""
         if refreshing:
             return Action.NOTHING  # R1 single flight
+        if retry_at_ms is not None and now_ms < retry_at_ms:
+            return Action.NOTHING  # a blip's retry is due at its own time
         if session.access_token is None or not session.has_refresh_token:
             return Action.NOTHING  # signed out, or nothing to refresh with
         if session.expired(now_ms):

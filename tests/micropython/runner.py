@@ -13,11 +13,22 @@ is reported as skipped with that reason, never silently dropped.
 import json
 import sys
 
-import cpython_compat  # noqa: F401 - as web/main.py does on MicroPython pages
+if sys.implementation.name == "micropython":
+    import cpython_compat  # noqa: F401 - as web/main.py does on MicroPython pages
+
 import pytest
 
 manifest = json.load(open(sys.argv[1]))
 modules = sys.argv[2:]
+
+
+def print_exception(error):
+    if hasattr(sys, "print_exception"):  # MicroPython
+        sys.print_exception(error)
+    else:
+        import traceback
+
+        traceback.print_exception(error)
 
 
 def emit(test_id, outcome, detail=""):
@@ -133,7 +144,7 @@ async def run_one(test_id, func, args, bound, fixtures, is_async):
                 result = next(result)
             values[name] = result
         result = func(**{name: values[name] for name in args})
-        if is_async and type(result).__name__ == "generator":  # a coroutine, there
+        if is_async and type(result).__name__ in ("generator", "coroutine"):  # MicroPython's are generators
             await result
         emit(test_id, "passed")
     except Unavailable as missing:
@@ -142,7 +153,7 @@ async def run_one(test_id, func, args, bound, fixtures, is_async):
         emit(test_id, "skipped", str(why))
     except Exception as error:
         emit(test_id, "failed", "%s: %s" % (type(error).__name__, error))
-        sys.print_exception(error)
+        print_exception(error)
     finally:
         for gen in reversed(finish):
             try:
@@ -171,8 +182,13 @@ def fixture_param_runs(args, fixtures, bound):
 
 async def main():
     for module_name in modules:
-        module = __import__(module_name, None, None, ["x"])
-        fixtures = fixtures_of(module_name)
+        try:
+            module = __import__(module_name, None, None, ["x"])
+            fixtures = fixtures_of(module_name)
+        except Exception as error:  # reported, and the next module still runs
+            emit(module_name, "unimportable", "%s: %s" % (type(error).__name__, error))
+            print_exception(error)
+            continue
         for name, args in manifest[module_name].items():
             func = getattr(module, name, None)
             if not name.startswith("test") or func is None or func in pytest.FIXTURES:

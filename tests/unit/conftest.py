@@ -133,8 +133,9 @@ def make_world(refresh_cookie: RefreshCookie) -> Iterator[WorldFactory]:
             is_demo=True,
             httponly_refresh=refresh_cookie == "httponly",
         )
-        if sys.implementation.name == "micropython":
-            # No SQLite there: the API as MicroPython pages run it, over an in-memory store.
+        if sys.implementation.name == "micropython" or sys.platform == "emscripten":
+            # In a page's interpreter (tests/micropython): no SQLite or PyJWT there, so the API
+            # as pages run it, over an in-memory store.
             api = open_demo_api(MemoryKeyValue(), settings=settings, clock=clock.seconds, sleep=hang)
         else:
             api = AuthApi.open(settings, clock=clock.seconds, sleep=hang, passwords=PlainPasswords({"demo": "demo"}))

@@ -51,6 +51,19 @@ def test_on_tick_retry_row(
     assert action is expected
 
 
+@pytest.mark.parametrize(
+    ("retry_at", "expected"), [(NOW + 1, Action.ACCEPT), (NOW, Action.START_REFRESH), (None, Action.START_REFRESH)]
+)
+def test_a_success_during_a_blips_backoff_leaves_the_retry_to_its_time(retry_at: int | None, expected: Action) -> None:
+    # A burst of answers after a failed refresh: none of them retries early (no hammering, one toast).
+    action = policy.after_response(
+        NOW, 200, "api", sent=NEAR, current=NEAR, refreshing=False, retried=False, retry_at_ms=retry_at
+    )
+    assert action is expected
+    activity = policy.on_activity(NOW, NEAR, refreshing=False, retry_at_ms=retry_at)
+    assert activity is (Action.NOTHING if expected is Action.ACCEPT else Action.START_REFRESH)
+
+
 def test_the_retry_is_a_deadline_and_the_backoff_doubles_to_a_cap() -> None:
     assert policy.deadline_ms(NEAR, warned=False, retry_at_ms=NOW + 1000) == NOW + 1000
     assert policy.deadline_ms(NEAR, warned=False, retry_at_ms=NOW + 99_000) == NEAR.util_time_ms
