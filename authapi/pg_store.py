@@ -22,6 +22,12 @@ under a transaction-scoped advisory lock (:data:`MIGRATION_LOCK`), against a ver
 table; the secrets are made in that transaction too (``ON CONFLICT DO NOTHING``), so
 every server signs and verifies access tokens with the same key.
 
+A lock held by someone else (an administrator's transaction left open in psql holding a
+session's row, a table locked by hand) is waited for :data:`LOCK_TIMEOUT_MS` at most, as
+SQLite's write lock is: then the call raises :class:`~authapi.store.StoreBusy` (503
+``store_busy`` with ``Retry-After``), having changed nothing, and the connection goes back to
+the pool; the waiting never holds up other calls.
+
 Faults: a connection the server lost is replaced (a call that meets one before it
 changed anything is run again once on a fresh one; see :meth:`PgStore._connection`);
 while the database cannot be reached, every call raises
@@ -39,7 +45,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from authapi.store import Family, RefreshToken, StoreRetry, StoreUnavailable
+from authapi.store import Family, RefreshToken, StoreBusy, StoreRetry, StoreUnavailable
 
 if TYPE_CHECKING:
     import psycopg
@@ -54,6 +60,11 @@ MIGRATION_LOCK = 0x70_79_61_75_74_68  # "pyauth"
 POOL_TIMEOUT_S = 2.0
 #: How long opening one connection may take.
 CONNECT_TIMEOUT_S = 2
+#: How long a statement waits for a lock before giving up (PostgreSQL's ``lock_timeout``, set
+#: on each pooled connection): as SQLite's ``BUSY_TIMEOUT_MS``. Our own servers hold a
+#: session's row for two round trips (see :meth:`PgTx.token`); anyone holding it longer gets
+#: its calls on that session answered 503 instead of stalled, each holding a pooled connection.
+LOCK_TIMEOUT_MS = 500
 POOL_MIN, POOL_MAX = 2, 10
 #: Every migration, in order: ``MIGRATIONS[n - 1]`` takes the schema from version n - 1 to n.
 MIGRATIONS = [
@@ -236,6 +247,7 @@ class PgStore:
     def __init__(self, url: str, secrets_by_name: dict[str, bytes]) -> None:
         self.url = url
         self._secrets = secrets_by_name
+        self.lock_timeout_ms = LOCK_TIMEOUT_MS
         self._pool: AsyncConnectionPool[Any] | None = None
         self._opening: asyncio.Lock | None = None
 
@@ -266,7 +278,11 @@ class PgStore:
                     max_size=POOL_MAX,
                     open=False,
                     timeout=POOL_TIMEOUT_S,
-                    kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
+                    kwargs={
+                        "autocommit": True,
+                        "connect_timeout": CONNECT_TIMEOUT_S,
+                        "options": f"-c lock_timeout={self.lock_timeout_ms}",
+                    },
                     name="pyauth",
                 )
                 await pool.open(wait=False)
@@ -293,6 +309,8 @@ class PgStore:
                         lost = True
                         await pool.check()
                     raise
+        except psycopg.errors.LockNotAvailable as exc:  # lock_timeout: the statement, so the call, changed nothing
+            raise StoreBusy(f"a lock held by another connection: {exc}") from exc
         except psycopg.OperationalError as exc:  # includes the pool's PoolTimeout
             if lost and not call.committing:
                 raise StoreRetry(f"a pooled connection was lost: {exc}") from exc

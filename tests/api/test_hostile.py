@@ -14,7 +14,7 @@ import pytest
 from authapi import sqlite_store
 from authapi.app import AuthApi
 
-from .conftest import ROOT, Client, FakeClock, FakeSleep, SharedBook, make_api, until
+from .conftest import HANG_GUARD_S, ROOT, Client, FakeClock, FakeSleep, SharedBook, make_api, until
 
 pytestmark = pytest.mark.anyio
 
@@ -262,3 +262,64 @@ async def test_a_store_locked_by_another_process_answers_503_without_stalling_ot
             other.execute("ROLLBACK")
         other.close()
     assert (await client.refresh(token)).status == 200  # nothing was spent by the refused call
+
+
+async def lock_waiters(conn: Any) -> int:
+    """Lock requests not granted yet, in the whole cluster (``pg_locks`` is read live, not
+    from a snapshot of the transaction)."""
+    cur = await conn.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+    row = await cur.fetchone()
+    return int(row[0])
+
+
+async def test_rows_locked_by_another_connection_answer_503_without_stalling_other_calls(
+    pg_url: str, tmp_path: Path, password_book: SharedBook, clock: FakeClock, fake_sleep: FakeSleep
+) -> None:
+    # The test above, in PostgreSQL: another connection (an administrator's transaction left
+    # open in psql) holds the row lock of every session.
+    import psycopg
+
+    from authapi import pg_store
+
+    with pytest.MonkeyPatch.context() as patch:
+        # A refresh that waits for that lock until the test says (a hang guard, not a bound):
+        # the pool connects with this lock_timeout.
+        patch.setattr(pg_store, "LOCK_TIMEOUT_MS", 60_000)
+        patient = make_api(tmp_path, password_book, clock, fake_sleep, db_path=pg_url)
+    client = Client(patient)
+    other = await psycopg.AsyncConnection.connect(pg_url)
+    impatient: AuthApi | None = None
+    try:
+        grant = (await client.login()).json()
+        token = grant["refresh_token"]
+        if patient.handlers.purging is not None:
+            await patient.handlers.purging  # the login's purge: done with the store
+        await other.execute("SELECT id FROM pyauth_families FOR UPDATE")
+        waiting = asyncio.ensure_future(client.refresh(token))
+        async with asyncio.timeout(HANG_GUARD_S):
+            # Polled: the state is the database server's, with nothing to await.
+            while not await lock_waiters(other):  # noqa: ASYNC110  (until the refresh waits for the row)
+                await asyncio.sleep(0.005)
+        # Meanwhile the event loop is free: calls that need no store answer, and so do reads.
+        for _ in range(3):
+            assert (await client.call("GET", "info")).status == 200
+            assert (await client.call("GET", "status/404")).status == 404
+            assert (await client.me(grant["access_token"])).status == 200
+        assert not waiting.done()
+        await other.rollback()
+        assert (await asyncio.wait_for(waiting, 30)).status == 200  # it waited for the lock, then went on
+        token = (await waiting).json()["refresh_token"]
+        # With the real lock_timeout (another server's pool), rows locked for longer answer 503.
+        impatient = make_api(tmp_path, password_book, clock, fake_sleep, db_path=pg_url)
+        await other.execute("SELECT id FROM pyauth_families FOR UPDATE")
+        busy = await asyncio.wait_for(Client(impatient).refresh(token), 30)
+        assert busy.status == 503
+        assert busy.json()["error"] == "store_busy"
+        assert busy.headers["retry-after"] == "1"
+        await other.rollback()
+    finally:
+        await other.close()
+        if impatient is not None:
+            await impatient.aclose()
+    assert (await client.refresh(token)).status == 200  # nothing was spent by the refused call
+    await patient.aclose()
