@@ -28,6 +28,7 @@ from .conftest import HANG_GUARD_S, USERS, Client, FakeClock, FakeSleep, SharedB
 # waiting in one process being let in first come, first served; across servers, waiting
 # attempts look again in turn (PgLimits.poll_s), so which of them goes first is not fixed.
 from .test_app import (  # noqa: F401
+    test_a_username_with_a_nul_character_is_counted_as_itself,
     test_access_token_expires_after_access_ttl,
     test_concurrent_good_logins_from_one_address_are_all_served,
     test_concurrent_guesses_cannot_overrun_the_limit,
