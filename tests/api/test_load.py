@@ -1,4 +1,4 @@
-"""Many clients refresh at once against a real serve.py (bounded, loopback only); then a
+"""Many clients refresh at once against a real serve.py (bounded by a count, loopback only); then a
 kill -9 mid-load and a restart on the same ``--db``; on each store (an SQLite file, a
 PostgreSQL database). Correctness, not speed: the figures live in bench/kill_bench.py and
 bench/README.md."""
@@ -7,27 +7,29 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from collections.abc import Callable
 
 import httpx
 
-from .conftest import Server
+from .conftest import Server, wait_until
 from .loadgen import LoadResult, run_load, spent_tokens, store_state, token_hash
 
 StartServer = Callable[..., Server]
 CLIENTS = 20
+REFRESHES = CLIENTS * 25
 #: SQLite's own check of the file; PostgreSQL has none to ask (it recovers from its WAL).
 INTEGRITY = {"sqlite": "ok", "pg": None}
 
 
 def test_concurrent_refreshes_issue_no_token_twice_and_revoke_nothing(server_factory: StartServer, store: str) -> None:
     srv = server_factory("--access-ttl", "30")
-    result = run_load(srv.api, clients=CLIENTS, seconds=3.0, max_requests=1500)
+    # Bounded by a number of refreshes, not by time (120 s is a hang guard): on a busy machine
+    # it just takes longer.
+    result = run_load(srv.api, clients=CLIENTS, seconds=120, max_requests=REFRESHES)
     assert result.statuses[200] == CLIENTS + result.refreshes  # every sign-in and refresh answered 200
     assert set(result.statuses) == {200}
     assert not [r.transport_error for r in result.runs if r.transport_error]
-    assert result.refreshes >= CLIENTS * 5  # the load was real
+    assert result.refreshes == REFRESHES  # all of them made
     tokens = result.all_tokens()
     assert len(tokens) == len(set(tokens))  # no refresh token issued twice
     srv.stop()
@@ -43,17 +45,13 @@ def test_kill_9_mid_load_then_restart_leaves_every_family_valid_or_revoked(
 ) -> None:
     srv = server_factory("--access-ttl", "30", "--refresh-grace", "30")
     outcome: list[LoadResult] = []
-    loader = threading.Thread(
-        target=lambda: outcome.append(run_load(srv.api, CLIENTS, seconds=20, max_requests=20_000))
+    loader = threading.Thread(  # until the kill ends it (120 s: a hang guard)
+        target=lambda: outcome.append(run_load(srv.api, CLIENTS, seconds=120, max_requests=1_000_000))
     )
     loader.start()
-    deadline = time.monotonic() + 30
-    with httpx.Client(base_url=srv.api, timeout=5, trust_env=False) as probe:
-        while time.monotonic() < deadline and probe.get("info").status_code == 200:
-            # Once refreshes are flowing (the login phase is over), pull the plug.
-            if len(store_state(srv.db).live_hashes) and spent_tokens(srv.db) > CLIENTS * 5:
-                break
-            time.sleep(0.05)
+    # Once refreshes are flowing (the login phase is over), pull the plug: over CLIENTS * 6
+    # committed, so over CLIENTS * 5 answered (each client has at most one answer in flight).
+    wait_until(lambda: spent_tokens(srv.db) > CLIENTS * 6)
     srv.proc.send_signal(signal.SIGKILL)
     srv.proc.wait(5)
     loader.join(30)
