@@ -28,11 +28,6 @@ from authapi.sessions import retrying
 
 #: An attempt in flight older than this is taken for one whose server was killed.
 STALE_ATTEMPT_S = 30.0
-#: How long an attempt waits for its keys' locks. Every sign-in from one address (behind a
-#: proxy: every sign-in) on every server takes them in turn, each for a few round trips: a
-#: burst queues here, longer than a store call may wait for a lock someone else holds
-#: (:data:`~authapi.pg_store.LOCK_TIMEOUT_MS`); bounded all the same (then 503 ``store_busy``).
-ADMIT_LOCK_TIMEOUT_MS = 5000
 
 
 def db_key(key: str) -> str:
@@ -75,7 +70,6 @@ class PgLimits:
         stale_ms = now_ms - math.floor(STALE_ATTEMPT_S * 1000)
         ordered = sorted({db_key(k) for k in keys})  # locks taken in one order everywhere: no deadlock
         async with self.store.raw() as conn:
-            await conn.execute("SELECT set_config('lock_timeout', %s, true)", (str(ADMIT_LOCK_TIMEOUT_MS),))
             await conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(%s::text[]) AS k", (ordered,)
             )

@@ -26,7 +26,9 @@ A lock held by someone else (an administrator's transaction left open in psql ho
 session's row, a table locked by hand) is waited for :data:`LOCK_TIMEOUT_MS` at most, as
 SQLite's write lock is: then the call raises :class:`~authapi.store.StoreBusy` (503
 ``store_busy`` with ``Retry-After``), having changed nothing, and the connection goes back to
-the pool; the waiting never holds up other calls.
+the pool; the waiting never holds up other calls. A ``lock_timeout`` set in the URL
+(``?options=-c%20lock_timeout%3D2s``), in ``PGOPTIONS``, or for the role or the database
+is kept.
 
 Faults: a connection the server lost is replaced (a call that meets one before it
 changed anything is run again once on a fresh one; see :meth:`PgStore._connection`);
@@ -61,10 +63,13 @@ POOL_TIMEOUT_S = 2.0
 #: How long opening one connection may take.
 CONNECT_TIMEOUT_S = 2
 #: How long a statement waits for a lock before giving up (PostgreSQL's ``lock_timeout``, set
-#: on each pooled connection): as SQLite's ``BUSY_TIMEOUT_MS``. Our own servers hold a
-#: session's row for two round trips (see :meth:`PgTx.token`); anyone holding it longer gets
-#: its calls on that session answered 503 instead of stalled, each holding a pooled connection.
-LOCK_TIMEOUT_MS = 500
+#: on each pooled connection where nothing else set one), then 503 as SQLite's
+#: ``BUSY_TIMEOUT_MS``. Our own servers hold a session's row (see :meth:`PgTx.token`) or a
+#: sign-in key (:mod:`authapi.pg_limits`) for a few round trips, but a burst of calls queues on
+#: one: long enough for such a queue on a loaded machine (20 refreshes of one token at once, at
+#: a load average of 15 on 2 cores: 500 ms answered some of them 503, 2 s one, and one answer
+#: took 3.1 s), short of a client's 10 s timeout.
+LOCK_TIMEOUT_MS = 5000
 POOL_MIN, POOL_MAX = 2, 10
 #: Every migration, in order: ``MIGRATIONS[n - 1]`` takes the schema from version n - 1 to n.
 MIGRATIONS = [
@@ -234,6 +239,15 @@ def migrate(conn: psycopg.Connection[Any]) -> dict[str, bytes]:
     return {key.removeprefix("secret:"): bytes(value) for key, value in rows}
 
 
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    """A new pooled connection: :data:`LOCK_TIMEOUT_MS`, unless its ``lock_timeout`` was set
+    already (the URL's ``options``, ``PGOPTIONS``, ``ALTER ROLE`` or ``ALTER DATABASE ... SET``)."""
+    await conn.execute(
+        "SELECT set_config('lock_timeout', %s, false) WHERE current_setting('lock_timeout') = '0'",
+        (f"{LOCK_TIMEOUT_MS}ms",),
+    )
+
+
 @dataclass
 class _Call:
     """One use of a pooled connection: whether its commit may have reached the database."""
@@ -247,7 +261,6 @@ class PgStore:
     def __init__(self, url: str, secrets_by_name: dict[str, bytes]) -> None:
         self.url = url
         self._secrets = secrets_by_name
-        self.lock_timeout_ms = LOCK_TIMEOUT_MS
         self._pool: AsyncConnectionPool[Any] | None = None
         self._opening: asyncio.Lock | None = None
 
@@ -278,11 +291,8 @@ class PgStore:
                     max_size=POOL_MAX,
                     open=False,
                     timeout=POOL_TIMEOUT_S,
-                    kwargs={
-                        "autocommit": True,
-                        "connect_timeout": CONNECT_TIMEOUT_S,
-                        "options": f"-c lock_timeout={self.lock_timeout_ms}",
-                    },
+                    kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
+                    configure=_configure,
                     name="pyauth",
                 )
                 await pool.open(wait=False)

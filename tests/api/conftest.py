@@ -327,6 +327,12 @@ def store_maker(request: pytest.FixtureRequest, store: str) -> Callable[[str], P
     return lambda prefix: factory.mktemp(prefix) / "tokens.sqlite3"
 
 
+def with_lock_timeout(url: str, timeout: str) -> str:
+    """A PostgreSQL ``url`` whose connections wait ``timeout`` (``"500ms"``) for a lock, instead of
+    ``pg_store.LOCK_TIMEOUT_MS`` (libpq's ``options``, which the store keeps)."""
+    return f"{url}?options=-c%20lock_timeout%3D{timeout}"
+
+
 @pytest.fixture
 def store_db(store: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path | str:
     """The ``db_path`` of an in-process API on the test's store: ``tmp_path/tokens.sqlite3``,

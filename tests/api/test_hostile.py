@@ -26,6 +26,7 @@ from .conftest import (
     sqlite_only,
     store_independent,
     until,
+    with_lock_timeout,
 )
 
 pytestmark = pytest.mark.anyio
@@ -303,13 +304,8 @@ async def test_rows_locked_by_another_connection_answer_503_without_stalling_oth
     # open in psql) holds the row lock of every session.
     import psycopg
 
-    from authapi import pg_store
-
-    with pytest.MonkeyPatch.context() as patch:
-        # A refresh that waits for that lock until the test says (a hang guard, not a bound):
-        # the pool connects with this lock_timeout.
-        patch.setattr(pg_store, "LOCK_TIMEOUT_MS", 60_000)
-        patient = make_api(tmp_path, password_book, clock, fake_sleep, db_path=pg_url)
+    # A refresh that waits for that lock until the test says (a hang guard, not a bound).
+    patient = make_api(tmp_path, password_book, clock, fake_sleep, db_path=with_lock_timeout(pg_url, "60s"))
     client = Client(patient)
     other = await psycopg.AsyncConnection.connect(pg_url)
     impatient: AuthApi | None = None
@@ -333,8 +329,9 @@ async def test_rows_locked_by_another_connection_answer_503_without_stalling_oth
         await other.rollback()
         assert (await asyncio.wait_for(waiting, 30)).status == 200  # it waited for the lock, then went on
         token = (await waiting).json()["refresh_token"]
-        # With the real lock_timeout (another server's pool), rows locked for longer answer 503.
-        impatient = make_api(tmp_path, password_book, clock, fake_sleep, db_path=pg_url)
+        # With a lock_timeout (here 100 ms; pg_store.LOCK_TIMEOUT_MS unless the URL sets one),
+        # rows locked for longer answer 503.
+        impatient = make_api(tmp_path, password_book, clock, fake_sleep, db_path=with_lock_timeout(pg_url, "100ms"))
         await other.execute("SELECT id FROM pyauth_families FOR UPDATE")
         busy = await asyncio.wait_for(Client(impatient).refresh(token), 30)
         assert busy.status == 503

@@ -21,7 +21,7 @@ from authapi import pg_store
 from authapi.app import AuthApi, Settings
 from authapi.pg_store import NewerSchema, PgStore
 
-from .conftest import HANG_GUARD_S, USERS, Client, FakeClock, FakeSleep, SharedBook
+from .conftest import USERS, Client, FakeClock, FakeSleep, SharedBook
 
 # The store-backed behaviours of test_app.py, collected here again with this module's `api`.
 # Left out: test_a_guess_waiting_behind_good_logins_is_served_too, which counts on attempts
@@ -203,35 +203,12 @@ async def test_dead_sessions_are_purged_from_the_database(
         assert await cur.fetchone() == (1,)
 
 
-async def test_a_sign_in_waits_its_turn_at_the_count_longer_than_a_store_call_waits_for_a_lock(
-    pg_url: str, password_book: SharedBook, clock: FakeClock, fake_sleep: FakeSleep
-) -> None:
-    # Sign-ins from one address take that address's lock in turn, on every server: a burst
-    # queues there. A store call gives up on a lock after pg_store.LOCK_TIMEOUT_MS (here 1 ms);
-    # a sign-in waiting its turn does not.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pg_store, "LOCK_TIMEOUT_MS", 1)
-        api = pg_api(pg_url, password_book, clock, fake_sleep)
-    try:
-        async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as other:
-            await other.execute("SELECT pg_advisory_lock(hashtextextended('addr:10.0.0.1', 0))")  # another's turn
-            login = asyncio.ensure_future(Client(api).login())
-
-            async def waited_past_the_store_timeout() -> bool:
-                cur = await other.execute(
-                    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
-                    " WHERE l.locktype = 'advisory' AND NOT l.granted"
-                    " AND clock_timestamp() - a.query_start > interval '50 milliseconds'"
-                )
-                row = await cur.fetchone()
-                return row is not None and row[0] > 0
-
-            async with asyncio.timeout(HANG_GUARD_S):
-                # Polled: the state is the database server's, with nothing to await.
-                while not (login.done() or await waited_past_the_store_timeout()):  # noqa: ASYNC110
-                    await asyncio.sleep(0.005)
-            assert not login.done(), login.result().json()  # still waiting its turn, not a 503
-            await other.execute("SELECT pg_advisory_unlock(hashtextextended('addr:10.0.0.1', 0))")
-            assert (await asyncio.wait_for(login, 30)).status == 200
-    finally:
-        await api.aclose()
+async def test_a_connection_waits_5_s_for_a_lock_unless_the_url_says_otherwise(pg_url: str) -> None:
+    for url, waits in ((pg_url, "5s"), (pg_url + "?options=-c%20lock_timeout%3D100ms", "100ms")):
+        store = PgStore.connect(url)
+        try:
+            async with store.raw() as conn:
+                cur = await conn.execute("SHOW lock_timeout")
+                assert await cur.fetchone() == (waits,)
+        finally:
+            await store.aclose()
