@@ -300,8 +300,9 @@ async def lock_waiters(conn: Any) -> int:
 async def test_rows_locked_by_another_connection_answer_503_without_stalling_other_calls(
     pg_url: str, tmp_path: Path, password_book: SharedBook, clock: FakeClock, fake_sleep: FakeSleep
 ) -> None:
-    # The test above, in PostgreSQL: another connection (an administrator's transaction left
-    # open in psql) holds the row lock of every session.
+    # test_a_store_locked_by_another_process_answers_503_without_stalling_other_calls, in
+    # PostgreSQL: another connection (an administrator's transaction left open in psql) holds
+    # the row lock of every session.
     import psycopg
 
     # A refresh that waits for that lock until the test says (a hang guard, not a bound).
@@ -338,9 +339,9 @@ async def test_rows_locked_by_another_connection_answer_503_without_stalling_oth
         assert busy.json()["error"] == "store_busy"
         assert busy.headers["retry-after"] == "1"
         await other.rollback()
+        assert (await client.refresh(token)).status == 200  # nothing was spent by the refused call
     finally:
         await other.close()
         if impatient is not None:
             await impatient.aclose()
-    assert (await client.refresh(token)).status == 200  # nothing was spent by the refused call
-    await patient.aclose()
+        await patient.aclose()
