@@ -30,6 +30,17 @@ from authapi.sessions import retrying
 STALE_ATTEMPT_S = 30.0
 
 
+def db_key(key: str) -> str:
+    r"""``key`` as PostgreSQL text can hold it: text has no NUL character, and a username is
+    whatever a client sent; so NUL is written ``\0`` and a backslash ``\\``, which keeps two
+    keys apart in the table as they are apart here.
+
+    >>> db_key("user:de\x00mo"), db_key(r"user:de\0mo"), db_key("addr:10.0.0.7")
+    ('user:de\\0mo', 'user:de\\\\0mo', 'addr:10.0.0.7')
+    """
+    return key.replace("\\", "\\\\").replace("\x00", "\\0")
+
+
 @dataclass(frozen=True)
 class PgTicket:
     """The rows of one attempt in flight."""
@@ -57,7 +68,7 @@ class PgLimits:
         now_ms = math.floor(now * 1000)
         since_ms = now_ms - math.floor(self.window * 1000)
         stale_ms = now_ms - math.floor(STALE_ATTEMPT_S * 1000)
-        ordered = sorted(set(keys))  # locks taken in one order everywhere: no deadlock
+        ordered = sorted({db_key(k) for k in keys})  # locks taken in one order everywhere: no deadlock
         async with self.store.raw() as conn:
             await conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(%s::text[]) AS k", (ordered,)

@@ -22,6 +22,14 @@ under a transaction-scoped advisory lock (:data:`MIGRATION_LOCK`), against a ver
 table; the secrets are made in that transaction too (``ON CONFLICT DO NOTHING``), so
 every server signs and verifies access tokens with the same key.
 
+A lock held by someone else (an administrator's transaction left open in psql holding a
+session's row, a table locked by hand) is waited for :data:`LOCK_TIMEOUT_MS` at most, as
+SQLite's write lock is: then the call raises :class:`~authapi.store.StoreBusy` (503
+``store_busy`` with ``Retry-After``), having changed nothing, and the connection goes back to
+the pool; the waiting never holds up other calls. A ``lock_timeout`` set in the URL
+(``?options=-c%20lock_timeout%3D2s``), in ``PGOPTIONS``, or for the role or the database
+is kept.
+
 Faults: a connection the server lost is replaced (a call that meets one before it
 changed anything is run again once on a fresh one; see :meth:`PgStore._connection`);
 while the database cannot be reached, every call raises
@@ -39,7 +47,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from authapi.store import Family, RefreshToken, StoreRetry, StoreUnavailable
+from authapi.store import Family, RefreshToken, StoreBusy, StoreRetry, StoreUnavailable
 
 if TYPE_CHECKING:
     import psycopg
@@ -54,6 +62,14 @@ MIGRATION_LOCK = 0x70_79_61_75_74_68  # "pyauth"
 POOL_TIMEOUT_S = 2.0
 #: How long opening one connection may take.
 CONNECT_TIMEOUT_S = 2
+#: How long a statement waits for a lock before giving up (PostgreSQL's ``lock_timeout``, set
+#: on each pooled connection where nothing else set one), then 503 as SQLite's
+#: ``BUSY_TIMEOUT_MS``. Our own servers hold a session's row (see :meth:`PgTx.token`) or a
+#: sign-in key (:mod:`authapi.pg_limits`) for a few round trips, but a burst of calls queues on
+#: one: long enough for such a queue on a loaded machine (20 refreshes of one token at once, at
+#: a load average of 15 on 2 cores: 500 ms answered some of them 503, 2 s one, and one answer
+#: took 3.1 s), short of a client's 10 s timeout.
+LOCK_TIMEOUT_MS = 5000
 POOL_MIN, POOL_MAX = 2, 10
 #: Every migration, in order: ``MIGRATIONS[n - 1]`` takes the schema from version n - 1 to n.
 MIGRATIONS = [
@@ -223,6 +239,15 @@ def migrate(conn: psycopg.Connection[Any]) -> dict[str, bytes]:
     return {key.removeprefix("secret:"): bytes(value) for key, value in rows}
 
 
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    """A new pooled connection: :data:`LOCK_TIMEOUT_MS`, unless its ``lock_timeout`` was set
+    already (the URL's ``options``, ``PGOPTIONS``, ``ALTER ROLE`` or ``ALTER DATABASE ... SET``)."""
+    await conn.execute(
+        "SELECT set_config('lock_timeout', %s, false) WHERE current_setting('lock_timeout') = '0'",
+        (f"{LOCK_TIMEOUT_MS}ms",),
+    )
+
+
 @dataclass
 class _Call:
     """One use of a pooled connection: whether its commit may have reached the database."""
@@ -267,6 +292,7 @@ class PgStore:
                     open=False,
                     timeout=POOL_TIMEOUT_S,
                     kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
+                    configure=_configure,
                     name="pyauth",
                 )
                 await pool.open(wait=False)
@@ -293,6 +319,8 @@ class PgStore:
                         lost = True
                         await pool.check()
                     raise
+        except psycopg.errors.LockNotAvailable as exc:  # lock_timeout: the statement, so the call, changed nothing
+            raise StoreBusy(f"a lock held by another connection: {exc}") from exc
         except psycopg.OperationalError as exc:  # includes the pool's PoolTimeout
             if lost and not call.committing:
                 raise StoreRetry(f"a pooled connection was lost: {exc}") from exc

@@ -83,7 +83,10 @@ class PgServer:
         import psycopg
 
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"'.encode())
+            # FILE_COPY (PostgreSQL 15 on): a copy of the template's files, without writing them
+            # all to the WAL as well; 20 ms instead of 90 (fsync is off: its checkpoint is cheap).
+            strategy = " STRATEGY = FILE_COPY" if conn.info.server_version >= 150000 else ""
+            conn.execute(f'CREATE DATABASE "{name}"{strategy}'.encode())
         return self.url(name)
 
     def stop(self, mode: str = "fast") -> None:

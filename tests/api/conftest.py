@@ -1,4 +1,12 @@
-"""Fixtures for the auth API tests: a fake clock, an in-process API, a real server process."""
+"""Fixtures for the auth API tests: a fake clock, an in-process API, a real server process.
+
+Both token stores: a test that asks for :func:`store` (directly, or through
+:func:`server_factory`, :func:`server`, :func:`store_db` or :func:`store_api`) runs twice,
+``[sqlite]`` on an SQLite file and ``[pg]`` on the session's PostgreSQL (:func:`pg_server`,
+one per xdist worker; each test gets a database of its own or an emptied one). A test that
+only one store can run says why beside ``@sqlite_only``; one whose subject involves no store
+(the token guard, the cap on ``slow``) runs once, ``@store_independent``.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,7 +185,7 @@ class Server:
 
     proc: subprocess.Popen[str]
     base: str
-    db: Path
+    db: Path | str  # an SQLite file, or a postgresql:// URL
     args: list[str]
     output: list[str] = field(default_factory=list)
 
@@ -200,8 +208,9 @@ class Server:
         return self.proc.wait(timeout)
 
 
-def start_server(db: Path, *extra: str, timeout: float = 30.0) -> Server:
-    """Start ``serve.py --port 0 --db DB`` and wait for its ``Serving on`` line."""
+def start_server(db: Path | str, *extra: str, timeout: float = 30.0) -> Server:
+    """Start ``serve.py --port 0 --db DB`` (a file or a ``postgresql://`` URL) and wait for its
+    ``Serving on`` line."""
     args = [sys.executable, str(ROOT / "serve.py"), "--port", "0", "--db", str(db), *extra]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
@@ -221,13 +230,14 @@ def start_server(db: Path, *extra: str, timeout: float = 30.0) -> Server:
 
 
 @pytest.fixture
-def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Start servers on demand (each test gets its own); all are stopped at the end."""
+def server_factory(store: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Start servers on demand (each test gets its own, on a new store of the test's kind);
+    all are stopped at the end."""
+    new_db = store_maker(request, store)
     started: list[Server] = []
 
-    def start(*extra: str, db: Path | None = None) -> Server:
-        path = db or tmp_path_factory.mktemp("db") / "tokens.sqlite3"
-        server = start_server(path, *extra)
+    def start(*extra: str, db: Path | str | None = None) -> Server:
+        server = start_server(db or new_db("db"), *extra)
         started.append(server)
         return server
 
@@ -239,9 +249,9 @@ def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(store: str, request: pytest.FixtureRequest) -> Iterator[Server]:
     """One server shared by the tests that leave no lasting mark (no failed logins beyond a few)."""
-    srv = start_server(tmp_path_factory.mktemp("shared") / "tokens.sqlite3", "--access-ttl", "30")
+    srv = start_server(store_maker(request, store)("shared"), "--access-ttl", "30")
     yield srv
     srv.stop()
 
@@ -289,3 +299,54 @@ def empty_pg_db(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         if conn.execute("SELECT to_regclass('pyauth_families')").fetchone() != (None,):
             conn.execute("TRUNCATE pyauth_families, pyauth_refresh_tokens, pyauth_login_attempts")
+
+
+# --- both stores ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", params=["sqlite", "pg"])
+def store(request: pytest.FixtureRequest) -> str:
+    """The kind of token store of the test's API: ``"sqlite"`` or ``"pg"`` (see the module docstring)."""
+    return str(request.param)
+
+
+#: For a test of the store-parametrized fixtures that only SQLite can run; a comment says why.
+sqlite_only = pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+#: For a test of those fixtures whose subject involves no store: once is enough (on SQLite).
+store_independent = pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+
+
+def store_maker(request: pytest.FixtureRequest, store: str) -> Callable[[str], Path | str]:
+    """``make(prefix)``: a new, empty store of kind ``store`` each call, an SQLite file's path or
+    a new database's URL on :func:`pg_server` (requested here, so that where PostgreSQL is
+    missing the ``[pg]`` tests skip as :func:`pg_server` says, before they start)."""
+    if store == "pg":
+        pg: PgServer = request.getfixturevalue("pg_server")
+        return lambda prefix: pg.create_db(f"{prefix}{os.getpid()}_{next(_databases)}")
+    factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
+    return lambda prefix: factory.mktemp(prefix) / "tokens.sqlite3"
+
+
+def with_lock_timeout(url: str, timeout: str) -> str:
+    """A PostgreSQL ``url`` whose connections wait ``timeout`` (``"500ms"``) for a lock, instead of
+    ``pg_store.LOCK_TIMEOUT_MS`` (libpq's ``options``, which the store keeps)."""
+    return f"{url}?options=-c%20lock_timeout%3D{timeout}"
+
+
+@pytest.fixture
+def store_db(store: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path | str:
+    """The ``db_path`` of an in-process API on the test's store: ``tmp_path/tokens.sqlite3``,
+    or :func:`pg_url` (the shared database, emptied)."""
+    if store == "pg":
+        return str(request.getfixturevalue("pg_url"))
+    return tmp_path / "tokens.sqlite3"
+
+
+@pytest.fixture
+async def store_api(
+    store_db: Path | str, tmp_path: Path, password_book: SharedBook, clock: FakeClock, fake_sleep: FakeSleep
+) -> AsyncIterator[AuthApi]:
+    """:func:`api` on the test's store (closed in the test's event loop: a PostgreSQL pool lives there)."""
+    api = make_api(tmp_path, password_book, clock, fake_sleep, db_path=store_db)
+    yield api
+    await api.aclose()

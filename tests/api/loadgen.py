@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -152,27 +153,49 @@ def token_hash(token: str) -> bytes:
 
 @dataclass
 class StoreState:
-    integrity: str
+    integrity: str | None  # SQLite's PRAGMA integrity_check; None for PostgreSQL (it has no such check)
     families: int
     revoked: int
     live_per_family: dict[str, int]
     live_hashes: set[bytes]
 
 
-def store_state(db: Path) -> StoreState:
-    """The token store as the file holds it (read with a plain SQLite connection)."""
+def is_postgres(db: Path | str) -> bool:
+    return str(db).startswith(("postgresql://", "postgres://"))
+
+
+def store_rows(db: Path | str, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` read straight from the store at ``db``: an SQLite file (a plain
+    connection), or a ``postgresql://`` URL. Tables are named ``{families}`` and ``{tokens}``
+    (``pyauth_``-prefixed in PostgreSQL)."""
+    if is_postgres(db):
+        import psycopg
+
+        with psycopg.connect(str(db)) as pg:
+            return list(pg.execute(sql.format(families="pyauth_families", tokens="pyauth_refresh_tokens").encode()))
     conn = sqlite3.connect(db)
     try:
-        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        families = conn.execute("SELECT count(*) FROM families").fetchone()[0]
-        revoked = conn.execute("SELECT count(*) FROM families WHERE revoked_ms IS NOT NULL").fetchone()[0]
-        live = dict(
-            conn.execute(
-                "SELECT f.id, count(t.hash) FROM families f LEFT JOIN refresh_tokens t"
-                " ON t.family_id = f.id AND t.spent_ms IS NULL GROUP BY f.id"
-            ).fetchall()
-        )
-        hashes = {bytes(h) for (h,) in conn.execute("SELECT hash FROM refresh_tokens WHERE spent_ms IS NULL")}
+        return conn.execute(sql.format(families="families", tokens="refresh_tokens")).fetchall()
     finally:
         conn.close()
-    return StoreState(integrity, families, revoked, live, hashes)
+
+
+def store_state(db: Path | str) -> StoreState:
+    """The token store as the file (or the PostgreSQL database) holds it."""
+    integrity = None
+    if not is_postgres(db):
+        ((integrity,),) = store_rows(db, "PRAGMA integrity_check")
+    ((families, revoked),) = store_rows(db, "SELECT count(*), count(revoked_ms) FROM {families}")
+    live = store_rows(
+        db,
+        "SELECT f.id, count(t.hash) FROM {families} f LEFT JOIN {tokens} t"
+        " ON t.family_id = f.id AND t.spent_ms IS NULL GROUP BY f.id",
+    )
+    hashes = {bytes(h) for (h,) in store_rows(db, "SELECT hash FROM {tokens} WHERE spent_ms IS NULL")}
+    return StoreState(integrity, int(families), int(revoked), dict(live), hashes)
+
+
+def spent_tokens(db: Path | str) -> int:
+    """How many refresh tokens were spent (rotations), in the store at ``db``."""
+    ((n,),) = store_rows(db, "SELECT count(*) FROM {tokens} WHERE spent_ms IS NOT NULL")
+    return int(n)

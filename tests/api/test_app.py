@@ -88,6 +88,16 @@ async def test_ten_failures_from_one_address_block_every_user_from_it(client: Cl
     assert (await client.login("alice", "wonderland", client="10.9.9.8")).status == 200
 
 
+async def test_a_username_with_a_nul_character_is_counted_as_itself(client: Client) -> None:
+    # Whatever text a client sends as a username keys its failures (PostgreSQL's text cannot
+    # hold a NUL: there this was a 500), and no other name shares that count.
+    for i in range(10):
+        assert (await client.login("de\x00mo", "bad", client=f"10.4.0.{i}")).status == 401
+    assert (await client.login("de\x00mo", "bad", client="10.4.1.0")).status == 429
+    assert (await client.login("de\\0mo", "bad", client="10.4.1.1")).status == 401  # a look-alike name: its own count
+    assert (await client.login("demo", "demo", client="10.4.1.2")).status == 200
+
+
 async def test_concurrent_guesses_cannot_overrun_the_limit(client: Client) -> None:
     answers = await asyncio.gather(*(client.login("demo", f"guess{i}", client="10.3.3.3") for i in range(15)))
     statuses = sorted(r.status for r in answers)

@@ -6,6 +6,7 @@ described), fills it with well-shaped or hostile parts (random JSON, bytes that 
 not UTF-8, junk headers, huge or odd query values) and sends it. Every answer must
 be one the description lists for that operation, never a 5xx (except ``status/5xx``,
 which asks for one), and every error body must be exactly ``{"error", "message"}``.
+On each store (``[sqlite]``, ``[pg]``): sign-ins, refreshes and logouts reach it with all of that.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .conftest import ROOT, Server, start_server
+from .conftest import ROOT, Server, start_server, store_maker
 
 OPENAPI = json.loads((ROOT / "authapi" / "openapi.json").read_text())
 OPERATIONS = [(method.upper(), path.lstrip("/")) for path, ops in OPENAPI["paths"].items() for method in ops]
@@ -88,8 +89,8 @@ def calls(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(tmp_path_factory.mktemp("fuzz") / "tokens.sqlite3", "--access-ttl", "30")
+def fuzzed(store: str, request: pytest.FixtureRequest) -> Iterator[Server]:
+    srv = start_server(store_maker(request, store)("fuzz"), "--access-ttl", "30")
     yield srv
     assert srv.stop() == 0
 

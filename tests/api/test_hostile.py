@@ -1,5 +1,6 @@
 """Hostile input and the API's limits, in-process: tokens in URLs, the OpenAPI description
-against the handlers, the cap on ``slow``, the bounded sign-in queue, a busy store."""
+against the handlers, the cap on ``slow``, the bounded sign-in queue, a busy store. What
+goes through the store runs on each (``[sqlite]``, ``[pg]``)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,29 @@ import pytest
 from authapi import sqlite_store
 from authapi.app import AuthApi
 
-from .conftest import ROOT, Client, FakeClock, FakeSleep, SharedBook, make_api, until
+from .conftest import (
+    HANG_GUARD_S,
+    ROOT,
+    Client,
+    FakeClock,
+    FakeSleep,
+    SharedBook,
+    make_api,
+    sqlite_only,
+    store_independent,
+    until,
+    with_lock_timeout,
+)
 
 pytestmark = pytest.mark.anyio
 
 OPENAPI = json.loads((ROOT / "authapi" / "openapi.json").read_text())
+
+
+@pytest.fixture
+def api(store_api: AuthApi) -> AuthApi:
+    """This module's API (and ``client``'s) on each store."""
+    return store_api
 
 
 # --- tokens in URLs ------------------------------------------------------------------------------
@@ -28,6 +47,7 @@ async def real_tokens(client: Client) -> dict[str, str]:
     return (await client.login()).json()
 
 
+@store_independent  # the guard answers before any store is asked
 @pytest.mark.parametrize("kind", ["access_token", "refresh_token"])
 @pytest.mark.parametrize(
     "shape",
@@ -43,6 +63,7 @@ async def test_a_real_token_anywhere_in_the_query_is_400(
     assert resp.json() == {"error": "token_in_url", "message": resp.json()["message"]}
 
 
+@store_independent
 @pytest.mark.parametrize("query", ["ms=3500", "v=1.2.3", "q=hello.world.again", "id=" + "a" * 42, "id=" + "a" * 44])
 async def test_ordinary_queries_pass_the_token_guard(client: Client, query: str) -> None:
     assert (await client.call("GET", "info", query=query)).status == 200
@@ -55,7 +76,8 @@ def described() -> dict[str, set[str]]:
     return {path.lstrip("/"): {m.upper() for m in ops} for path, ops in OPENAPI["paths"].items()}
 
 
-def test_openapi_describes_every_route_and_nothing_else(api: AuthApi) -> None:
+@store_independent
+async def test_openapi_describes_every_route_and_nothing_else(api: AuthApi) -> None:
     routes = {path: set(methods) for path, methods in api._routes.items()}
     routes["status/{code}"] = {"GET"}  # routed by prefix, not in the table
     assert described() == routes
@@ -140,6 +162,7 @@ async def test_every_documented_answer_is_produced_and_every_produced_one_docume
                     assert (path.lstrip("/"), method, code) in seen, (path, method, code)
 
 
+@store_independent
 async def test_openapi_is_served_by_the_api(client: Client) -> None:
     resp = await client.call("GET", "openapi.json")
     assert resp.status == 200
@@ -200,7 +223,7 @@ class HangingPasswords:
 
 
 async def test_a_sign_in_queued_behind_attempts_in_flight_gives_up_with_429(
-    tmp_path: Path, clock: FakeClock, fake_sleep: FakeSleep
+    tmp_path: Path, store_db: Path | str, clock: FakeClock, fake_sleep: FakeSleep
 ) -> None:
     passwords = HangingPasswords()
     api = make_api(
@@ -210,6 +233,7 @@ async def test_a_sign_in_queued_behind_attempts_in_flight_gives_up_with_429(
         fake_sleep,
         max_failures=2,
         login_queue_seconds=0.2,
+        db_path=store_db,  # in PostgreSQL the attempts in flight are rows, looked at again in turn
     )
     client = Client(api)
     try:
@@ -223,9 +247,10 @@ async def test_a_sign_in_queued_behind_attempts_in_flight_gives_up_with_429(
             task.cancel()
         await asyncio.gather(*stuck, return_exceptions=True)
     finally:
-        api.close()
+        await api.aclose()
 
 
+@sqlite_only  # SQLite's write lock, its busy timeout and the store's thread lock; PostgreSQL's: below
 async def test_a_store_locked_by_another_process_answers_503_without_stalling_other_calls(
     api: AuthApi, client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -262,3 +287,61 @@ async def test_a_store_locked_by_another_process_answers_503_without_stalling_ot
             other.execute("ROLLBACK")
         other.close()
     assert (await client.refresh(token)).status == 200  # nothing was spent by the refused call
+
+
+async def lock_waiters(conn: Any) -> int:
+    """Lock requests not granted yet, in the whole cluster (``pg_locks`` is read live, not
+    from a snapshot of the transaction)."""
+    cur = await conn.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+    row = await cur.fetchone()
+    return int(row[0])
+
+
+async def test_rows_locked_by_another_connection_answer_503_without_stalling_other_calls(
+    pg_url: str, tmp_path: Path, password_book: SharedBook, clock: FakeClock, fake_sleep: FakeSleep
+) -> None:
+    # test_a_store_locked_by_another_process_answers_503_without_stalling_other_calls, in
+    # PostgreSQL: another connection (an administrator's transaction left open in psql) holds
+    # the row lock of every session.
+    import psycopg
+
+    # A refresh that waits for that lock until the test says (a hang guard, not a bound).
+    patient = make_api(tmp_path, password_book, clock, fake_sleep, db_path=with_lock_timeout(pg_url, "60s"))
+    client = Client(patient)
+    other = await psycopg.AsyncConnection.connect(pg_url)
+    impatient: AuthApi | None = None
+    try:
+        grant = (await client.login()).json()
+        token = grant["refresh_token"]
+        if patient.handlers.purging is not None:
+            await patient.handlers.purging  # the login's purge: done with the store
+        await other.execute("SELECT id FROM pyauth_families FOR UPDATE")
+        waiting = asyncio.ensure_future(client.refresh(token))
+        async with asyncio.timeout(HANG_GUARD_S):
+            # Polled: the state is the database server's, with nothing to await.
+            while not await lock_waiters(other):  # noqa: ASYNC110  (until the refresh waits for the row)
+                await asyncio.sleep(0.005)
+        # Meanwhile the event loop is free: calls that need no store answer, and so do reads.
+        for _ in range(3):
+            assert (await client.call("GET", "info")).status == 200
+            assert (await client.call("GET", "status/404")).status == 404
+            assert (await client.me(grant["access_token"])).status == 200
+        assert not waiting.done()
+        await other.rollback()
+        assert (await asyncio.wait_for(waiting, 30)).status == 200  # it waited for the lock, then went on
+        token = (await waiting).json()["refresh_token"]
+        # With a lock_timeout (here 100 ms; pg_store.LOCK_TIMEOUT_MS unless the URL sets one),
+        # rows locked for longer answer 503.
+        impatient = make_api(tmp_path, password_book, clock, fake_sleep, db_path=with_lock_timeout(pg_url, "100ms"))
+        await other.execute("SELECT id FROM pyauth_families FOR UPDATE")
+        busy = await asyncio.wait_for(Client(impatient).refresh(token), 30)
+        assert busy.status == 503
+        assert busy.json()["error"] == "store_busy"
+        assert busy.headers["retry-after"] == "1"
+        await other.rollback()
+        assert (await client.refresh(token)).status == 200  # nothing was spent by the refused call
+    finally:
+        await other.close()
+        if impatient is not None:
+            await impatient.aclose()
+        await patient.aclose()

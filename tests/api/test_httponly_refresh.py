@@ -1,9 +1,10 @@
-"""The HttpOnly refresh mode (contract section 4), through ``AuthApi.handle`` with a fake clock."""
+"""The HttpOnly refresh mode (contract section 4), through ``AuthApi.handle`` with a fake clock,
+on each store (``[sqlite]``, ``[pg]``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -24,10 +25,13 @@ CSRF = {"x-requested-with": "pyauth"}
 
 
 @pytest.fixture
-def api(tmp_path: Path, password_book: SharedBook, clock: FakeClock, fake_sleep: FakeSleep) -> Iterator[AuthApi]:
-    api = make_api(tmp_path, password_book, clock, fake_sleep, httponly_refresh=True)
+async def api(
+    tmp_path: Path, store_db: Path | str, password_book: SharedBook, clock: FakeClock, fake_sleep: FakeSleep
+) -> AsyncIterator[AuthApi]:
+    """On each store: the rotation, the grace and logout go through it as in the default mode."""
+    api = make_api(tmp_path, password_book, clock, fake_sleep, httponly_refresh=True, db_path=store_db)
     yield api
-    api.close()
+    await api.aclose()
 
 
 def attributes(set_cookie: str) -> tuple[str, str, dict[str, str]]:

@@ -16,12 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
-import psycopg
 import pytest
 
 from ..pgserver import PgServer, free_port
 from .conftest import Server, empty_pg_db, start_server, wait_until
-from .loadgen import LoadResult, run_load, token_hash
+from .loadgen import LoadResult, run_load, spent_tokens, store_state, token_hash
 
 GRACE = 3  # s: long enough for a replay sent at once to land inside it, short enough to wait out
 CLIENTS = 10
@@ -78,36 +77,6 @@ def trio(shared_trio: Trio) -> Trio:
     return shared_trio
 
 
-@dataclass
-class DbState:
-    families: int
-    revoked: int
-    live_per_family: dict[str, int]
-    live_hashes: set[bytes]
-
-
-def db_state(url: str) -> DbState:
-    with psycopg.connect(url) as conn:
-        families = conn.execute("SELECT count(*) FROM pyauth_families").fetchone()
-        revoked = conn.execute("SELECT count(*) FROM pyauth_families WHERE revoked_ms IS NOT NULL").fetchone()
-        live = dict(
-            conn.execute(
-                "SELECT f.id, count(t.hash) FROM pyauth_families f LEFT JOIN pyauth_refresh_tokens t"
-                " ON t.family_id = f.id AND t.spent_ms IS NULL GROUP BY f.id"
-            ).fetchall()
-        )
-        hashes = {bytes(h) for (h,) in conn.execute("SELECT hash FROM pyauth_refresh_tokens WHERE spent_ms IS NULL")}
-    assert families is not None and revoked is not None
-    return DbState(int(families[0]), int(revoked[0]), live, hashes)
-
-
-def rotations(url: str) -> int:
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT count(*) FROM pyauth_refresh_tokens WHERE spent_ms IS NOT NULL").fetchone()
-    assert row is not None
-    return int(row[0])
-
-
 def test_one_session_across_three_instances_rotation_grace_reuse(trio: Trio) -> None:
     a, b, c = (trio.client(i) for i in range(3))
     with a, b, c:
@@ -145,7 +114,7 @@ def test_concurrent_chains_over_three_instances_never_issue_a_token_twice(trio: 
     assert result.refreshes == CLIENTS * 12
     tokens = result.all_tokens()
     assert len(tokens) == len(set(tokens))  # no refresh token issued twice
-    state = db_state(trio.url)
+    state = store_state(trio.url)
     assert state.families == CLIENTS and state.revoked == 0
     assert set(state.live_per_family.values()) == {1}  # each family: exactly one live token...
     assert state.live_hashes == {token_hash(r.tokens[-1]) for r in result.runs}  # ...the one its client holds
@@ -163,14 +132,14 @@ def test_sigkill_one_instance_mid_load_the_others_go_on_and_it_continues_the_cha
     )
     loader.start()
     try:
-        wait_until(lambda: rotations(trio.url) > CLIENTS * 5)  # refreshes are flowing on all three
+        wait_until(lambda: spent_tokens(trio.url) > CLIENTS * 5)  # refreshes are flowing on all three
         trio.servers[1].proc.send_signal(signal.SIGKILL)
         trio.servers[1].proc.wait(5)
-        at_kill = rotations(trio.url)
-        wait_until(lambda: rotations(trio.url) > at_kill + CLIENTS * 5)  # the other two go on
+        at_kill = spent_tokens(trio.url)
+        wait_until(lambda: spent_tokens(trio.url) > at_kill + CLIENTS * 5)  # the other two go on
         trio.restart(1)  # same port: the clients' turns reach it again
-        at_restart = rotations(trio.url)
-        wait_until(lambda: rotations(trio.url) > at_restart + CLIENTS * 5)
+        at_restart = spent_tokens(trio.url)
+        wait_until(lambda: spent_tokens(trio.url) > at_restart + CLIENTS * 5)
     finally:
         stop.set()
         loader.join(60)
@@ -179,7 +148,7 @@ def test_sigkill_one_instance_mid_load_the_others_go_on_and_it_continues_the_cha
     assert sum(r.failovers for r in result.runs) >= 1  # some requests did meet the dead instance
     tokens = result.all_tokens()
     assert len(tokens) == len(set(tokens))
-    state = db_state(trio.url)
+    state = store_state(trio.url)
     assert state.families == CLIENTS and state.revoked == 0
     assert set(state.live_per_family.values()) == {1}  # never a family with two heads or none
     with trio.client(1) as again:  # the restarted instance continues every chain

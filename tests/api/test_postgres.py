@@ -28,6 +28,7 @@ from .conftest import USERS, Client, FakeClock, FakeSleep, SharedBook
 # waiting in one process being let in first come, first served; across servers, waiting
 # attempts look again in turn (PgLimits.poll_s), so which of them goes first is not fixed.
 from .test_app import (  # noqa: F401
+    test_a_username_with_a_nul_character_is_counted_as_itself,
     test_access_token_expires_after_access_ttl,
     test_concurrent_good_logins_from_one_address_are_all_served,
     test_concurrent_guesses_cannot_overrun_the_limit,
@@ -200,3 +201,14 @@ async def test_dead_sessions_are_purged_from_the_database(
         assert await cur.fetchone() == (1,)  # the expired family went, with its token; the new one stays
         cur = await conn.execute("SELECT count(*) FROM pyauth_refresh_tokens")
         assert await cur.fetchone() == (1,)
+
+
+async def test_a_connection_waits_5_s_for_a_lock_unless_the_url_says_otherwise(pg_url: str) -> None:
+    for url, waits in ((pg_url, "5s"), (pg_url + "?options=-c%20lock_timeout%3D100ms", "100ms")):
+        store = PgStore.connect(url)
+        try:
+            async with store.raw() as conn:
+                cur = await conn.execute("SHOW lock_timeout")
+                assert await cur.fetchone() == (waits,)
+        finally:
+            await store.aclose()

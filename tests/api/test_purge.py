@@ -1,4 +1,5 @@
-"""The purge of dead sessions: bounded batches, each its own transaction, run beside the requests."""
+"""The purge of dead sessions: bounded batches, each its own transaction, run beside the requests.
+When a login starts one runs on each store (``[sqlite]``, ``[pg]``)."""
 
 from __future__ import annotations
 
@@ -102,6 +103,8 @@ def test_a_purge_stops_between_batches_when_told_to() -> None:
     assert sessions.purge(T0, stop=lambda: len(store.purged_per_transaction) == 2, batch=10) == 20
 
 
+# SQLite only: there a purge is a blocking call, so it runs in a worker thread; in PostgreSQL it
+# is awaited in the event loop (test_postgres.py: test_dead_sessions_are_purged_from_the_database).
 @pytest.mark.anyio
 async def test_a_login_purges_in_a_worker_thread_while_requests_are_answered(
     api: AuthApi, client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -133,12 +136,13 @@ async def test_a_login_purges_in_a_worker_thread_while_requests_are_answered(
 
 @pytest.mark.anyio
 async def test_logins_start_a_purge_at_most_once_an_hour(
-    api: AuthApi, client: Client, clock: Any, monkeypatch: pytest.MonkeyPatch
+    store_api: AuthApi, clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    api, client = store_api, Client(store_api)
     calls: list[float] = []
     real_purge = api.handlers.sessions.purge
 
-    def recorded(now: float, *args: Any) -> int:
+    def recorded(now: float, *args: Any) -> Any:  # the purge's count, or (PostgreSQL) a coroutine of it
         calls.append(now)
         return real_purge(now, *args)
 

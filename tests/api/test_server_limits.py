@@ -1,19 +1,23 @@
-"""The server's limits through a real ``serve.py``: a store locked by another process, the
-cap on ``slow``, tokens in URLs on every path."""
+"""The server's limits through a real ``serve.py``: a store locked by another process (an
+SQLite file's write lock; PostgreSQL rows locked by another connection), the cap on
+``slow``, tokens in URLs on every path."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from .conftest import Server, wait_until
+from .conftest import Server, store_independent, store_maker, wait_until, with_lock_timeout
+from .loadgen import is_postgres
 
 StartServer = Callable[..., Server]
 
@@ -22,15 +26,41 @@ def client(server: Server, base: str | None = None) -> httpx.Client:
     return httpx.Client(base_url=base or server.api, timeout=10, trust_env=False)
 
 
+@contextlib.contextmanager
+def store_locked(db: Path | str) -> Iterator[None]:
+    """Another process holds the store's lock: SQLite's write lock (a backup tool, a second
+    server on the file), or in PostgreSQL every session's row (an administrator's transaction
+    left open in psql, a migration by hand)."""
+    if is_postgres(db):
+        import psycopg
+
+        with psycopg.connect(str(db)) as pg:  # a transaction until the block ends, then rolled back
+            pg.execute("SELECT id FROM pyauth_families FOR UPDATE").fetchall()
+            yield
+            pg.rollback()
+        return
+    holder = sqlite3.connect(db, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        yield
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+
+
 def test_a_store_locked_by_another_process_stalls_neither_requests_nor_shutdown(
-    server_factory: StartServer,
+    server_factory: StartServer, store: str, request: pytest.FixtureRequest
 ) -> None:
-    srv = server_factory()
+    db = store_maker(request, store)("locked")
+    if is_postgres(db):
+        # As SQLite's busy timeout (pg_store's is longer): the refresh waiting at the SIGTERM
+        # gives up inside the 1 s the server gives requests in flight.
+        db = with_lock_timeout(str(db), "500ms")
+    srv = server_factory(db=db)
     with client(srv) as c:
         token = c.post("login", json={"username": "demo", "password": "demo"}).json()["refresh_token"]
-    holder = sqlite3.connect(srv.db, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # a backup tool, a second server: it holds the write lock
     answers: list[int] = []
+    errors: list[str] = []  # the error of each answer ("" for none; the body if not JSON)
     sent = [0]  # refresh requests sent in full: the server has them, or will at once
     stop = threading.Event()
 
@@ -46,37 +76,40 @@ def test_a_store_locked_by_another_process_stalls_neither_requests_nor_shutdown(
                 except httpx.TransportError:
                     return
                 answers.append(resp.status_code)
+                json_body = resp.headers.get("content-type") == "application/json"
+                errors.append(resp.json().get("error", "") if json_body else resp.text)
 
     def a_refresh_is_waiting() -> bool:
         return sent[0] > len(answers)
 
     background = threading.Thread(target=refresh_in_a_loop)
-    background.start()
-    try:
-        with client(srv) as c:
-            for _ in range(20):  # each round, one refresh waits out the lock (BUSY_TIMEOUT_MS)
-                wait_until(a_refresh_is_waiting)
-                waiting = sent[0]
-                # Two calls, one after the other, both answered while that refresh is unanswered:
-                # the server answers others while store calls wait for the lock.
-                assert c.get("info").status_code == 200
-                assert c.get("status/404").status_code == 404
-                if len(answers) < waiting:
-                    break
-            else:
-                pytest.fail(f"no two calls were answered while one refresh waited for the lock ({answers})")
-        wait_until(a_refresh_is_waiting)
-        srv.proc.send_signal(signal.SIGTERM)  # with a store call waiting on the lock
-        code = srv.proc.wait(10)  # a hang guard: the shutdown path is what status 0 shows
-    finally:
-        stop.set()
-        holder.execute("ROLLBACK")
-        holder.close()
-        background.join(10)
+    with store_locked(srv.db):
+        background.start()
+        try:
+            with client(srv) as c:
+                for _ in range(20):  # each round, one refresh waits out the lock (and gives up: 503)
+                    wait_until(a_refresh_is_waiting)
+                    waiting = sent[0]
+                    # Two calls, one after the other, both answered while that refresh is unanswered:
+                    # the server answers others while store calls wait for the lock.
+                    assert c.get("info").status_code == 200
+                    assert c.get("status/404").status_code == 404
+                    if len(answers) < waiting:
+                        break
+                else:
+                    pytest.fail(f"no two calls were answered while one refresh waited for the lock ({answers})")
+            wait_until(a_refresh_is_waiting)
+            srv.proc.send_signal(signal.SIGTERM)  # with a store call waiting on the lock
+            code = srv.proc.wait(10)  # a hang guard: the shutdown path is what status 0 shows
+        finally:
+            stop.set()
+            background.join(10)
     assert code == 0
-    assert answers and set(answers) <= {503}  # "store_busy", never a 500 or a stall
+    assert answers and set(answers) <= {503}  # never a 500 or a stall
+    assert set(errors) == {"store_busy"}
 
 
+@store_independent
 def test_slow_calls_beyond_the_cap_answer_503(server_factory: StartServer) -> None:
     srv = server_factory()
     results: list[int] = []
@@ -107,6 +140,7 @@ def test_slow_calls_beyond_the_cap_answer_503(server_factory: StartServer) -> No
     assert results.count(200) >= 15  # the sleepers themselves were served (one may have been the 17th)
 
 
+@store_independent  # the guard answers before any store is asked
 def test_tokens_in_urls_are_refused_on_every_path(server_factory: StartServer) -> None:
     srv = server_factory()
     with client(srv) as c:
