@@ -22,16 +22,19 @@ BOOT_TIMEOUT_MS = 120_000  # Pyodide, micropip, then the wheels, in a worker, on
 ACCESS_TTL_S, WINDOW_S = 120, 108
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
+@pytest.fixture(scope="module", params=["js", "httponly"])
+def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    """In both refresh cookie modes: in the HttpOnly one the worker's same-origin XHR carries
+    the API's cookie, and the browser stores the one the API sets."""
     args = ["--access-ttl", str(ACCESS_TTL_S), "--refresh-window", str(WINDOW_S), "--runtime", "micropython"]
-    with ServerProcess(args) as srv:
+    mode = ["--httponly-refresh"] if request.param == "httponly" else []
+    with ServerProcess([*args, *mode]) as srv:
         yield srv
 
 
 @pytest.fixture(scope="module")
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(locale="en-US")
+def context(browser: Browser, server: ServerProcess) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(locale="en-US")  # one per mode: cookies ignore the port
     yield ctx
     ctx.close()
 
