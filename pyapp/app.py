@@ -76,8 +76,11 @@ class App:
         channel: Channel | None = None,
         dialog: Dialog | None = None,
         provider: Provider | None = None,
+        demo: bool = False,
     ) -> None:
         self.config = config
+        #: The in-page demo API answers the calls (contract section 8): nothing goes over HTTP.
+        self.demo = demo
         #: The OpenID provider (config ``auth`` kind ``oidc``): the login view signs in there.
         self.provider = provider
         #: ``GET me``: the API's ``me``, or the provider's userinfo endpoint (contract section 10).
@@ -409,6 +412,14 @@ class App:
         self._note_refresh()
         self._log("POST", "refresh_token", "200", True)
         self._post({"type": "refreshed", "util_time": getattr(session, "util_time_ms", None)})
+        self._close_warning()
+
+    def adopt_refresh(self) -> None:
+        """A refresh made outside this page's client (the playground's requests worker) whose
+        tokens the cookies now hold: counted, and told to the other tabs, as the client's own."""
+        self.refresh_count += 1
+        self._note_refresh()
+        self._post({"type": "refreshed", "util_time": self.api.session().util_time_ms})
         self._close_warning()
 
     def _on_session_end(self, reason: EndReason) -> None:

@@ -49,7 +49,18 @@ ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "web"
 VENDOR = ROOT / "static" / "vendor"
 MARKER = ".pyauth-site"
-WEB_FILES = ("index.html", "app.css", "boot.js", "main.py", "pyscript.toml", "micropython.toml")
+#: requests_worker.py and its config: the playground's requests on MicroPython (a Pyodide
+#: worker, started on first use; it needs an API over HTTP, so the demo never starts it).
+WEB_FILES = (
+    "index.html",
+    "app.css",
+    "boot.js",
+    "main.py",
+    "pyscript.toml",
+    "micropython.toml",
+    "requests_worker.py",
+    "requests-worker.toml",
+)
 #: examples/: a page of a few lines using the library, on each runtime.
 EXAMPLES = ("minimal", "minimal-mpy")
 

@@ -59,6 +59,7 @@ async def start() -> App:
         channel=BroadcastTabChannel.open(channel_name(base_path())),
         dialog=DomDialog(_layer("dialogs", "dialog-layer")),
         provider=page.oidc,
+        demo=page.demo,
     )
     if page.demo:
         show_demo_banner(app.lang)

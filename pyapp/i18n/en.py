@@ -64,6 +64,7 @@ MESSAGES: dict[str, str] = {
     "playground.statuses": "Error statuses",
     "playground.burst": "10 × GET me at once",
     "playground.call_requests": "GET me with requests (sync)",
+    "playground.requests_needs_api": "requests needs a real API over HTTP: the demo API runs inside this page",
     "playground.slow": "GET slow ({ms} ms, times out)",
     "playground.requests": "Requests",
     # the session timeline (playground)

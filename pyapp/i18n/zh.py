@@ -52,6 +52,7 @@ MESSAGES: dict[str, str] = {
     "playground.statuses": "错误状态码",
     "playground.burst": "同时发送 10 个 GET me",
     "playground.call_requests": "用 requests 同步发送 GET me",
+    "playground.requests_needs_api": "requests 需要通过 HTTP 访问真实的 API:演示 API 运行在本页面内",
     "playground.slow": "GET slow({ms} 毫秒,会超时)",
     "playground.requests": "请求记录",
     "timeline.title": "会话时间线",

@@ -3,12 +3,16 @@
 Contract section 7 names its hooks: ``session-expires-at``, ``refresh-count``,
 ``call-me``, ``call-burst``, ``status-<code>``, ``call-slow``. ``call-requests``
 runs ``GET me`` through ``requests`` (synchronous, over ``pyodide-http``), which
-the first click installs with micropip: the same session rules from sync code.
+the first click installs with micropip: the same session rules from sync code. On
+Pyodide it runs in the page; on MicroPython the first click starts a Pyodide worker
+(:mod:`tokensession.browser.requests_worker`), which shares the page's session through
+its cookies. With the in-page demo API there is nothing for ``requests`` to reach.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from typing import Any
 
@@ -18,6 +22,8 @@ from pyapp.views import View
 from tokensession.errors import SessionExpired
 
 SEED_STATUSES = (400, 401, 403, 404, 405, 408, 500, 501, 502, 503, 504, 505)
+#: The requests worker's script and PyScript config (web/), for pages without requests.
+REQUESTS_WORKER = ("requests_worker.py", "requests-worker.toml")
 
 
 class PlaygroundView(View):
@@ -117,6 +123,13 @@ class PlaygroundView(View):
 
     async def call_requests(self) -> None:
         """One ``GET me`` through ``requests``; its line goes to the request log like the others."""
+        if self.app.demo:  # the API answers inside this page: no HTTP for requests to send
+            self.log_request("GET", "me (requests)", self.t("playground.requests_needs_api"), False)
+            self.app.toast(self.t("playground.requests_needs_api"))
+            return
+        if sys.implementation.name == "micropython":
+            await self.call_requests_in_worker()
+            return
         config = self.app.config
         if self._http is None:
             # Page only, and only now: installs requests + pyodide-http (micropip) on first use.
@@ -145,6 +158,37 @@ class PlaygroundView(View):
             self.log_request("GET", "me (requests)", type(exc).__name__, False)
             return
         self.log_request("GET", "me (requests)", str(resp.status_code), bool(resp.ok))
+
+    async def call_requests_in_worker(self) -> None:
+        """``GET me`` through ``requests`` in a Pyodide worker (this page's MicroPython has
+        no ``requests``), started on the first click; the cookies it writes become the page's."""
+        if self.app.api.check_expiry():  # R2/R3: an expired session ends here, the usual way
+            self.log_request("GET", "me (requests)", "SessionExpired", False)
+            return
+        config = self.app.config
+        try:
+            if self._http is None:
+                from tokensession.browser.requests_worker import RequestsWorker
+
+                self._http = RequestsWorker(*REQUESTS_WORKER)
+            result = await self._http.get(
+                self.app.me_path,
+                api_base=config.api_base,
+                refresh_window_seconds=config.refresh_window_seconds,
+                timeout_ms=config.timeout_ms,
+                refresh_cookie=config.refresh_cookie,
+                source=self.app.api.source,
+            )
+        except Exception as exc:  # the worker did not start (or died): logged like the others
+            self.log_request("GET", "me (requests)", type(exc).__name__, False)
+            raise
+        for _ in range(result["refreshes"]):
+            self.log_request("POST", "refresh_token (requests)", "200", True)
+            if result["applied"]:
+                self.app.adopt_refresh()
+        status = result["status"]
+        self.log_request("GET", "me (requests)", str(status) if status else str(result["error"]), bool(result["ok"]))
+        self.app.on_wake()  # the session the worker ended (R3, R4) ends in the page too
 
     def mounted(self) -> None:
         self.app.request_listeners.append(self.log_request)

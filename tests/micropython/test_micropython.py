@@ -41,6 +41,7 @@ MODULES = [
     "test_client_run",
     "test_refresh_failures",
     "test_httponly_mode",
+    "test_relay",
 ]
 # Not here: test_client_loop (CPython's event loop policies and warnings), test_drivers and
 # test_properties (urllib, requests, threads, hypothesis), test_id_token (PyJWT, cryptography).

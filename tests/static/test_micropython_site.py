@@ -58,6 +58,22 @@ def test_the_app_boots_on_micropython_under_the_prefix_within_the_byte_budget(
     assert [e for e in bp.console_errors if not e.startswith("Failed to load resource")] == []
 
 
+def test_the_requests_button_says_it_needs_a_real_api_and_starts_nothing(
+    cold_context: BrowserContext, mpy_site: Site
+) -> None:
+    page = cold_context.new_page()
+    bp = BootedPage(page, mpy_site.url)
+    bp.boot("#/playground")
+    bp.sign_in()
+    expect(bp.route_view()).to_have_attribute("data-route", "playground")
+    page.get_by_test_id("call-requests").click()
+    needs = "requests needs a real API over HTTP: the demo API runs inside this page"
+    expect(page.get_by_test_id("request-log")).to_contain_text(f"GET me (requests) → {needs}")
+    expect(bp.toasts().filter(has_text=needs)).to_have_count(1)
+    assert [u for u in bp.requests if "pyodide" in u or "requests" in u] == []  # no worker started
+    expect(bp.route_view()).to_have_attribute("data-route", "playground")  # the session goes on
+
+
 def test_the_minimal_micropython_example_installs_the_zips_and_shows_me(
     cold_context: BrowserContext, mpy_site: Site
 ) -> None:
