@@ -6,6 +6,8 @@ SERVER_ARGS). Chromium runs the whole suite; these are the paths every engine mu
 
 from __future__ import annotations
 
+import http.server
+import threading
 import time
 
 import pytest
@@ -359,6 +361,81 @@ def test_first_visit_on_loopback_restores_the_snapshot_firefox_decoding_it_zstd_
         assert snapshot["decoded"] > 5 * snapshot["encoded"]  # zstd, decoded by the browser
     else:
         assert snapshot["decoded"] == snapshot["encoded"]  # gzip bytes, gunzipped by the page
+
+
+class RevalidatingServer:
+    """``/page`` and ``/file`` (500 bytes, ``Cache-Control: no-cache``, an ETag); a request for
+    ``/file`` with that ETag in ``If-None-Match`` gets 304. ``conditional``: per ``/file`` request,
+    whether it was one."""
+
+    def __init__(self) -> None:
+        self.conditional: list[bool] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                if self.path != "/file":
+                    self._answer(200, b"<!doctype html><title>page</title>", "text/html")
+                    return
+                revalidating = self.headers.get("If-None-Match") == '"v1"'
+                outer.conditional.append(revalidating)
+                self._answer(304 if revalidating else 200, b"" if revalidating else b"x" * 500, "text/plain")
+
+            def _answer(self, status: int, body: bytes, kind: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("ETag", '"v1"')
+                self.send_header("Cache-Control", "no-cache")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_a_fetch_revalidated_with_304_firefox_times_as_the_whole_file_webkit_under_webdriver_never_revalidates(
+    ff_wk: EnginePage,
+) -> None:
+    """Two engine differences in what bench/engine_boot_bench.py can count on a warm load. A
+    ``no-cache`` file fetched twice: Firefox revalidates it (``If-None-Match``, answered 304) and
+    Resource Timing reports the second fetch as a 200 of the whole file (``transferSize`` and
+    ``responseStatus`` as the first); WebKitGTK under WebDriver (an ephemeral session: no HTTP
+    cache for ``fetch``) sends no ``If-None-Match`` and downloads it again, whole (Chromium
+    revalidates and counts the 304's few hundred bytes)."""
+    server = RevalidatingServer()
+    tab = ff_wk.new_tab()
+    try:
+        ff_wk.tab = tab
+        ff_wk.goto(server.url + "page")
+        ff_wk.eval(
+            "(window.__twice = null, (async () => { for (let i = 0; i < 2; i++) await (await fetch('file')).text();"
+            " return performance.getEntriesByName(new URL('file', location.href).href)"
+            ".map(e => [e.transferSize, e.encodedBodySize, e.responseStatus ?? null]) })()"
+            ".then(r => window.__twice = r), null)"
+        )
+        first, second = ff_wk.wait_for("window.__twice", "two fetches of a no-cache file")
+    finally:
+        ff_wk.close_tab(tab)
+        ff_wk.tab = 0
+        server.close()
+    assert first[1] == second[1] == 500
+    assert second[0] == first[0] > 500  # the whole file, timed alike
+    if ff_wk.name == "firefox":
+        assert server.conditional == [False, True]  # the server answered 304
+        assert first[2] == second[2] == 200
+    else:
+        assert server.conditional == [False, False]  # the whole file again
 
 
 def test_web_locks_and_decompression_stream_exist_in_every_engine(engine: EnginePage) -> None:
