@@ -130,8 +130,9 @@ def make_probe_dir(tmp: Path) -> Path:
 # --- the bare page's server: serve.py's app with "/" pointed at bench/bare ---------------------------
 
 
-def serve_root(root: Path) -> int:
-    """Run ``serve.main`` with its ``/`` mount swapped for ``root`` (prints ``Serving on URL``)."""
+def serve_root(root: Path, codings: tuple[str, ...] = ("gzip",)) -> int:
+    """Run ``serve.main`` with its ``/`` mount swapped for ``root`` (prints ``Serving on URL``);
+    the runtime's precompressed forms limited to ``codings``."""
     from starlette.applications import Starlette
     from starlette.routing import Mount
 
@@ -151,16 +152,16 @@ def serve_root(root: Path) -> int:
     serve.build_app = build_bare_app  # serve.main looks it up at call time
     # The baseline as the issue measured it: the runtime gzipped, as most hosts would send it
     # (the app's serve.py also has zstd forms, tools/vendor.py).
-    serve.PRECOMPRESSED = ("gzip",)
+    serve.PRECOMPRESSED = codings
     with tempfile.TemporaryDirectory(prefix="bench-bare-") as tmp:
         return serve.main(["--port", "0", "--db", str(Path(tmp) / "tokens.sqlite3")])
 
 
 @contextmanager
-def root_server(root: Path) -> Iterator[str]:
-    """``serve_root(root)`` in a child process, like ``ServerProcess`` does for ``serve.py``."""
+def root_server(root: Path, codings: tuple[str, ...] = ("gzip",)) -> Iterator[str]:
+    """``serve_root(root, codings)`` in a child process, like ``ServerProcess`` does for ``serve.py``."""
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve-root", str(root)],
+        [sys.executable, __file__, "--serve-root", str(root), "--serve-codings", ",".join(codings)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -511,9 +512,10 @@ def main(argv: list[str] | None = None) -> int:
         help="also measure DIR served in place of web/ (a modified copy, to try a speedup); not written",
     )
     p.add_argument("--serve-root", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--serve-codings", default="gzip", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.serve_root:
-        return serve_root(args.serve_root.resolve())
+        return serve_root(args.serve_root.resolve(), tuple(args.serve_codings.split(",")))
     if args.runs < 1:
         p.error("--runs must be at least 1")
 

@@ -14,6 +14,7 @@ from tests.serverproc import ROOT
 sys.path.insert(0, str(ROOT / "bench"))
 
 import client_bench
+import engine_boot_bench
 import load_bench
 import run_all
 import tabs_bench
@@ -67,3 +68,26 @@ def test_run_all_appends_to_the_history_and_rewrites_one_readme_part(tmp_path: P
     assert text.startswith("# Benchmarks\n\nKept as it is.\n")
     assert text.count(run_all.BEGIN) == 1 and text.count(run_all.END) == 1
     assert "### Refresh under an open-loop load" in text
+
+
+def test_engine_boot_bench_times_a_copy_of_the_page_and_rewrites_only_its_subsection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The parts that need no browser: the timed copy, the table, the README subsection.
+    copy = engine_boot_bench.timed_copy(ROOT / "bench" / "bare", tmp_path / "bare")
+    assert '<meta charset="utf-8">\n  <script src="bench-ready.js"></script>' in (copy / "index.html").read_text()
+    assert "data-app-state" in (copy / "bench-ready.js").read_text()
+    sample = {"ready": 1500.0, "boot": "snapshot", "requests": 25, "fromCache": 13, "wire": 8.2e6}
+    bare = {**sample, "ready": 3000.0, "boot": None}
+    pages = {"app": {"cold": [sample], "warm": [sample]}, "bare": {"cold": [bare], "warm": [bare]}}
+    report = engine_boot_bench.build_report({"firefox": pages}, {"firefox": "Firefox ESR 153.8.0"})
+    assert "| Firefox ESR 153.8.0 | app | cold | 1.50 |" in report
+    assert "app/bare = **0.50**" in report
+    readme = tmp_path / "README.md"
+    readme.write_text("# Benchmarks\n\n## Boot time\n\nChromium.\n\n### Findings\n\nKept.\n\n## Next\n\nAfter.\n")
+    monkeypatch.setattr(engine_boot_bench, "README", readme)
+    for run in ("first", "second"):
+        engine_boot_bench.write_readme(f"{engine_boot_bench.SUBSECTION}\n\n{run} run\n")
+    text = readme.read_text()
+    assert text.count(engine_boot_bench.SUBSECTION) == 1 and "second run" in text and "first run" not in text
+    assert text.index("Kept.") < text.index("second run") < text.index("## Next")

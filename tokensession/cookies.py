@@ -257,14 +257,21 @@ def _positive_int(value: object) -> bool:
 
 def grant_assignments(grant: TokenGrant, *, received_ms: int, path: str = "/", secure: bool = False) -> list[str]:
     """The four cookie assignments for ``grant`` (lifetimes: README, "Cookies"); for a
-    grant without a refresh token (the HttpOnly mode) the marker takes that cookie's place."""
+    grant without a refresh token (the HttpOnly mode) the marker takes that cookie's place.
+
+    In this order: ``utilTime``, the refresh token, ``expires_in``, the access token last.
+    Another tab sees them arrive one by one (Firefox hands each write to the other tabs'
+    processes after a ``BroadcastChannel`` message posted once they are all written), and
+    each part it can see must read as "no session yet" or as a live one, never as an
+    expired one: an access token without its ``utilTime`` reads as expired (R2), and that
+    tab would end the session it has just been told of.
+
+    >>> [line.split("=")[0] for line in grant_assignments(TokenGrant("a", "r", 20), received_ms=0)]
+    ['utilTime', 'refresh_token', 'expires_in', 'access_token']
+    """
     util_time = received_ms + grant.expires_in * 1000
     live = grant.expires_in  # access_token, utilTime and expires_in vanish at utilTime
-    lines = [
-        assignment(ACCESS_TOKEN, grant.access_token, path=path, max_age=live, secure=secure),
-        assignment(UTIL_TIME, str(util_time), path=path, max_age=live, secure=secure),
-        assignment(EXPIRES_IN, str(grant.expires_in), path=path, max_age=live, secure=secure),
-    ]
+    lines = [assignment(UTIL_TIME, str(util_time), path=path, max_age=live, secure=secure)]
     # No refresh_expires_in: a session cookie, gone when the browser closes.
     refresh_life = grant.refresh_expires_in
     if grant.refresh_token is not None:
@@ -275,6 +282,8 @@ def grant_assignments(grant: TokenGrant, *, received_ms: int, path: str = "/", s
             assignment(REFRESH_MARKER, grant.marker(received_ms), path=path, max_age=refresh_life, secure=secure)
         )
         lines.append(assignment(REFRESH_TOKEN, "", path=path, max_age=0, secure=secure))
+    lines.append(assignment(EXPIRES_IN, str(grant.expires_in), path=path, max_age=live, secure=secure))
+    lines.append(assignment(ACCESS_TOKEN, grant.access_token, path=path, max_age=live, secure=secure))
     return lines
 
 

@@ -30,6 +30,8 @@ import { loadPyodide as loadPlain, version } from "./pyodide.mjs";
 export { version };
 // For tests/unit/test_snapshot_delta.py, which checks it against tools/snapshot_delta.py.
 export { undoDataSegments };
+// For tests/unit/test_link_probe.py, which feeds it downloads of known speed.
+export { RuntimeFiles };
 
 const BASE = new URL("./", import.meta.url);
 // Every browser Pyodide runs in has it (Chrome 80, Firefox 113, Safari 16.4); without it, the plain files.
@@ -99,26 +101,44 @@ function browserLang() {
 
 // The body of a `.gz` response, gunzipped, as a stream. A host that labels `x.gz`
 // with `Content-Encoding: gzip` has had the browser gunzip it already: the gzip
-// magic number (1f 8b) says which.
-async function gunzippedStream(response, onBytes = () => {}) {
+// magic number (1f 8b) says which. `meter` (RuntimeFiles.counted) hears of each chunk
+// read and of the end of the body, however it ends.
+const NO_METER = { bytes() {}, end() {} };
+async function gunzippedStream(response, meter = NO_METER) {
   const reader = response.body.getReader();
-  const first = await reader.read();
+  let first;
+  try {
+    first = await reader.read();
+  } catch (error) {
+    meter.end();
+    throw error;
+  }
   const head = first.value ?? new Uint8Array(0);
-  onBytes(head.length);
+  meter.bytes(head.length);
+  if (first.done) meter.end();
   const body = new ReadableStream({
     start(controller) {
       if (first.done) controller.close();
       else controller.enqueue(head);
     },
     async pull(controller) {
-      const { done, value } = await reader.read();
-      if (done) controller.close();
-      else {
-        onBytes(value.length);
-        controller.enqueue(value);
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        meter.end();
+        throw error;
+      }
+      if (chunk.done) {
+        meter.end();
+        controller.close();
+      } else {
+        meter.bytes(chunk.value.length);
+        controller.enqueue(chunk.value);
       }
     },
     cancel(reason) {
+      meter.end();
       return reader.cancel(reason);
     },
   });
@@ -171,8 +191,20 @@ class RuntimeFiles {
     this.wasmResponses = new WeakSet();
     // How fast the link is, from the runtime's own downloads (see snapshotWanted).
     // Bytes as they came over the wire (see wireScale); snapshotHidden: the browser decodes the
-    // snapshot (Content-Encoding), so how much of it has arrived is not known.
-    this.link = { firstByteAt: undefined, bytes: 0, snapshotBytes: 0, snapshotTotal: undefined, snapshotHidden: false };
+    // snapshot (Content-Encoding), so how much of it has arrived is not known. waiting: downloads
+    // whose answer has not come yet; open: bodies being counted; lastByteAt: when the last counted
+    // byte came; snapshotIn: the snapshot's bytes are all here.
+    this.link = {
+      firstByteAt: undefined,
+      lastByteAt: undefined,
+      waiting: 0,
+      open: 0,
+      bytes: 0,
+      snapshotBytes: 0,
+      snapshotTotal: undefined,
+      snapshotHidden: false,
+      snapshotIn: false,
+    };
     this.snapshotAbort = typeof AbortController === "function" ? new AbortController() : undefined;
     this.decodedCache = new DecodedCache();
     this.decodedCache.readEarly(SNAPSHOT_FILE);
@@ -181,15 +213,28 @@ class RuntimeFiles {
     this.asmModule = this.importAsm();
   }
 
+  // The meter of one body (gunzippedStream): its bytes count towards the link's rate.
   counted(name, response) {
+    const link = this.link;
     const scale = wireScale(response);
+    // Its bytes compress unevenly (runs of zeros): no measure of the link.
     const hidden = name === SNAPSHOT_FILE && Boolean(response.headers.get("content-encoding"));
-    if (hidden) this.link.snapshotHidden = true;
-    return (n) => {
-      this.link.firstByteAt ??= performance.now();
-      if (hidden) return; // its bytes compress unevenly (runs of zeros): no measure of the link
-      this.link.bytes += n * scale;
-      if (name === SNAPSHOT_FILE) this.link.snapshotBytes += n;
+    if (hidden) link.snapshotHidden = true;
+    let open = !hidden;
+    if (open) link.open++;
+    return {
+      bytes(n) {
+        const now = performance.now();
+        link.firstByteAt ??= now;
+        if (hidden) return;
+        link.lastByteAt = now;
+        link.bytes += n * scale;
+        if (name === SNAPSHOT_FILE) link.snapshotBytes += n;
+      },
+      end() {
+        if (open) link.open--;
+        open = false;
+      },
     };
   }
 
@@ -199,24 +244,33 @@ class RuntimeFiles {
   // downloads under way: yes if the snapshot is in (a warm visit, a fast link) within the
   // probe; else yes only if what is left of it would arrive within SNAPSHOT_SAVES_MS at the
   // rate seen so far. A "no" stops its download; fetchSnapshotForNextVisit fetches it later.
+  //
+  // The rate is bytes over the time they took to come: from the first byte to now while a
+  // download is still under way, else to the last byte. PyScript may call loadPyodide well after
+  // the downloads are over (Firefox, or any loaded machine); the time since then says nothing
+  // about the link. Counting it read a loopback link in Firefox as 17-20 Mbit/s, since there the
+  // snapshot comes zstd-encoded (hidden) and was counted as all still to come.
   async snapshotWanted() {
+    const link = this.link;
     const snapshot = this.bytes(SNAPSHOT_FILE).then(
       () => true,
       () => false,
     );
     const started = performance.now();
     for (;;) {
-      const waited = performance.now() - started;
-      const link = this.link;
-      const since = link.firstByteAt === undefined ? 0 : performance.now() - link.firstByteAt;
+      if (link.snapshotIn) return true; // before the probe's checks: it may be over already
+      const now = performance.now();
+      const waited = now - started;
+      const since = link.firstByteAt === undefined ? 0 : now - link.firstByteAt;
       if (since >= LINK_PROBE_MS && (link.bytes >= LINK_PROBE_BYTES || waited >= LINK_PROBE_MAX_MS)) break;
       if (waited >= LINK_PROBE_MAX_MS) break;
       const done = await Promise.race([snapshot, sleep(LINK_PROBE_STEP_MS).then(() => undefined)]);
       if (done !== undefined) return done;
     }
-    const link = this.link;
-    const seconds = (performance.now() - (link.firstByteAt ?? performance.now())) / 1000;
-    const rate = seconds > 0 ? link.bytes / seconds : 0; // bytes per second, all files together
+    const flowing = link.open > 0 || link.waiting > 0;
+    const end = flowing ? performance.now() : (link.lastByteAt ?? performance.now());
+    const seconds = Math.max(end - (link.firstByteAt ?? end), 1) / 1000; // all of it within 1 ms: fast
+    const rate = link.bytes / seconds; // bytes per second, all files together
     // Decoded by the browser: count it all as still to come (this errs towards the plain boot).
     const left = (link.snapshotTotal ?? SNAPSHOT_TYPICAL_BYTES) - (link.snapshotHidden ? 0 : link.snapshotBytes);
     const leftMs = rate > 0 ? (left / rate) * 1000 : Infinity;
@@ -239,6 +293,7 @@ class RuntimeFiles {
       bytes = this.download(name);
       bytes.catch(() => {}); // whoever awaits it handles the error
       if (name === WASM_FILE) bytes.catch(() => this.sawCompression(false));
+      if (name === SNAPSHOT_FILE) bytes.then(() => (this.link.snapshotIn = true)).catch(() => {});
       this.files.set(name, bytes);
     }
     return bytes;
@@ -250,7 +305,13 @@ class RuntimeFiles {
     if (how !== "plain" && CAN_GUNZIP) {
       const gz = new URL(file + ".gz", BASE);
       const init = name === SNAPSHOT_FILE && this.snapshotAbort ? { signal: this.snapshotAbort.signal } : undefined;
-      const response = await this.fetch(gz, init);
+      this.link.waiting++;
+      let response;
+      try {
+        response = await this.fetch(gz, init);
+      } finally {
+        this.link.waiting--;
+      }
       if (name === WASM_FILE) this.sawCompression(response.ok && Boolean(response.headers.get("content-encoding")));
       if (name === SNAPSHOT_FILE) this.link.snapshotTotal = Number(response.headers.get("content-length")) || undefined;
       if (response.ok && name === SNAPSHOT_FILE) {

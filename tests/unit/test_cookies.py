@@ -20,6 +20,7 @@ from tokensession.cookies import (
     grant_assignments,
     parse_cookie_header,
 )
+from tokensession.policy import Action, SessionPolicy
 
 GRANT = TokenGrant("eyJhbGciOi.abc-_def.sig", "r" * 43, expires_in=20, refresh_expires_in=3600)
 
@@ -55,6 +56,24 @@ def test_cookie_attributes_follow_the_contract() -> None:
         assert attrs["Path"] == "/r/"
         assert attrs["SameSite"] == "Strict"
         assert "Secure" not in attrs
+
+
+@pytest.mark.parametrize("grant", [GRANT, TokenGrant("a.b.c", None, expires_in=20, refresh_expires_in=3600)])
+def test_a_sign_in_seen_half_written_from_another_tab_never_reads_as_an_expired_session(grant: TokenGrant) -> None:
+    # Another tab's cookies arrive one write at a time (Firefox: after the BroadcastChannel
+    # message that says "signed-in"). A tab that has seen no session looks at each part; none
+    # may end the session (R2) it is being told of. Access token first, it did: no utilTime yet.
+    policy = SessionPolicy(idle_warning_ms=60_000)
+    clock = FakeClock()
+    jar = MemoryCookieJar(clock)
+    refresh_cookie = "js" if grant.refresh_token else "httponly"
+    actions = []
+    for line in grant_assignments(grant, received_ms=clock(), path="/app/"):
+        jar.write(line)
+        seen = Session.from_header(jar.read(), refresh_cookie=refresh_cookie)
+        actions.append(policy.on_tick(clock(), seen, seen=False, refreshing=False, warned=False))
+    assert Action.END_SESSION not in actions
+    assert Session.from_header(jar.read(), refresh_cookie=refresh_cookie) == grant.session(clock())
 
 
 def test_secure_only_over_https() -> None:

@@ -10,11 +10,14 @@ response object and buys nothing here, since the transport needs the raw
 The timeout is ``AbortSignal.timeout(ms)``: no timer to clear and no Python
 callback to proxy, so nothing leaks per request. It aborts with a
 ``TimeoutError`` DOMException (during the wait for headers or the body),
-which tells a timeout apart from every other failure. ``timeout_ms=None``
-sends with no timeout; any number goes to the browser as it is (``0`` times
-out at once), and one the browser refuses (negative, or past its range) is a
-:class:`~tokensession.errors.NetworkError` like any other failure to send:
-nothing escapes as a bare ``JsException``. ``Config`` takes 1 to 600000 ms.
+which tells a timeout apart from every other failure. WebKit (WebKitGTK 2.50,
+so Safari) rejects the fetch with an ``AbortError`` instead of the signal's
+reason: there the signal, aborted, says it timed out (nothing else aborts it).
+``timeout_ms=None`` sends with no timeout; any number goes to the browser as
+it is (``0`` times out at once), and one the browser refuses (negative, or
+past its range) is a :class:`~tokensession.errors.NetworkError` like any other
+failure to send: nothing escapes as a bare ``JsException``. ``Config`` takes 1
+to 600000 ms.
 """
 
 from __future__ import annotations
@@ -51,14 +54,15 @@ class FetchTransport:
         }
         if request.body:
             init["body"] = _body(request.body)
+        signal = None
         try:
             if request.timeout_ms is not None:  # inside the try: AbortSignal.timeout throws on a bad delay
-                init["signal"] = window.AbortSignal.timeout(request.timeout_ms)
+                signal = init["signal"] = window.AbortSignal.timeout(request.timeout_ms)
             # One await for the answer and its body: each await of a JS promise is a trip
             # through the event loop (bench/README.md, per request).
             answer = await _fetch_all()(request.url(self.base), to_js(init))
         except JsException as exc:
-            if error_name(exc) == "TimeoutError":
+            if error_name(exc) == "TimeoutError" or (signal is not None and signal.aborted):
                 raise RequestTimeout(f"no answer within {request.timeout_ms} ms", request=request) from None
             raise NetworkError(f"cannot reach the server ({exc})", request=request) from None
         status, headers, data = answer[0], json.loads(str(answer[1])), answer[2]

@@ -31,22 +31,42 @@ def engine_server(engine_name: str) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture(scope="module")
-def engine(engine_name: str, engine_server: ServerProcess) -> Iterator[EnginePage]:
-    """The engine's browser with the app booted on ``#/login`` in its first tab."""
+def engine_browser(engine_name: str) -> Iterator[EnginePage]:
+    """The engine's browser, a fresh profile, on no page yet."""
     page = launch(engine_name)
     try:
-        page.boot(engine_server.url + "#/login")
         yield page
     finally:
         page.close()
 
 
+#: What the first visit of the module's browser did: ``<html data-pyodide-*>`` and Resource
+#: Timing's sizes of the snapshot's download (before anything else can load another page).
+FIRST_VISIT_JS = """({
+  boot: document.documentElement.dataset.pyodideBoot,
+  snapshotFrom: document.documentElement.dataset.pyodideSnapshotFrom,
+  snapshot: performance.getEntriesByType('resource').filter(r => r.name.endsWith('/snapshot.bin.gz'))
+    .map(r => ({encoded: r.encodedBodySize, decoded: r.decodedBodySize})),
+})"""
+
+
+@pytest.fixture(scope="module")
+def engine(engine_browser: EnginePage, engine_server: ServerProcess) -> EnginePage:
+    """The engine's browser with the app booted on ``#/login`` in its first tab (a first
+    visit: what it did is in ``first_visit``)."""
+    engine_browser.boot(engine_server.url + "#/login")
+    engine_browser.first_visit = engine_browser.eval(FIRST_VISIT_JS)
+    return engine_browser
+
+
 @pytest.fixture
 def ff_wk(engine: EnginePage) -> EnginePage:
-    """The booted app in its first tab, signed out, on the login page, with no toasts."""
+    """The booted app in its first tab, signed out, on the login page, with no toasts (a test
+    that waits for a toast's text calls ``settle_toasts`` first) and no Resource Timing entries."""
     engine.tab = 0
     engine.clear_cookies()
     engine.go("#/login")
     engine.wait_route("login")
-    engine.eval("(document.getElementById('toasts').replaceChildren(), null)")
+    engine.clear_toasts()
+    engine.eval("(performance.clearResourceTimings(), null)")
     return engine

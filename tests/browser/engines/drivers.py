@@ -35,6 +35,12 @@ WAIT_TIMEOUT_S = 60  # a hang guard: a loaded machine boots and answers slowly
 COMMAND_TIMEOUT_S = 120
 
 
+#: When each toast appeared (``window.__toastTimes``, ``performance.now()``), once per document.
+WATCH_TOASTS_JS = """(window.__toastTimes || (window.__toastTimes = [],
+  new MutationObserver(() => window.__toastTimes.push(performance.now()))
+    .observe(document.getElementById('toasts'), {childList: true})), null)"""
+
+
 def found_browsers() -> dict[str, str]:
     """What scripts/find-browsers.sh found: ``{"firefox": path, "webkit-driver": ..., ...}``."""
     out = subprocess.run([str(ROOT / "scripts" / "find-browsers.sh")], capture_output=True, text=True).stdout
@@ -49,6 +55,7 @@ class EnginePage:
 
     def __init__(self) -> None:
         self.tab = 0
+        self.first_visit: dict[str, Any] = {}  # set by the engines' conftest
 
     # What each driver provides.
     def eval(self, js: str) -> Any:
@@ -62,11 +69,17 @@ class EnginePage:
     def goto(self, url: str) -> None:
         raise NotImplementedError
 
-    def type(self, testid: str, text: str, enter: bool = False) -> None:
-        """Type ``text`` with the keyboard into the element ``data-testid=testid``; then Enter."""
+    def type_into(self, selector: str, text: str, enter: bool = False) -> None:
+        """Type ``text`` with the keyboard into the element the CSS ``selector`` finds; then Enter."""
         raise NotImplementedError
 
-    def click(self, testid: str) -> None:
+    def click_on(self, selector: str) -> None:
+        """Click the element the CSS ``selector`` finds (a page of another site: no test ids)."""
+        raise NotImplementedError
+
+    def cookies(self) -> list[dict[str, Any]]:
+        """The cookies the browser would send to the current page: ``name``, ``value``, ``path``,
+        ``sameSite`` (``Strict``, ``Lax``, ``None``), ``secure``, ``httpOnly``."""
         raise NotImplementedError
 
     def press_enter(self) -> None:
@@ -86,11 +99,25 @@ class EnginePage:
         raise NotImplementedError
 
     # Shared.
-    def wait_for(self, js: str, what: str, timeout_s: float = WAIT_TIMEOUT_S) -> Any:
-        """Poll the expression ``js`` until it is truthy; its value, or fail after ``timeout_s``."""
+    def type(self, testid: str, text: str, enter: bool = False) -> None:
+        """Type ``text`` with the keyboard into the element ``data-testid=testid``; then Enter."""
+        self.type_into(f"[data-testid={testid}]", text, enter)
+
+    def click(self, testid: str) -> None:
+        self.click_on(f"[data-testid={testid}]")
+
+    def wait_for(self, js: str, what: str, timeout_s: float = WAIT_TIMEOUT_S, *, navigating: bool = False) -> Any:
+        """Poll the expression ``js`` until it is truthy; its value, or fail after ``timeout_s``.
+        ``navigating``: the tab may be between two documents meanwhile (a redirect to another
+        site and back), so a poll that finds no document to evaluate in counts as not yet."""
         deadline = time.monotonic() + timeout_s
         while True:
-            value = self.eval(js)
+            try:
+                value = self.eval(js)
+            except Exception:  # the drivers' errors differ: puppeteer's in RuntimeError, Selenium's own
+                if not navigating:
+                    raise
+                value = None
             if value:
                 return value
             if time.monotonic() > deadline:
@@ -99,7 +126,28 @@ class EnginePage:
 
     def boot(self, url: str) -> None:
         self.goto(url)
-        self.wait_for("document.documentElement.dataset.appState === 'ready'", "the app to boot", BOOT_TIMEOUT_S)
+        self.wait_ready()
+
+    def wait_ready(self, navigating: bool = False) -> None:
+        """Until the page is the app, booted (``navigating``: coming back from another site)."""
+        self.wait_for(
+            "document.documentElement.dataset.appState === 'ready'",
+            "the app to boot",
+            BOOT_TIMEOUT_S,
+            navigating=navigating,
+        )
+
+    def requests_to(self, path: str) -> int:
+        """How many requests whose URL contains ``path`` this document has seen answered (Resource
+        Timing: the same in every engine; Playwright's request events exist only in Chromium)."""
+        return int(
+            self.eval(
+                f"performance.getEntriesByType('resource').filter(r => r.name.includes({json.dumps(path)})).length"
+            )
+        )
+
+    def cookie_names(self) -> set[str]:
+        return {c["name"] for c in self.cookies()}
 
     def route(self) -> str:
         return str(self.eval("document.querySelector('[data-testid=route-view]')?.dataset.route || ''"))
@@ -114,6 +162,20 @@ class EnginePage:
     def go(self, hash_: str) -> None:
         """Navigate inside the booted app (no reload), like a click on a link."""
         self.eval(f"(location.hash = {json.dumps(hash_)}, null)")
+
+    def clear_toasts(self) -> None:
+        """Remove the toasts shown, and from now on note when each new one appears."""
+        self.eval(WATCH_TOASTS_JS)
+        self.eval("(document.getElementById('toasts').replaceChildren(), null)")
+
+    def settle_toasts(self) -> None:
+        """Clear the toasts and wait until none seen can still hold back a new one as a duplicate
+        (R5: the same text within 3 s is not shown again)."""
+        self.clear_toasts()
+        self.wait_for(
+            "(t => !t.length || performance.now() - t[t.length - 1] > 3100)(window.__toastTimes)",
+            "the 3 s in which a toast's text is not shown again",
+        )
 
     def text(self, testid: str) -> str:
         return str(self.eval(f"document.querySelector('[data-testid={testid}]')?.textContent ?? ''"))
@@ -178,13 +240,16 @@ class Firefox(EnginePage):
     def goto(self, url: str) -> None:
         self._call("goto", url=url)
 
-    def type(self, testid: str, text: str, enter: bool = False) -> None:
-        self._call("type", selector=f"[data-testid={testid}]", text=text)
+    def type_into(self, selector: str, text: str, enter: bool = False) -> None:
+        self._call("type", selector=selector, text=text)
         if enter:
             self._call("press", key="Enter")
 
-    def click(self, testid: str) -> None:
-        self._call("click", selector=f"[data-testid={testid}]")
+    def click_on(self, selector: str) -> None:
+        self._call("click", selector=selector)
+
+    def cookies(self) -> list[dict[str, Any]]:
+        return list(self._call("cookies"))
 
     def press_enter(self) -> None:
         self._call("press", key="Enter")
@@ -266,20 +331,25 @@ class WebKit(EnginePage):
         self._switch()
         self.driver.get(url)
 
-    def _element(self, testid: str) -> Any:
+    def _element(self, selector: str) -> Any:
         from selenium.webdriver.common.by import By
 
         self._switch()
-        return self.driver.find_element(By.CSS_SELECTOR, f"[data-testid={testid}]")
+        return self.driver.find_element(By.CSS_SELECTOR, selector)
 
-    def type(self, testid: str, text: str, enter: bool = False) -> None:
+    def type_into(self, selector: str, text: str, enter: bool = False) -> None:
         from selenium.webdriver.common.keys import Keys
 
         # WebKitWebDriver: a bare "\n" does not submit, Keys.ENTER does.
-        self._element(testid).send_keys(text + (Keys.ENTER if enter else ""))
+        self._element(selector).send_keys(text + (Keys.ENTER if enter else ""))
 
-    def click(self, testid: str) -> None:
-        self._element(testid).click()
+    def click_on(self, selector: str) -> None:
+        self._element(selector).click()
+
+    def cookies(self) -> list[dict[str, Any]]:
+        self._switch()
+        keys = ("name", "value", "path", "sameSite", "secure", "httpOnly")
+        return [{k: c.get(k) for k in keys} for c in self.driver.get_cookies()]
 
     def press_enter(self) -> None:
         from selenium.webdriver.common.keys import Keys

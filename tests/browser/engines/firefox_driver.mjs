@@ -2,7 +2,7 @@
 // geckodriver): a JSON-lines server on stdin/stdout, one command a line, one answer a line.
 //   {"id": 1, "op": "eval", "tab": 0, "js": "document.title"} -> {"id": 1, "value": "..."}
 // ops: goto {url}, eval {js: an expression}, type {selector, text}, press {key}, click {selector},
-// newTab, closeTab, clearCookies, console (what the tab logged so far), close.
+// newTab, closeTab, clearCookies, cookies (the page's), console (what the tab logged so far), close.
 import { createInterface } from 'node:readline';
 import puppeteer from 'puppeteer-core';
 
@@ -38,6 +38,10 @@ const ops = {
   newTab: () => open(),
   closeTab: async (p, c) => { await p.close(); tabs[c.tab] = null; return null; },
   clearCookies: async () => { await browser.deleteCookie(...(await browser.cookies())); return null; },
+  // What the page would send: puppeteer's page.cookies() for the page's URL (path included).
+  cookies: async (p) => (await p.cookies()).map((c) => ({
+    name: c.name, value: c.value, path: c.path, sameSite: c.sameSite, secure: c.secure, httpOnly: c.httpOnly,
+  })),
   console: (p) => logs.get(p).slice(),
   bringToFront: (p) => p.bringToFront().then(() => null),
 };
