@@ -37,7 +37,7 @@ import sys
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import snapshot_delta  # tools/ is on sys.path: `python tools/vendor.py` runs it as a script
@@ -406,19 +406,26 @@ def vendor_snapshot(dest: Path, pyscript: Path | None = None) -> None:
     stamp.write_text(want)
 
 
-def vendor_pyscript(version: str) -> Path:
-    dest = VENDOR / f"pyscript-{version}"
-    want = f"{version} layout 2"
+def _vendored_copy(dest: Path, want: str, fill: Callable[[Path], None]) -> Path:
+    """``dest`` as ``fill`` makes it (with the precompressed forms), unless its stamp already
+    says ``want``; made beside it and renamed into place, so a failed run leaves no half copy."""
     if (dest / ".stamp").exists() and (dest / ".stamp").read_text() == want:
         return dest
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(NODE / "@pyscript" / "core" / "dist", tmp, ignore=shutil.ignore_patterns("*.map"))
+    fill(tmp)
     precompress(tmp)
     (tmp / ".stamp").write_text(want)
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
     return dest
+
+
+def vendor_pyscript(version: str) -> Path:
+    def fill(tmp: Path) -> None:
+        shutil.copytree(NODE / "@pyscript" / "core" / "dist", tmp, ignore=shutil.ignore_patterns("*.map"))
+
+    return _vendored_copy(VENDOR / f"pyscript-{version}", f"{version} layout 2", fill)
 
 
 MICROPYTHON_NPM = "@micropython/micropython-webassembly-pyscript"
@@ -428,20 +435,13 @@ MICROPYTHON_FILES = ("micropython.mjs", "micropython.wasm")
 def vendor_micropython(version: str) -> Path:
     """``micropython-<version>/``: the interpreter of MicroPython pages (``serve.py --runtime
     micropython``; ``web/micropython.toml`` names it), with the ``.gz`` and ``.zst`` of each file."""
-    dest = VENDOR / f"micropython-{version}"
-    want = f"{version} layout 1"
-    if (dest / ".stamp").exists() and (dest / ".stamp").read_text() == want:
-        return dest
-    tmp = dest.with_name(dest.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for name in MICROPYTHON_FILES:
-        shutil.copy2(NODE / MICROPYTHON_NPM / name, tmp / name)
-    precompress(tmp)
-    (tmp / ".stamp").write_text(want)
-    shutil.rmtree(dest, ignore_errors=True)
-    tmp.rename(dest)
-    return dest
+
+    def fill(tmp: Path) -> None:
+        tmp.mkdir(parents=True)
+        for name in MICROPYTHON_FILES:
+            shutil.copy2(NODE / MICROPYTHON_NPM / name, tmp / name)
+
+    return _vendored_copy(VENDOR / f"micropython-{version}", f"{version} layout 1", fill)
 
 
 def main() -> int:
