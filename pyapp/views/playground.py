@@ -3,12 +3,14 @@
 Contract section 7 names its hooks: ``session-expires-at``, ``refresh-count``,
 ``call-me``, ``call-burst``, ``status-<code>``, ``call-slow``. ``call-requests``
 runs ``GET me`` through ``requests`` (synchronous, over ``pyodide-http``), which
-the first click installs with micropip: the same session rules from sync code.
+the first click installs with micropip: the same session rules from sync code. On the
+MicroPython runtime (no micropip, no synchronous XHR shim) its line says it needs Pyodide.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from typing import Any
 
@@ -118,6 +120,9 @@ class PlaygroundView(View):
     async def call_requests(self) -> None:
         """One ``GET me`` through ``requests``; its line goes to the request log like the others."""
         config = self.app.config
+        if sys.implementation.name == "micropython":  # requests and pyodide-http run on Pyodide only
+            self.log_request("GET", "me (requests)", self.t("playground.requests_pyodide_only"), False)
+            return
         if self._http is None:
             # Page only, and only now: installs requests + pyodide-http (micropip) on first use.
             from tokensession.browser.sync_http import requests_session
