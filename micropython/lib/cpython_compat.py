@@ -537,20 +537,3 @@ _add(functools, cache=_cache, lru_cache=lambda maxsize=128: _cache)
 _add(time, monotonic=_monotonic, perf_counter=_monotonic)
 _add(inspect, isawaitable=_isawaitable)
 
-
-# asyncio's timers on a monotonic clock, as CPython's are: MicroPython's ticks_ms in the browser
-# is ``Date.now()``, the wall clock, so setting the clock back (NTP, a laptop's clock fixed, a
-# test moving ``Date.now``) stalled every sleep and timeout by that much (and forward, woke them
-# early). ``performance.now()`` never moves back. Folded into the ticks period as ticks_ms is.
-def _monotonic_ticks():
-    return int(_performance.now()) & 0x3FFFFFFF
-
-
-try:
-    import asyncio.core as _asyncio_core
-
-    from js import performance as _performance
-except ImportError:  # not in a JS host
-    pass
-else:
-    _asyncio_core.ticks = _monotonic_ticks
