@@ -536,4 +536,3 @@ _add(hmac, compare_digest=_compare_digest)
 _add(functools, cache=_cache, lru_cache=lambda maxsize=128: _cache)
 _add(time, monotonic=_monotonic, perf_counter=_monotonic)
 _add(inspect, isawaitable=_isawaitable)
-
