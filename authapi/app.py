@@ -273,8 +273,8 @@ class AuthApi:
         except StoreBusy:
             log.warning("token store busy (locked by another process?) answering %s %s", req.method, req.path)
             return error_response(503, "store_busy", "The token store is busy; try again.", {"retry-after": "1"})
-        except Exception:
-            log.exception("unexpected error answering %s %s", req.method, req.path)
+        except Exception as exc:  # named for the log: MicroPython's sys has no exc_info
+            log.error("unexpected error answering %s %s", req.method, req.path, exc_info=exc)
             return error_response(500, "internal_error", "The server failed to answer; see its log.")
 
     def close(self) -> None:

@@ -207,9 +207,9 @@ class Handlers:
         except asyncio.CancelledError:
             self._stop_purging.set()  # the worker thread stops after its current batch
             raise
-        except Exception:
+        except Exception as exc:
             if not self._stop_purging.is_set():  # once closed, the store may be gone mid-purge
-                log.exception("purging dead sessions failed")
+                log.error("purging dead sessions failed", exc_info=exc)
             return
         log.info("purged %d dead sessions", purged)
 

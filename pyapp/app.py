@@ -187,10 +187,11 @@ class App:
             self.screen.show(self.view.render())
             self.screen.set_title(self.t("title", view=self.view.title))
             self.view.mounted()
-        except Exception:
+        except Exception as exc:
             # A bug in a view must not leave a half-drawn page or a traceback: a friendly
-            # screen with a reload button; the details go to the console (logging).
-            log.exception("rendering the %s view failed", route.name)
+            # screen with a reload button; the details go to the console (logging). The
+            # exception is named (not log.exception): MicroPython's sys has no exc_info.
+            log.error("rendering the %s view failed", route.name, exc_info=exc)
             self.view = ErrorView(self)
             self.screen.show(self.view.render())
             self.screen.set_title(self.t("title", view=self.view.title))
@@ -259,7 +260,7 @@ class App:
             log.info("sign-in at the provider failed: %s", exc)
             self.toast(toast_text(exc, self.lang))
         else:  # not a failure the library knows (a raw browser error): logged, still a toast
-            log.exception("sign-in at the provider failed unexpectedly")
+            log.error("sign-in at the provider failed unexpectedly", exc_info=exc)
             self.toast(pick(SIGN_IN_FAILED, self.lang))
 
     def sign_out(self) -> None:
@@ -448,8 +449,8 @@ class App:
         if self.channel is not None:
             try:
                 self.channel.post(message)
-            except Exception:  # a closed channel must not break the session; cookies still tell
-                log.exception("tab message not sent")
+            except Exception as exc:  # a closed channel must not break the session; cookies still tell
+                log.error("tab message not sent", exc_info=exc)
 
     def _log(self, method: str, path: str, outcome: str, ok: bool) -> None:
         for listener in list(self.request_listeners):

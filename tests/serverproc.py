@@ -2,6 +2,9 @@
 
 with ServerProcess(["--access-ttl", "4"], db=tmp / "t.sqlite3") as srv:
     httpx.get(srv.url + "config.json")
+
+``PYAUTH_TEST_RUNTIME=micropython|pyodide`` serves every page of a test run on that runtime
+(``serve.py --runtime``, contract section 11) unless the args name one; unset, serve.py's default.
 """
 
 from __future__ import annotations
@@ -16,6 +19,17 @@ from pathlib import Path
 from types import TracebackType
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The environment variable that picks the page's runtime for a whole test run.
+RUNTIME_ENV = "PYAUTH_TEST_RUNTIME"
+
+
+def runtime_args(args: list[str], script: Path) -> list[str]:
+    """``args`` plus ``--runtime`` from :data:`RUNTIME_ENV` when it is set, the script is
+    serve.py and the args choose no runtime themselves."""
+    chosen = os.environ.get(RUNTIME_ENV, "")
+    if not chosen or script != ROOT / "serve.py" or "--runtime" in args:
+        return args
+    return [*args, "--runtime", chosen]
 
 
 class ServerProcess:
@@ -26,7 +40,7 @@ class ServerProcess:
         start_timeout: float = 30,
         script: Path = ROOT / "serve.py",
     ) -> None:
-        self.args = list(args or [])
+        self.args = runtime_args(list(args or []), script)
         self.script = script  # serve.py, or a script that takes its flags (bench/page_server.py)
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if db is None:

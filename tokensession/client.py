@@ -390,7 +390,7 @@ class ApiClient:
         except Exception as exc:
             # Not a failure the rules know (a bug, a raw JavaScript error): logged once, with its
             # traceback, and shown to the app so that it is never lost.
-            log.exception("background refresh failed unexpectedly")
+            log.error("background refresh failed unexpectedly", exc_info=exc)  # MicroPython: no sys.exc_info
             self._fire(self.hooks.on_error, UnexpectedError(exc))
 
     def _background_loop(self) -> asyncio.AbstractEventLoop | None:

@@ -58,8 +58,8 @@ def fire_hooks(hooks: list[Callable[[Any], Any]], argument: Any, schedule: Sched
             result = hook(argument)
             if inspect.iscoroutine(result):
                 schedule(result)
-        except Exception:
-            log.exception("hook %r failed", hook)
+        except Exception as exc:
+            log.error("hook %r failed", hook, exc_info=exc)  # named: MicroPython has no sys.exc_info
 
 
 def bind_hooks(hooks: Hooks, schedule: Schedule) -> Listener:

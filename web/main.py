@@ -3,14 +3,14 @@
 # traceback; the details go to the browser console.
 import sys
 
-if sys.implementation.name == "micropython":
-    # What CPython's asyncio, collections, base64, ... have and MicroPython's lack
-    # (micropython/lib/cpython_compat.py), added before any of the app's modules import.
-    import cpython_compat  # noqa: F401
-
 from js import document
 
 try:
+    if sys.implementation.name == "micropython":
+        # What CPython's asyncio, collections, base64, ... have and MicroPython's lack
+        # (micropython/lib/cpython_compat.py, in pyapp.zip), added before any app module imports.
+        import cpython_compat  # noqa: F401
+
     # The memory snapshot holds the app's pure-Python modules, imported when it was made
     # (tools/make_snapshot.mjs). They stay only if they are the files PyScript just unpacked
     # from pyapp.zip; else they are dropped here and imported from those files.
@@ -22,9 +22,13 @@ try:
 
     await start()  # PyScript runs this file with top-level await
 except Exception as exc:
-    import traceback
-
     from js import CustomEvent, console
 
-    console.error("The app could not start:\n" + "".join(traceback.format_exception(exc)))
+    try:
+        import traceback  # on MicroPython a stand-in from pyapp.zip, which may be what failed
+
+        details = "".join(traceback.format_exception(exc))
+    except ImportError:
+        details = f"{type(exc).__name__}: {exc}"
+    console.error("The app could not start:\n" + details)
     document.dispatchEvent(CustomEvent.new("pyauth:boot-failed"))

@@ -174,7 +174,9 @@ def _call_soon(callback, *args):
 
 
 def _report(exc):
-    sys.print_exception(exc)
+    # To stderr, as CPython's logging and asyncio do (print_exception's default is stdout):
+    # in the page, stderr is the console's errors.
+    sys.print_exception(exc, sys.stderr)
 
 
 def _coroutine(awaitable):

@@ -12,6 +12,7 @@ import js  # type: ignore[import-not-found]
 from pyscript.ffi import create_proxy  # type: ignore[import-not-found]
 
 from pyapp.tabs import Message, decode, encode
+from tokensession.browser.runtime import js_call
 
 
 class BroadcastTabChannel:
@@ -27,7 +28,7 @@ class BroadcastTabChannel:
         return cls(js.BroadcastChannel.new(name))
 
     def post(self, message: Message) -> None:
-        self._channel.postMessage(encode(message))
+        js_call(self._channel, "postMessage", encode(message))  # a closed channel throws
 
     def listen(self, handler: Callable[[Message], None]) -> None:
         def on_message(event: Any) -> None:

@@ -13,7 +13,7 @@ from js import document, window  # type: ignore[import-not-found]
 from pyscript.ffi import create_proxy  # type: ignore[import-not-found]
 
 from pyapp.ui import El, check_attr
-from tokensession.browser.runtime import release
+from tokensession.browser.runtime import js_call, js_global, release
 
 
 class DomScreen:
@@ -128,13 +128,13 @@ class LocalPreferences:
 
     def get(self, key: str) -> str | None:
         try:
-            value = window.localStorage.getItem(key)
+            value = js_call(js_global("localStorage"), "getItem", key)
         except Exception:  # storage disabled (privacy mode, sandboxed frame)
             return None
         return None if value is None else str(value)
 
     def set(self, key: str, value: str) -> None:
         try:
-            window.localStorage.setItem(key, value)
+            js_call(js_global("localStorage"), "setItem", key, value)
         except Exception as exc:  # storage full or disabled: the choice lasts for this page only
             window.console.info(f"language choice not stored: {exc}")

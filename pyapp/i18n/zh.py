@@ -16,6 +16,7 @@ MESSAGES: dict[str, str] = {
     "boot.rendering": "正在渲染…",
     "boot.failed": "应用无法启动,请刷新页面重试。",
     "boot.hint": "首次访问在慢速网络下约需下载 6 MB,在快速网络下约 9 MB;之后从缓存加载。",
+    "boot.hint.micropython": "首次访问约需下载 0.5 MB;之后从缓存加载。",
     "boot.progress": "启动进度",
     "error.title": "出错了",
     "error.body": "应用遇到意外错误。刷新页面通常可以解决;详细信息在浏览器控制台中。",

@@ -212,10 +212,11 @@ class PlaygroundView(View):
         screen = self.app.screen
         screen.set_text("expires-at", str(int(expires)) if expires else "")
         now = self.app.now_ms()
-        seconds = f"{max(0.0, (expires - now) / 1000):.1f}"
-        screen.set_text(
-            "countdown", self.t("playground.seconds", seconds=seconds) if expires else self.t("playground.no_session")
-        )
+        if expires:
+            seconds = f"{max(0.0, (expires - now) / 1000):.1f}"
+            screen.set_text("countdown", self.t("playground.seconds", seconds=seconds))
+        else:  # no session (it may have ended a moment ago, between the view's ticks)
+            screen.set_text("countdown", self.t("playground.no_session"))
         screen.set_text("refresh-count", str(info.get("refresh_count", 0)))
         cookies = "; ".join(f"{k}={_short(v)}" for k, v in info.get("cookies", {}).items())
         screen.set_text("cookies", cookies or self.t("playground.no_cookies"))

@@ -11,10 +11,18 @@ follow it. The ``"js"`` ones are the shared ones every other test uses; the
 ``"httponly"`` ones (``serve.py --httponly-refresh``, a context of their own so
 the two apps' cookies, which ignore the port, never meet) exist only while
 those tests run: pytest groups session-parametrized tests by parameter.
+
+Runtimes (contract section 11): every page of a run boots on :data:`RUNTIME`
+(``$PYAUTH_TEST_RUNTIME``, else serve.py's default). The core modules
+(:data:`CORE_MODULES`: boot, and :data:`CORE_TESTS` of the session and tabs modules: sign-in,
+R1-R4, R7) also run on the other runtime, in the ``"js"`` mode only, through the session fixture ``runtime`` that ``server``,
+``shared_context`` and ``booted`` follow as they follow ``refresh_cookie``: so one run of the
+suite keeps both runtimes' core flows tested without running everything twice.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +31,8 @@ from typing import Any, cast
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.serverproc import ROOT, ServerProcess
+import serve
+from tests.serverproc import ROOT, RUNTIME_ENV, ServerProcess
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -35,6 +44,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 BOOT_TIMEOUT_MS = 90_000
+#: The runtime the pages of this run boot on (contract section 11): $PYAUTH_TEST_RUNTIME, else
+#: serve.py's default. A test that only means something on one runtime skips on the other.
+RUNTIME = os.environ.get(RUNTIME_ENV) or serve.DEFAULT_RUNTIME
+ON_MICROPYTHON = RUNTIME == "micropython"
 # Short lifetimes so the rules happen within a test: a request with <= 4 s left refreshes.
 SERVER_ARGS = ["--access-ttl", "6", "--refresh-window", "4", "--timeout-ms", "2500"]
 
@@ -51,11 +64,35 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 #: Test modules whose tests run in both refresh cookie modes: the R1-R7 suite.
 BOTH_MODES_MODULES = frozenset({"tests.browser.test_session", "tests.browser.test_tabs"})
+#: Test modules that also run on the runtime that is not :data:`RUNTIME` (its core flows).
+CORE_MODULES = frozenset({"tests.browser.test_boot", *BOTH_MODES_MODULES})
+#: In the core modules but test_boot, the tests that run on both runtimes (by name).
+CORE_TESTS = ("test_sign_in", "test_home", "test_R1", "test_R2", "test_R3", "test_R4", "test_R7")
+OTHER_RUNTIME = next(name for name in serve.RUNTIMES if name != RUNTIME)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if metafunc.module.__name__ in BOTH_MODES_MODULES and "refresh_cookie" in metafunc.fixturenames:
-        metafunc.parametrize("refresh_cookie", ["js", "httponly"], indirect=True, scope="session")
+    module, names = metafunc.module.__name__, metafunc.fixturenames
+    core = module in CORE_MODULES and "runtime" in names
+    if module in BOTH_MODES_MODULES:
+        core = core and metafunc.function.__name__.startswith(CORE_TESTS)
+    if module in BOTH_MODES_MODULES and "refresh_cookie" in names:
+        combos = [("js", RUNTIME), ("httponly", RUNTIME)] + ([("js", OTHER_RUNTIME)] if core else [])
+        metafunc.parametrize(
+            ["refresh_cookie", "runtime"],
+            combos,
+            indirect=True,
+            scope="session",
+            ids=[mode if rt == RUNTIME else f"{mode}-{rt}" for mode, rt in combos],
+        )
+    elif core:
+        metafunc.parametrize("runtime", [RUNTIME, OTHER_RUNTIME], indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def runtime(request: pytest.FixtureRequest) -> str:
+    """The runtime of this test's server and page: :data:`RUNTIME` unless parametrized."""
+    return str(getattr(request, "param", RUNTIME))
 
 
 @pytest.fixture(scope="session")
@@ -65,13 +102,14 @@ def refresh_cookie(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def js_server() -> Iterator[ServerProcess]:
-    with ServerProcess(SERVER_ARGS) as srv:
+def js_server(runtime: str) -> Iterator[ServerProcess]:
+    with ServerProcess([*SERVER_ARGS, "--runtime", runtime]) as srv:
         yield srv
 
 
+# Each runtime's page its own context: cookies ignore the port, so two servers' apps would share them.
 @pytest.fixture(scope="session")
-def js_context(browser: Browser) -> Iterator[BrowserContext]:
+def js_context(runtime: str, browser: Browser) -> Iterator[BrowserContext]:
     ctx = browser.new_context(locale="en-US")
     yield ctx
     ctx.close()
@@ -86,13 +124,13 @@ def js_booted(js_context: BrowserContext, js_server: ServerProcess) -> BootedPag
 
 # The httponly ones depend on refresh_cookie, so pytest ends them when its parameter changes.
 @pytest.fixture(scope="session")
-def httponly_server(refresh_cookie: str) -> Iterator[ServerProcess]:
-    with ServerProcess([*SERVER_ARGS, "--httponly-refresh"]) as srv:
+def httponly_server(refresh_cookie: str, runtime: str) -> Iterator[ServerProcess]:
+    with ServerProcess([*SERVER_ARGS, "--httponly-refresh", "--runtime", runtime]) as srv:
         yield srv
 
 
 @pytest.fixture(scope="session")
-def httponly_context(refresh_cookie: str, browser: Browser) -> Iterator[BrowserContext]:
+def httponly_context(refresh_cookie: str, runtime: str, browser: Browser) -> Iterator[BrowserContext]:
     ctx = browser.new_context(locale="en-US")
     yield ctx
     ctx.close()
@@ -106,13 +144,15 @@ def httponly_booted(httponly_context: BrowserContext, httponly_server: ServerPro
 
 
 @pytest.fixture(scope="session")
-def server(refresh_cookie: str, request: pytest.FixtureRequest) -> ServerProcess:
+def server(refresh_cookie: str, runtime: str, request: pytest.FixtureRequest) -> ServerProcess:
     """The real serve.py of this test's mode."""
     return cast(ServerProcess, request.getfixturevalue(f"{refresh_cookie}_server"))
 
 
 @pytest.fixture(scope="session")
-def shared_context(refresh_cookie: str, browser: Browser, request: pytest.FixtureRequest) -> BrowserContext:
+def shared_context(
+    refresh_cookie: str, runtime: str, browser: Browser, request: pytest.FixtureRequest
+) -> BrowserContext:
     """The browser context of this test's mode, shared by its tests. (``browser`` is named so
     that pytest-playwright sees every test of the shared page as a browser test, as before.)"""
     return cast(BrowserContext, request.getfixturevalue(f"{refresh_cookie}_context"))
@@ -144,6 +184,19 @@ class BootedPage:
                 new MutationObserver(() => window.__toastTimes.push(performance.now()))
                     .observe(document.getElementById('toasts'), { childList: true });
             }"""
+        )
+
+    def run_python(self, code: str) -> None:
+        """Run ``code`` in the page's interpreter, as a script of its own (``type="mpy"`` on the
+        MicroPython page, ``type="py"`` on the Pyodide one: PyScript runs it in the same one)."""
+        self.page.evaluate(
+            """code => {
+                const s = document.createElement('script');
+                s.type = document.documentElement.dataset.runtime === 'micropython' ? 'mpy' : 'py';
+                s.textContent = code;
+                document.body.append(s);
+            }""",
+            code,
         )
 
     def settle_toasts(self) -> None:
@@ -200,7 +253,11 @@ class BootedPage:
 
 @pytest.fixture(scope="session")
 def booted(
-    refresh_cookie: str, shared_context: BrowserContext, server: ServerProcess, request: pytest.FixtureRequest
+    refresh_cookie: str,
+    runtime: str,
+    shared_context: BrowserContext,
+    server: ServerProcess,
+    request: pytest.FixtureRequest,
 ) -> BootedPage:
     """The booted app page of this test's mode."""
     return cast(BootedPage, request.getfixturevalue(f"{refresh_cookie}_booted"))

@@ -1,9 +1,11 @@
-"""The walking skeleton in a real Chromium: boot, same-origin requests, routes."""
+"""The walking skeleton in a real Chromium: boot, same-origin requests, routes. On both
+runtimes in one run (a core module: tests/browser/conftest.py's ``runtime``)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import BrowserContext, expect
 
 from tests.browser.conftest import BootedPage
@@ -11,7 +13,7 @@ from tests.serverproc import ServerProcess
 
 
 def test_cold_boot_shows_progress_then_reaches_ready_with_every_request_on_our_origin(
-    browser, server: ServerProcess
+    browser, server: ServerProcess, runtime: str
 ) -> None:
     ctx = browser.new_context()  # a cold cache, as a first visit
     try:
@@ -32,8 +34,12 @@ def test_cold_boot_shows_progress_then_reaches_ready_with_every_request_on_our_o
             u for u in bp.requests if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).netloc != origin
         ]
         assert foreign == []
-        # The runtime came from our vendored copy (gzipped, gunzipped in the page), not a CDN.
-        assert any(u.endswith("/static/vendor/pyodide-314.0.7/pyodide.asm.wasm.gz") for u in bp.requests)
+        expect(page.locator("html")).to_have_attribute("data-runtime", runtime)
+        # The runtime came from our vendored copy, not a CDN (Pyodide's gzipped, gunzipped in the page).
+        wasm = (
+            "micropython-1.27.0/micropython.wasm" if runtime == "micropython" else "pyodide-314.0.7/pyodide.asm.wasm.gz"
+        )
+        assert any(u.endswith("/static/vendor/" + wasm) for u in bp.requests)
         # pyodide-http and requests are installed on first use of the sync path, not at boot.
         assert not [u for u in bp.requests if "pyodide_http" in u or "/requests-" in u]
         assert bp.console_errors == []
@@ -52,7 +58,9 @@ with urllib.request.urlopen("config.json") as r:
 """
 
 
-def test_stdlib_urllib_reaches_our_origin_once_the_sync_path_is_patched(app: BootedPage) -> None:
+def test_stdlib_urllib_reaches_our_origin_once_the_sync_path_is_patched(app: BootedPage, runtime: str) -> None:
+    if runtime != "pyodide":
+        pytest.skip("pyodide-http (synchronous XHR for urllib) is Pyodide's")
     # Plain stdlib urllib in the page (pyodide-http's synchronous XHR), patched lazily.
     app.page.evaluate(
         """code => {

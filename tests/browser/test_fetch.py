@@ -32,15 +32,7 @@ document.body.dataset.fetched = json.dumps(results)
 
 
 def test_a_delay_the_browser_refuses_is_a_network_error_not_a_js_exception(app: BootedPage) -> None:
-    app.page.evaluate(
-        """code => {
-            const s = document.createElement('script');
-            s.type = 'py';
-            s.textContent = code;
-            document.body.append(s);
-        }""",
-        SEND,
-    )
+    app.run_python(SEND)
     body = app.page.locator("body")
     expect(body).to_have_attribute("data-fetched", re.compile(".+"))
     results = json.loads(body.get_attribute("data-fetched") or "{}")

@@ -38,10 +38,11 @@ from tokensession.errors import RequestTimeout
 results = {}
 
 async def enter(lock, key):
+    async def hold():
+        async with lock:
+            results[key] = "held"
     try:
-        async with asyncio.timeout(5):  # a hang fails the test instead of the page
-            async with lock:
-                results[key] = "held"
+        await asyncio.wait_for(hold(), 5)  # a hang fails the test instead of the page
     except RequestTimeout as exc:
         results[key] = f"RequestTimeout: {exc}"
     except TimeoutError:
@@ -49,9 +50,8 @@ async def enter(lock, key):
 
 async def idle(lock, key):
     try:
-        async with asyncio.timeout(5):
-            await lock.wait_idle()
-            results[key] = "returned"
+        await asyncio.wait_for(lock.wait_idle(), 5)
+        results[key] = "returned"
     except TimeoutError:
         results[key] = "hung"
 
@@ -68,19 +68,6 @@ await enter(working, "working")
 await idle(working, "working idle")
 document.body.dataset.locks = json.dumps(results)
 """
-
-
-def run_python(app: BootedPage, code: str) -> None:
-    """Run ``code`` in the page's interpreter, as a ``<script type="py">`` of its own."""
-    app.page.evaluate(
-        """code => {
-            const s = document.createElement('script');
-            s.type = 'py';
-            s.textContent = code;
-            document.body.append(s);
-        }""",
-        code,
-    )
 
 
 @pytest.fixture
@@ -101,7 +88,7 @@ def faulty_locks(app: BootedPage) -> Iterator[list[str]]:
 
 
 def test_a_refused_or_silent_lock_request_never_hangs(app: BootedPage, faulty_locks: list[str]) -> None:
-    run_python(app, DRIVE_LOCKS)
+    app.run_python(DRIVE_LOCKS)
     expect(app.page.locator("body")).to_have_attribute("data-locks", re.compile(".+"), timeout=20_000)
     results = json.loads(app.page.locator("body").get_attribute("data-locks") or "{}")
     assert results == {

@@ -1,5 +1,6 @@
 """``requests`` in the page: installed by micropip on the first click, never at boot, and
-its ``GET me`` logged like the app's own calls (pyodide-http, synchronous XHR)."""
+its ``GET me`` logged like the app's own calls (pyodide-http, synchronous XHR). Pyodide only:
+on MicroPython the button's log line says so, and nothing is sent."""
 
 from __future__ import annotations
 
@@ -8,16 +9,17 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import BootedPage
+from tests.browser.conftest import ON_MICROPYTHON, BootedPage
 from tests.browser.test_session import to_playground
 from tests.serverproc import ServerProcess
 
 INSTALL_TIMEOUT_MS = 60_000  # micropip itself, then five wheels, on 2 shared cores
+PYODIDE_ONLY = pytest.mark.skipif(ON_MICROPYTHON, reason="requests over pyodide-http runs on Pyodide only")
 LAZY_WHEELS = ("micropip-", "requests-", "urllib3-", "idna-", "charset_normalizer-", "certifi-")
 
 
 @pytest.fixture(scope="module", params=["js", "httponly"])
-def app(browser: Browser, request: pytest.FixtureRequest) -> Iterator[BootedPage]:
+def own_app(browser: Browser, request: pytest.FixtureRequest) -> Iterator[BootedPage]:
     """The app on a server of its own whose tokens outlive the first install (the shared one's
     live 6 s: the session would end, as R2 says, while micropip installs), in a fresh page;
     in both refresh cookie modes (the synchronous XHR carries the API's HttpOnly cookie)."""
@@ -30,7 +32,9 @@ def app(browser: Browser, request: pytest.FixtureRequest) -> Iterator[BootedPage
         ctx.close()
 
 
-def test_requests_button_installs_on_first_use_and_logs_its_call(app: BootedPage) -> None:
+@PYODIDE_ONLY
+def test_requests_button_installs_on_first_use_and_logs_its_call(own_app: BootedPage) -> None:
+    app = own_app
     fetched_before = [url for url in app.requests if any(name in url for name in LAZY_WHEELS)]
     assert fetched_before == []  # nothing of the requests stack at boot
     to_playground(app)
@@ -46,7 +50,9 @@ def test_requests_button_installs_on_first_use_and_logs_its_call(app: BootedPage
     assert foreign == []  # micropip took everything from our origin, nothing from PyPI
 
 
-def test_requests_in_the_page_recovers_a_rejected_token_through_one_refresh(app: BootedPage) -> None:
+@PYODIDE_ONLY
+def test_requests_in_the_page_recovers_a_rejected_token_through_one_refresh(own_app: BootedPage) -> None:
+    app = own_app
     if app.page.get_by_test_id("route-view").get_attribute("data-route") != "playground":
         to_playground(app)
     refreshes: list[str] = []

@@ -20,9 +20,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
+from tests.browser.conftest import RUNTIME as PAGE_RUNTIME
 from tests.browser.conftest import BootedPage
 from tests.serverproc import ServerProcess
 
+pytestmark = pytest.mark.skipif(PAGE_RUNTIME != "pyodide", reason="the memory snapshot is Pyodide's")
 RUNTIME = "static/vendor/pyodide-314.0.7/"
 # Chromium's in-memory HTTP cache (incognito windows, Playwright's contexts) holds 50 MB and no
 # entry over 1/8 of that: a bigger snapshot.bin.gz would be downloaded again on every load.

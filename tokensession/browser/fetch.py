@@ -28,7 +28,7 @@ from typing import Any
 from pyscript import window  # type: ignore[import-not-found]
 from pyscript.ffi import to_js  # type: ignore[import-not-found]
 
-from tokensession.browser.runtime import JsException, error_name, js_function, to_bytes, uint8array
+from tokensession.browser.runtime import JsException, error_name, js_call, js_function, to_bytes, uint8array
 from tokensession.errors import NetworkError, RequestTimeout
 from tokensession.http import Request, Response
 
@@ -57,7 +57,7 @@ class FetchTransport:
         signal = None
         try:
             if request.timeout_ms is not None:  # inside the try: AbortSignal.timeout throws on a bad delay
-                signal = init["signal"] = window.AbortSignal.timeout(request.timeout_ms)
+                signal = init["signal"] = js_call(window.AbortSignal, "timeout", request.timeout_ms)
             # One await for the answer and its body: each await of a JS promise is a trip
             # through the event loop (bench/README.md, per request).
             answer = await _fetch_all()(request.url(self.base), to_js(init))

@@ -38,7 +38,7 @@ from typing import Any
 from pyscript import window  # type: ignore[import-not-found]
 from pyscript.ffi import create_proxy, to_js  # type: ignore[import-not-found]
 
-from tokensession.browser.runtime import JsException, now_ms, once, release
+from tokensession.browser.runtime import JsException, js_call, now_ms, once, release
 from tokensession.errors import RequestTimeout
 
 #: How long another tab's "busy" counts without its "idle" (a refresh times out well before).
@@ -131,7 +131,8 @@ class WebLock:
 
         grant = once(callback)
         try:
-            promise = window.navigator.locks.request(self.name, to_js(dict(options, signal=controller.signal)), grant)
+            locks, opts = window.navigator.locks, to_js(dict(options, signal=controller.signal))
+            promise = js_call(locks, "request", self.name, opts, grant)
         except JsException as exc:  # thrown at once rather than rejected: refused all the same
             release(grant)
             return "refused", str(exc)

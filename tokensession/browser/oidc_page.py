@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pyscript import window  # type: ignore[import-not-found]
 from pyscript.ffi import to_js  # type: ignore[import-not-found]
 
-from tokensession.browser.runtime import JsException, now_ms, uint8array
+from tokensession.browser.runtime import JsException, js_call, js_global, now_ms, uint8array
 from tokensession.config import AuthConfig
 from tokensession.context import SessionContext
 from tokensession.errors import ApiError, SignInFailed, SignInReason
@@ -106,7 +106,7 @@ class OidcPage:
         redirect_uri = str(location.origin) + str(location.pathname)  # contract §10: no query, no fragment
         pending = PendingSignIn.start(_now_ms(), redirect_uri, route=route)
         try:
-            window.sessionStorage.setItem(PENDING_KEY, pending.to_json())
+            js_call(js_global("sessionStorage"), "setItem", PENDING_KEY, pending.to_json())
         except JsException as exc:  # storage refused (some private modes): no round trip can work
             raise SignInFailed("expired", description=f"sessionStorage is not available ({exc})") from None
         params = dict(self.auth.auth_params)
@@ -145,9 +145,9 @@ class OidcPage:
     @staticmethod
     def _take_pending() -> str | None:
         try:
-            storage = window.sessionStorage
-            raw = storage.getItem(PENDING_KEY)
-            storage.removeItem(PENDING_KEY)
+            storage = js_global("sessionStorage")
+            raw = js_call(storage, "getItem", PENDING_KEY)
+            js_call(storage, "removeItem", PENDING_KEY)
         except JsException:
             return None
         return raw if isinstance(raw, str) else None  # a missing key is JS null

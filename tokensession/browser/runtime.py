@@ -18,7 +18,13 @@ MicroPython 1.27 passes a JS number that is a whole number as a 32-bit int (bigg
 read the clock with :func:`now_ms`, never ``Date.now()`` directly.
 
 On MicroPython a JS exception thrown *synchronously* by a JS call is not a Python exception
-(it unwinds through the interpreter): only a rejected promise raises ``JsException`` there.
+(it unwinds through the interpreter, past every ``except``): only a rejected promise raises
+``JsException`` there. A call that may throw at once (refused storage, a lock request the
+browser rejects, a bad timeout) goes through :func:`js_call` or :func:`js_global`, which
+raise ``JsException`` on both runtimes::
+
+    storage = js_global("localStorage")               # JsException where storage is refused
+    js_call(storage, "setItem", "k", "v")
 """
 
 from __future__ import annotations
@@ -41,7 +47,9 @@ __all__ = [
     "RUNTIME",
     "JsException",
     "error_name",
+    "js_call",
     "js_function",
+    "js_global",
     "now_ms",
     "once",
     "release",
@@ -80,6 +88,46 @@ def js_function(source: str) -> Any:
     """The JS function whose source is ``source`` (an arrow function), evaluated once in the
     page's global scope (the CSP allows ``'unsafe-eval'``: PyScript needs it anyway)."""
     return window.eval(source)
+
+
+# target[name](...args), or globalThis[name] when target is null, with a throw handed back as a
+# value: MicroPython cannot catch a JS exception thrown during a call (the module's docstring).
+# Not target[name] for any target: MicroPython hands a Python object (``pyscript.window`` is
+# one) to JS as a proxy whose property reads call back into Python, where a throw is as bad.
+_GUARD_JS = """(target, name, ...args) => {
+    try { return {threw: false, value: target === null ? globalThis[name] : target[name](...args)} }
+    catch (e) { return {threw: true, error: e, name: String(e && e.name), message: String(e && e.message)} }
+}"""
+_guard: list[Any] = []
+
+
+def _guarded(target: Any, name: str, args: tuple[Any, ...]) -> Any:
+    if RUNTIME != "micropython":  # Pyodide raises a JS throw as JsException itself
+        return getattr(window, name) if target is None else getattr(target, name)(*args)
+    if not _guard:
+        _guard.append(js_function(_GUARD_JS))
+    result = _guard[0](target, name, *args)
+    if result.threw:
+        raise JsException(result.error, str(result.name), str(result.message))
+    return result.value
+
+
+def js_call(target: Any, method: str, *args: Any) -> Any:
+    """``target.method(*args)`` where a JS exception thrown at once raises ``JsException`` on
+    both runtimes (MicroPython cannot catch it otherwise).
+
+    >>> js_call(window.localStorage, "setItem", "k", "v")   # doctest: +SKIP
+    """
+    return _guarded(target, method, args)
+
+
+def js_global(name: str) -> Any:
+    """``window[name]``, where a getter that throws (``localStorage`` where storage is refused)
+    raises ``JsException`` on both runtimes.
+
+    >>> storage = js_global("sessionStorage")   # doctest: +SKIP
+    """
+    return _guarded(None, name, ())
 
 
 _clock: list[Any] = []

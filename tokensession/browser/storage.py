@@ -11,7 +11,7 @@ from typing import Any
 
 from pyscript import window  # type: ignore[import-not-found]
 
-from tokensession.browser.runtime import JsException
+from tokensession.browser.runtime import JsException, js_call, js_global
 
 
 class LocalStorage:
@@ -22,15 +22,15 @@ class LocalStorage:
     """
 
     def __init__(self, storage: Any = None) -> None:
-        self._storage = window.localStorage if storage is None else storage
+        self._storage = js_global("localStorage") if storage is None else storage
 
     def get(self, key: str) -> str | None:
-        value = self._storage.getItem(key)
+        value = js_call(self._storage, "getItem", key)
         # A missing key is JS null: Pyodide's ``jsnull``, not ``None``.
         return value if isinstance(value, str) else None
 
     def set(self, key: str, value: str) -> None:
-        self._storage.setItem(key, value)
+        js_call(self._storage, "setItem", key, value)  # throws when full or refused
 
 
 class PageMemory(dict[str, str]):
@@ -49,7 +49,7 @@ def local_storage() -> LocalStorage | PageMemory:
     try:
         storage = LocalStorage()
         storage.set("tokensession-probe", "1")
-        window.localStorage.removeItem("tokensession-probe")
+        js_call(storage._storage, "removeItem", "tokensession-probe")
         return storage
     except JsException as exc:
         # The console, not stderr: PyScript would print stderr into the page.
