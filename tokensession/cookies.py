@@ -320,7 +320,7 @@ class MemoryCookieJar:
         self._cookies: dict[tuple[str, str], tuple[str, float | None]] = {}
         #: The last :data:`ASSIGNMENTS_KEPT` writes, newest last, for tests to inspect their
         #: attributes; bounded, since a long-running script's jar is written at every refresh.
-        self.assignments: deque[str] = deque((), ASSIGNMENTS_KEPT)  # noqa: RUF037 - MicroPython takes no maxlen=
+        self.assignments: deque[str] = deque(maxlen=ASSIGNMENTS_KEPT)
 
     def write(self, assignment: str) -> None:
         self.assignments.append(assignment)

@@ -16,18 +16,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 
-def compact_json(value: Any) -> str:
-    """``value`` as JSON with no spaces and non-ASCII text as it is (UTF-8 once encoded).
-
-    >>> compact_json({"name": "张三", "n": [1, 2]})
-    '{"name":"张三","n":[1,2]}'
-    """
-    try:
-        return jsonlib.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    except TypeError:  # MicroPython's json takes no ensure_ascii, and writes non-ASCII as it is
-        return jsonlib.dumps(value, separators=(",", ":"))
-
-
 @dataclass
 class Request:
     """One call, before it goes out. Header names are lower-case.
@@ -63,7 +51,7 @@ class Request:
         """
         out = {"accept": "application/json"}
         if json is not None:
-            body = compact_json(json).encode()
+            body = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":")).encode()
             out["content-type"] = "application/json"
         elif form is not None:
             body = urlencode(form).encode()
