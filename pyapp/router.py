@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote
 
-from tokensession.text import printable
-
 ROUTES = {"/login": "login", "/": "home", "/playground": "playground"}
 PROTECTED = frozenset({"home", "playground"})
 
@@ -77,7 +75,7 @@ def safe_redirect(value: str | None) -> str | None:
         v = unquote(v)
     if not v.startswith("/") or v.startswith("//") or "\\" in v:
         return None
-    if any(c.isspace() for c in v) or not printable(v):
+    if any(c.isspace() or not c.isprintable() for c in v):
         return None
     if ":" in v.partition("?")[0]:
         return None

@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 
 from tokensession.cookies import REFRESH_COOKIE_MODES, RefreshCookie
 from tokensession.sources import ContractSource, SimpleJwtSource, TokenSource
-from tokensession.text import printable
 
 DemoApi: TypeAlias = bool | Literal["auto"]
 AuthKind: TypeAlias = Literal["contract", "simplejwt", "oidc"]
@@ -257,7 +256,7 @@ def _is_number(v: object) -> bool:
 def _is_http_url(v: str) -> bool:
     # http(s)://host[:port]/path and nothing else: no credentials, query, fragment or odd characters.
     s = v.strip()
-    if not printable(s) or any(c in s for c in " \\"):
+    if not s.isprintable() or any(c in s for c in " \\"):
         return False
     try:
         parts = urlsplit(s)
@@ -278,7 +277,7 @@ def _is_http_url(v: str) -> bool:
 def _is_same_origin_path(v: str) -> bool:
     # Every request the page makes goes to the origin that served it.
     s = v.strip()
-    return bool(s) and ":" not in s and not s.startswith("//") and "\\" not in s and printable(s)
+    return bool(s) and ":" not in s and not s.startswith("//") and "\\" not in s and s.isprintable()
 
 
 def _is_endpoint(v: object) -> bool:
