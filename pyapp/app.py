@@ -322,8 +322,10 @@ class App:
     # -- the session's effects ---------------------------------------------------------------
 
     async def watchdog(self, max_sleep_s: float = 1.0) -> None:
-        """R2 at the moment of expiry: wake at ``utilTime`` (at least every second) and check."""
+        """R2 at the moment of expiry: wake at ``utilTime`` (at least every second) and check.
+        A refresh in flight is waited out first: until it ends, nothing falls due."""
         while True:
+            await self.api.refresh_over()
             deadline = self.api.session_deadline_ms()
             wait = max_sleep_s if deadline is None else (deadline - self.now_ms()) / 1000 + 0.005
             await asyncio.sleep(min(max(wait, 0.0), max_sleep_s))

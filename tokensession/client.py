@@ -222,13 +222,16 @@ class ApiClient:
     def session_deadline_ms(self) -> int | None:
         """When to call :meth:`check_expiry` next (ms since the epoch); ``None``: no session."""
         session, state = self._ctx.read(), self._ctx.state
-        return self.policy.deadline_ms(session, warned=state.warned(session), retry_at_ms=state.retry_at_ms)
+        return self.policy.deadline_ms(
+            session, warned=state.warned(session), retry_at_ms=state.retry_at_ms, refreshing=state.refreshing
+        )
 
     def check_expiry(self) -> bool:
         """The R2 watchdog: end the session if ``utilTime`` has passed (or the cookies vanished
         after this page saw a session, R7); fire ``on_idle_warning`` when due; try a refresh
         again when a blip's backoff is over. Returns whether the session ended. Call it at
-        :meth:`session_deadline_ms`, on focus and on ``visibilitychange``."""
+        :meth:`session_deadline_ms` (after :meth:`refresh_over` when it says ``None``), on focus
+        and on ``visibilitychange``."""
         return self._tick(retry_now=False)
 
     def retry_now(self) -> bool:
@@ -313,7 +316,7 @@ class ApiClient:
             if wait_idle is not None:
                 await wait_idle()
         else:
-            await self._refresh_over()
+            await self.refresh_over()
         return None
 
     def _perform_now(self, command: Command) -> None:
@@ -325,10 +328,12 @@ class ApiClient:
     async def _release(self) -> None:
         await self._lock.__aexit__(None, None, None)
 
-    async def _refresh_over(self) -> None:
-        # Requests made while our refresh is in flight wait for it (R1). Bounded: the refresh
-        # itself gives up after timeoutMs, twice (the lock, then the call), and a request that
-        # waited longer goes on with what the cookies hold.
+    async def refresh_over(self) -> None:
+        """Return once no refresh of this client is in flight (at once when none is).
+
+        Requests made meanwhile wait for it (R1), and so does a watchdog (the refresh decides
+        what is due next). Bounded: the refresh itself gives up after ``timeoutMs``, twice (the
+        lock, then the call); a wait that lasts longer ends with a warning logged."""
         if not self._ctx.state.refreshing:
             return
         if self._idle is None:

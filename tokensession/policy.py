@@ -278,9 +278,21 @@ class SessionPolicy:
             lead = min(lead, session.expires_in * 500)  # expires_in is in seconds: half of it, in ms
         return max(0, lead)
 
-    def deadline_ms(self, session: Session, *, warned: bool, retry_at_ms: float | None = None) -> int | None:
-        """When :meth:`on_tick` may next answer something else; ``None``: no session to watch."""
-        if session.is_empty:
+    def deadline_ms(
+        self, session: Session, *, warned: bool, retry_at_ms: float | None = None, refreshing: bool = False
+    ) -> int | None:
+        """When :meth:`on_tick` may next answer something else; ``None``: nothing falls due, as
+        there is no session, or a refresh is in flight (its end decides; look again after it).
+
+        A deadline that has passed always has an answer other than ``NOTHING`` waiting: a
+        watchdog that sleeps until it and looks never wakes for nothing in a loop.
+
+        >>> policy = SessionPolicy()
+        >>> session = Session("t", "r", 60_000, 6)
+        >>> policy.deadline_ms(session, warned=True), policy.deadline_ms(session, warned=True, refreshing=True)
+        (60000, None)
+        """
+        if session.is_empty or refreshing:
             return None
         if session.util_time_ms is None:
             return 0  # unreadable expiry: look now
@@ -288,6 +300,6 @@ class SessionPolicy:
         lead = self.warning_lead_ms(session)
         if lead and not warned:
             deadline = max(0, session.util_time_ms - lead)
-        if retry_at_ms is not None:
-            deadline = min(deadline, max(0, int(retry_at_ms)))
+        if retry_at_ms is not None and session.has_refresh_token and session.access_token:
+            deadline = min(deadline, max(0, int(retry_at_ms)))  # a blip's retry (on_tick's condition)
         return deadline

@@ -179,6 +179,31 @@ def test_deadline_is_expiry_or_the_idle_warning_before_it() -> None:
     assert policy.deadline_ms(NO_UTIL, warned=False) == 0
 
 
+@pytest.mark.parametrize("pol", [policy, WARNING], ids=["no-warning", "warning"])
+@pytest.mark.parametrize("session", [LIVE, NEAR, EXPIRED, NO_UTIL, GARBLED_TOKEN, ACCESS_ONLY, EMPTY])
+@pytest.mark.parametrize("retry_at", [None, NOW - 1, NOW + 1_000], ids=["no-retry", "retry-due", "retry-later"])
+def test_a_passed_deadline_always_has_an_answer(pol: SessionPolicy, session: Session, retry_at: int | None) -> None:
+    # A watchdog sleeps until the deadline and looks: if the look could answer NOTHING, it would
+    # wake again at once, a busy loop that freezes a MicroPython page (its event loop gives
+    # JavaScript no turn while a task is ready) and burns a core under Pyodide.
+    for warned in (False, True):
+        for refreshing in (False, True):
+            deadline = pol.deadline_ms(session, warned=warned, retry_at_ms=retry_at, refreshing=refreshing)
+            if deadline is None:
+                continue
+            for now in (deadline, deadline + 1):
+                action = pol.on_tick(
+                    now, session, seen=True, refreshing=refreshing, warned=warned, retry_at_ms=retry_at
+                )
+                assert action is not Action.NOTHING, (warned, refreshing, now)
+
+
+def test_no_deadline_while_a_refresh_is_in_flight() -> None:
+    # The refresh decides (its end stores new tokens, or the watchdog looks again after it).
+    assert WARNING.deadline_ms(NEAR, warned=False, refreshing=True) is None
+    assert policy.deadline_ms(EXPIRED, warned=True, retry_at_ms=NOW - 1, refreshing=True) is None
+
+
 @pytest.mark.parametrize(
     ("session", "refreshing", "expected"),
     [

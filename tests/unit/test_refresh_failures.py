@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -161,6 +162,43 @@ async def test_blips_back_off_and_end_the_session_only_at_real_expiry(make_world
     assert waits == [1000, 2000, 4000, 8000]
     assert world.ended == ["expired"]
     assert len(world.sent("refresh_token")) == 4
+
+
+def hold_refreshes(gate: asyncio.Event) -> Any:
+    """Refresh calls wait at the network until ``gate`` is set (a refresh that hangs)."""
+
+    def wrap(handler: Handler) -> Handler:
+        async def held(req: Any) -> Any:
+            if req.path == "refresh_token":
+                await gate.wait()
+            return await handler(req)
+
+        return held
+
+    return wrap
+
+
+async def test_a_refresh_in_flight_leaves_the_watchdog_nothing_due_until_it_ends(make_world: WorldFactory) -> None:
+    # Past the idle warning's time and even past utilTime while the refresh hangs: nothing is
+    # due (the refresh decides), so a watchdog waits for it instead of waking again at once.
+    gate = asyncio.Event()
+    world = make_world(access_ttl=20, window=30, wrap=hold_refreshes(gate), idle_warning_seconds=10)
+    await world.login()
+    world.clock.advance(5)
+    await world.client.get("me")  # inside the window: the R1 refresh starts and hangs
+    for seconds in (5, 10):  # on to the warning's time (10 s left), then to utilTime
+        world.clock.advance(seconds)
+        assert world.client.session_deadline_ms() is None
+        assert world.client.check_expiry() is False  # looking anyway changes nothing
+    over = asyncio.ensure_future(world.client.refresh_over())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not over.done()  # still in flight
+    gate.set()
+    await over
+    await world.client.settle()
+    assert len(world.refreshed) == 1 and world.ended == []
+    assert world.client.session_deadline_ms() == world.client.session().util_time_ms - 10_000  # the next warning
 
 
 async def test_online_retries_at_once(make_world: WorldFactory) -> None:
