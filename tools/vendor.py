@@ -432,16 +432,40 @@ MICROPYTHON_NPM = "@micropython/micropython-webassembly-pyscript"
 MICROPYTHON_FILES = ("micropython.mjs", "micropython.wasm")
 
 
+#: MicroPython's ``time.ticks_ms``, which every asyncio sleep and timeout of a page runs on:
+#: upstream reads the wall clock, so a clock set back (NTP, a manual change, a VM resumed) would
+#: hold every timer of the page, the session's watchdog too, for as long as the step. The copy
+#: we serve reads ``performance.now()``, monotonic, as the browser's own timers (and Pyodide's
+#: loop, on ``setTimeout``) are; ``time.time()`` stays on the wall clock.
+TICKS_FROM_WALL_CLOCK = "mp_js_ticks_ms:()=>Date.now()-MP_JS_EPOCH"
+TICKS_MONOTONIC = "mp_js_ticks_ms:()=>Math.floor(performance.now())"
+
+
+def monotonic_ticks(module: str) -> str:
+    """``micropython.mjs`` with ``ticks_ms`` on ``performance.now()``; an error if the pinned
+    build no longer reads the clock the way this replaces (a new version: check it again).
+
+    >>> monotonic_ticks("a,mp_js_ticks_ms:()=>Date.now()-MP_JS_EPOCH,b")
+    'a,mp_js_ticks_ms:()=>Math.floor(performance.now()),b'
+    """
+    if module.count(TICKS_FROM_WALL_CLOCK) != 1:
+        raise SystemExit(f"micropython.mjs: expected one {TICKS_FROM_WALL_CLOCK!r} to make monotonic")
+    return module.replace(TICKS_FROM_WALL_CLOCK, TICKS_MONOTONIC)
+
+
 def vendor_micropython(version: str) -> Path:
     """``micropython-<version>/``: the interpreter of MicroPython pages (``serve.py --runtime
-    micropython``; ``web/micropython.toml`` names it), with the ``.gz`` and ``.zst`` of each file."""
+    micropython``; ``web/micropython.toml`` names it), its clock made monotonic
+    (:func:`monotonic_ticks`), with the ``.gz`` and ``.zst`` of each file."""
 
     def fill(tmp: Path) -> None:
         tmp.mkdir(parents=True)
         for name in MICROPYTHON_FILES:
             shutil.copy2(NODE / MICROPYTHON_NPM / name, tmp / name)
+        module = tmp / "micropython.mjs"
+        module.write_text(monotonic_ticks(module.read_text(encoding="utf-8")), encoding="utf-8")
 
-    return _vendored_copy(VENDOR / f"micropython-{version}", f"{version} layout 1", fill)
+    return _vendored_copy(VENDOR / f"micropython-{version}", f"{version} layout 2 (monotonic ticks)", fill)
 
 
 def main() -> int:

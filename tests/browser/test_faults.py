@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Request, Route, expect
 
-from tests.browser.conftest import ON_MICROPYTHON, BootedPage
+from tests.browser.conftest import BootedPage
 from tests.serverproc import ServerProcess
 
 SESSION_EXPIRED = "Session expired, please sign in again"
@@ -127,13 +127,6 @@ def test_server_down_gives_one_toast_and_recovers_when_back(app: BootedPage) -> 
     expect(app.toasts()).to_have_count(1)  # no new toast
 
 
-# A real runtime limitation: MicroPython's ticks_ms in the browser is Date.now() (its asyncio
-# timers run on the wall clock), so moving Date.now moves every sleep and timeout of the page.
-WALL_CLOCK_TIMERS = pytest.mark.skipif(
-    ON_MICROPYTHON, reason="MicroPython's asyncio timers run on Date.now(): moving it moves every sleep"
-)
-
-
 @pytest.fixture
 def page_clock(app: BootedPage) -> Iterator[Callable[[int], None]]:
     """``jump(ms)``: move the page's ``Date.now`` by ``ms`` (a laptop waking, a clock fixed by NTP).
@@ -152,7 +145,6 @@ def page_clock(app: BootedPage) -> Iterator[Callable[[int], None]]:
     app.page.evaluate("() => { window.__skew = 0 }")
 
 
-@WALL_CLOCK_TIMERS
 def test_a_clock_jump_forward_past_expiry_sends_no_stale_token(
     app: BootedPage, page_clock: Callable[[int], None], shared_context: BrowserContext
 ) -> None:
@@ -168,7 +160,6 @@ def test_a_clock_jump_forward_past_expiry_sends_no_stale_token(
     assert jar(shared_context) == {}
 
 
-@WALL_CLOCK_TIMERS
 def test_a_clock_jump_backward_neither_ends_the_session_early_nor_keeps_it_past_its_cookies(
     app: BootedPage, page_clock: Callable[[int], None], shared_context: BrowserContext
 ) -> None:
