@@ -48,7 +48,7 @@ EXAMPLES = ROOT / "examples"
 #: The static build (tools/build_site.py) ships the same zip.
 PAGE_PACKAGES = (ROOT / "pyapp", ROOT / "tokensession", ROOT / "authapi")
 #: The interpreters a page can run on (contract section 11); the first is the default.
-RUNTIMES = ("pyodide", "micropython")
+RUNTIMES = ("micropython", "pyodide")
 DEFAULT_RUNTIME = RUNTIMES[0]
 #: MicroPython's stand-ins for what it lacks (typing, dataclasses, ...): only its pages get them.
 MICROPYTHON_LIB = ROOT / "micropython" / "lib"

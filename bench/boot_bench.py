@@ -130,11 +130,23 @@ def make_probe_dir(tmp: Path) -> Path:
 # --- the bare page's server: serve.py's app with "/" pointed at bench/bare ---------------------------
 
 
+def with_root(app: Any, root: Path) -> Any:
+    """``serve.py``'s ASGI app with ``/`` serving ``root`` through serve.py's own static class
+    (same cache policy), and every other route as serve.py has it (/static, /config.json,
+    /pyapp.zip, /api): the app's own page goes, the MicroPython one's fixed ``/`` and
+    ``/index.html`` routes with it."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    web = next(r for r in app.routes if isinstance(r, Mount) and r.path == "")
+    routes = [r for r in app.routes if r is not web and getattr(r, "path", None) not in ("/", "/index.html")]
+    routes.append(Mount("/", app=type(web.app)(directory=root, html=True)))
+    return Starlette(routes=routes, middleware=app.user_middleware)
+
+
 def serve_root(root: Path, codings: tuple[str, ...] = ("gzip",)) -> int:
     """Run ``serve.main`` with its ``/`` mount swapped for ``root`` (prints ``Serving on URL``);
     the runtime's precompressed forms limited to ``codings``."""
-    from starlette.applications import Starlette
-    from starlette.routing import Mount
 
     import serve
 
@@ -142,12 +154,7 @@ def serve_root(root: Path, codings: tuple[str, ...] = ("gzip",)) -> int:
 
     def build_bare_app(args: argparse.Namespace) -> tuple[Any, Any]:
         app, api = build_app(args)
-        # Every route as serve.py has it (/static, /config.json, /pyapp.zip, /api) but "/", which
-        # serves `root` through serve.py's own CachedStatic class (same cache policy).
-        routes = [r for r in app.routes if not (isinstance(r, Mount) and r.path == "")]
-        web = next(r for r in app.routes if isinstance(r, Mount) and r.path == "")
-        routes.append(Mount("/", app=type(web.app)(directory=root, html=True)))
-        return Starlette(routes=routes, middleware=app.user_middleware), api
+        return with_root(app, root), api
 
     serve.build_app = build_bare_app  # serve.main looks it up at call time
     # The baseline as the issue measured it: the runtime gzipped, as most hosts would send it

@@ -21,8 +21,7 @@ if str(ROOT) not in sys.path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from starlette.applications import Starlette
-    from starlette.routing import Mount
+    from boot_bench import with_root
 
     import serve
 
@@ -30,10 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def build_page_app(args: argparse.Namespace) -> tuple[Any, Any]:
         app, api = build_app(args)
-        routes = [r for r in app.routes if not (isinstance(r, Mount) and r.path == "")]
-        web = next(r for r in app.routes if isinstance(r, Mount) and r.path == "")
-        routes.append(Mount("/", app=type(web.app)(directory=PAGE, html=True)))
-        return Starlette(routes=routes, middleware=app.user_middleware), api
+        return with_root(app, PAGE), api
 
     serve.build_app = build_page_app  # serve.main looks it up at call time
     return serve.main(argv)

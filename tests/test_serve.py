@@ -151,11 +151,25 @@ def test_pyapp_zip_holds_the_app_and_the_library_without_caches(http: httpx.Clie
     import io
     import zipfile
 
-    names = zipfile.ZipFile(io.BytesIO(http.get("pyapp.zip").content)).namelist()
-    assert "pyapp/__init__.py" in names and "pyapp/browser/shell.py" in names
-    assert "tokensession/__init__.py" in names and "tokensession/browser/fetch.py" in names
-    assert "authapi/app.py" in names  # the in-page demo API runs it
-    assert not [n for n in names if "__pycache__" in n or not n.startswith(("pyapp/", "tokensession/", "authapi/"))]
+    import serve
+
+    def names(body: bytes) -> list[str]:
+        return zipfile.ZipFile(io.BytesIO(body)).namelist()
+
+    packages = ("pyapp/", "tokensession/", "authapi/")
+    # The default page's (MicroPython): the packages as bytecode, micropython/lib's stand-ins at the top.
+    mpy = names(http.get("pyapp.zip").content)
+    assert "pyapp/__init__.mpy" in mpy and "pyapp/browser/shell.mpy" in mpy
+    assert "tokensession/__init__.mpy" in mpy and "tokensession/browser/fetch.mpy" in mpy
+    assert "authapi/app.mpy" in mpy  # the in-page demo API runs it
+    assert "cpython_compat.mpy" in mpy and "typing.mpy" in mpy
+    assert not [n for n in mpy if "__pycache__" in n or not n.endswith(".mpy")]
+    # The Pyodide page's (serve.py --runtime pyodide): the sources, nothing else.
+    py = names(serve.PackageZip("pyodide").current()[0])
+    assert "pyapp/__init__.py" in py and "pyapp/browser/shell.py" in py
+    assert "tokensession/__init__.py" in py and "tokensession/browser/fetch.py" in py
+    assert "authapi/app.py" in py
+    assert not [n for n in py if "__pycache__" in n or not n.startswith(packages)]
 
 
 def test_unknown_file_is_404(http: httpx.Client) -> None:
@@ -357,7 +371,7 @@ def test_pyapp_zip_is_built_once_per_change_of_the_packaged_files(
     builds: list[int] = []
     real_zip = serve.zip_package
     monkeypatch.setattr(serve, "zip_package", lambda *f: builds.append(1) or real_zip(*f))
-    zips = serve.PackageZip()
+    zips = serve.PackageZip("pyodide")  # the zip of sources (zip_package, counted above)
     first = zips.current()
     assert zips.current() == first and zips.current() == first
     assert len(builds) == 1  # not rebuilt per request

@@ -107,6 +107,14 @@ def js_server(runtime: str) -> Iterator[ServerProcess]:
         yield srv
 
 
+@pytest.fixture(scope="session")
+def pyodide_server() -> Iterator[ServerProcess]:
+    """serve.py with the Pyodide page whatever the run's runtime, for what only Pyodide has (the
+    memory snapshot, the trimmed stdlib, ``requests`` in the page)."""
+    with ServerProcess([*SERVER_ARGS, "--runtime", "pyodide"]) as srv:
+        yield srv
+
+
 # Each runtime's page its own context: cookies ignore the port, so two servers' apps would share them.
 @pytest.fixture(scope="session")
 def js_context(runtime: str, browser: Browser) -> Iterator[BrowserContext]:

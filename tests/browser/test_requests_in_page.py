@@ -1,6 +1,7 @@
 """``requests`` in the page: installed by micropip on the first click, never at boot, and
-its ``GET me`` logged like the app's own calls (pyodide-http, synchronous XHR). Pyodide only:
-on MicroPython the button's log line says so, and nothing is sent."""
+its ``GET me`` logged like the app's own calls (pyodide-http, synchronous XHR). This is the
+Pyodide page (``--runtime pyodide``) whatever the run's runtime: on MicroPython the button starts
+a Pyodide worker instead (test_requests_worker.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import ON_MICROPYTHON, BootedPage
+from tests.browser.conftest import BootedPage
 from tests.browser.test_session import to_playground
 from tests.serverproc import ServerProcess
 
 INSTALL_TIMEOUT_MS = 60_000  # micropip itself, then five wheels, on 2 shared cores
-PYODIDE_ONLY = pytest.mark.skipif(ON_MICROPYTHON, reason="requests over pyodide-http runs on Pyodide only")
 LAZY_WHEELS = ("micropip-", "requests-", "urllib3-", "idna-", "charset_normalizer-", "certifi-")
 
 
@@ -24,7 +24,7 @@ def own_app(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Booted
     live 6 s: the session would end, as R2 says, while micropip installs), in a fresh page;
     in both refresh cookie modes (the synchronous XHR carries the API's HttpOnly cookie)."""
     mode = ["--httponly-refresh"] if request.param == "httponly" else []
-    with ServerProcess(["--access-ttl", "120", "--refresh-window", "4", *mode]) as srv:
+    with ServerProcess(["--access-ttl", "120", "--refresh-window", "4", "--runtime", "pyodide", *mode]) as srv:
         ctx = browser.new_context(locale="en-US")
         booted = BootedPage(ctx.new_page(), srv.url)
         booted.boot("#/login")
@@ -32,7 +32,6 @@ def own_app(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Booted
         ctx.close()
 
 
-@PYODIDE_ONLY
 def test_requests_button_installs_on_first_use_and_logs_its_call(own_app: BootedPage) -> None:
     app = own_app
     fetched_before = [url for url in app.requests if any(name in url for name in LAZY_WHEELS)]
@@ -50,7 +49,6 @@ def test_requests_button_installs_on_first_use_and_logs_its_call(own_app: Booted
     assert foreign == []  # micropip took everything from our origin, nothing from PyPI
 
 
-@PYODIDE_ONLY
 def test_requests_in_the_page_recovers_a_rejected_token_through_one_refresh(own_app: BootedPage) -> None:
     app = own_app
     if app.page.get_by_test_id("route-view").get_attribute("data-route") != "playground":

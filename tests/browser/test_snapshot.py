@@ -20,15 +20,19 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
-from tests.browser.conftest import RUNTIME as PAGE_RUNTIME
 from tests.browser.conftest import BootedPage
 from tests.serverproc import ServerProcess
 
-pytestmark = pytest.mark.skipif(PAGE_RUNTIME != "pyodide", reason="the memory snapshot is Pyodide's")
 RUNTIME = "static/vendor/pyodide-314.0.7/"
 # Chromium's in-memory HTTP cache (incognito windows, Playwright's contexts) holds 50 MB and no
 # entry over 1/8 of that: a bigger snapshot.bin.gz would be downloaded again on every load.
 MEMORY_CACHE_ENTRY_MAX = 50 * 2**20 // 8
+
+
+@pytest.fixture
+def server(pyodide_server: ServerProcess) -> ServerProcess:
+    """The Pyodide page, whatever the run's runtime: the memory snapshot is Pyodide's."""
+    return pyodide_server
 
 
 @pytest.fixture

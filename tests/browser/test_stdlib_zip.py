@@ -14,14 +14,12 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Route, expect
 
-from tests.browser.conftest import RUNTIME as PAGE_RUNTIME
 from tests.browser.conftest import BootedPage
 from tests.serverproc import ROOT, ServerProcess
 
 sys.path.insert(0, str(ROOT / "tools"))
 import vendor
 
-pytestmark = pytest.mark.skipif(PAGE_RUNTIME != "pyodide", reason="the trimmed stdlib zip is Pyodide's")
 RUNTIME = ROOT / "static" / "vendor" / "pyodide-314.0.7"
 IMPORT_TIMEOUT_MS = 120_000  # some 400 modules, on 2 shared cores
 
@@ -55,6 +53,12 @@ def _modules(zip_bytes: bytes) -> list[str]:
             parts = member[:-3].split("/")
             names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
     return sorted(names)
+
+
+@pytest.fixture
+def server(pyodide_server: ServerProcess) -> ServerProcess:
+    """The Pyodide page, whatever the run's runtime: the trimmed stdlib zip is Pyodide's."""
+    return pyodide_server
 
 
 @pytest.fixture

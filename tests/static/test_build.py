@@ -32,7 +32,7 @@ def test_the_site_holds_the_page_its_config_and_the_runtime_and_no_build_leftove
 
 def test_every_url_the_page_names_is_relative_and_in_the_site(built: Path) -> None:
     refs = build_site.page_references(built)
-    assert "static/vendor/pyodide-314.0.7/pyodide-snapshot.mjs" in refs
+    assert "static/vendor/micropython-1.27.0/micropython.mjs" in refs  # the default page's interpreter
     build_site.check_site(built)  # raises on an absolute URL or a missing file
 
 

@@ -1,20 +1,16 @@
-"""``./build.sh OUT --runtime micropython`` (contract sections 9 and 11) from a plain file server
+"""``./build.sh OUT``, on MicroPython by default (contract sections 9 and 11), from a plain file server
 under ``/demo-repo/``: the app on MicroPython with the in-page demo API, and
 ``examples/minimal-mpy/``, which installs the library from its MicroPython zips.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
 from tests.browser.conftest import BOOT_TIMEOUT_MS, BootedPage
-from tests.static.conftest import PREFIX, Site, build_site
+from tests.static.conftest import Site
 from tests.static.netlog import NetworkLog
-from tests.static.plainserver import PlainServer
 
 pytestmark = pytest.mark.browser
 
@@ -24,11 +20,10 @@ FIRST_VISIT_BUDGET = 1_500_000
 
 
 @pytest.fixture(scope="module")
-def mpy_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    out: Path = tmp_path_factory.mktemp("pages-mpy") / PREFIX
-    build_site(out, "--runtime", "micropython")
-    with PlainServer(out.parent) as srv:
-        yield Site(out, srv.url + PREFIX + "/", srv.url.rstrip("/"))
+def mpy_site(site: Site) -> Site:
+    """The default build: the app on MicroPython (contract section 11)."""
+    assert 'data-runtime="micropython"' in (site.out / "index.html").read_text()
+    return site
 
 
 def test_the_app_boots_on_micropython_under_the_prefix_within_the_byte_budget(

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import pytest
 
+import serve
 from tests.backends.oidcproc import OidcProviderProcess, provider_available
 from tests.browser.engines.drivers import EnginePage
 from tests.static.conftest import build_site
@@ -77,7 +78,7 @@ def test_the_static_build_under_a_prefix_boots_signs_in_to_the_kept_route_and_re
     page.boot(site + "#/playground")
     page.wait_route("login")
     assert page.eval("location.hash") == "#/login?redirect=%2Fplayground"
-    assert page.eval("document.documentElement.dataset.pyodideBoot") in ("snapshot", "plain")
+    assert page.eval("document.documentElement.dataset.runtime") == serve.DEFAULT_RUNTIME  # ./build.sh's default
     assert page.eval("!!document.querySelector('[data-testid=demo-banner]')?.offsetParent")  # shown
     # Every request of the boot stayed under the prefix, on this origin (nothing from "/" or a CDN).
     urls = page.eval("performance.getEntriesByType('resource').map(r => r.name)")

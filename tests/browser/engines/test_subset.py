@@ -1,7 +1,8 @@
 """A real subset of the browser suite in Firefox ESR and WebKitGTK (issue 18), against serve.py.
 
 Access tokens live 6 s and a request with <= 4 s left refreshes (tests/browser/conftest.py's
-SERVER_ARGS). Chromium runs the whole suite; these are the paths every engine must keep.
+SERVER_ARGS). Chromium runs the whole suite; these are the paths every engine must keep, on the
+run's runtime (tests/browser/conftest.py's RUNTIME; the other one: test_other_runtime.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import time
 
 import pytest
 
+from tests.browser.conftest import RUNTIME
+from tests.browser.engines.conftest import assert_the_first_visit_restored_the_snapshot
 from tests.browser.engines.drivers import EnginePage
 from tests.serverproc import ROOT, ServerProcess
 
@@ -34,11 +37,12 @@ def to_playground(page: EnginePage) -> None:
 
 def test_boot_is_ready_and_says_how_the_runtime_started(engine: EnginePage) -> None:
     html = engine.eval(
-        "({state: document.documentElement.dataset.appState, boot: document.documentElement.dataset.pyodideBoot,"
-        " lang: document.documentElement.lang})"
+        "({state: document.documentElement.dataset.appState, runtime: document.documentElement.dataset.runtime,"
+        " boot: document.documentElement.dataset.pyodideBoot, lang: document.documentElement.lang})"
     )
     assert html["state"] == "ready"
-    assert html["boot"] in ("snapshot", "plain")
+    assert html["runtime"] == RUNTIME
+    assert html.get("boot") in (("snapshot", "plain") if RUNTIME == "pyodide" else (None,))
     assert html["lang"] == "en"
     assert engine.route() == "login"
 
@@ -343,24 +347,15 @@ def test_webkit_refuses_secure_cookies_on_http_localhost(ff_wk: EnginePage, engi
     assert kept == {"localhost": keeps, "127.0.0.1": keeps}
 
 
+@pytest.mark.skipif(RUNTIME != "pyodide", reason="the snapshot is Pyodide's: test_other_runtime.py has it")
 def test_first_visit_on_loopback_restores_the_snapshot_firefox_decoding_it_zstd_webkit_gunzipping_it_itself(
     engine: EnginePage,
 ) -> None:
-    """An engine difference: Firefox 153 takes zstd, so serve.py sends the snapshot zstd-encoded
-    and the browser decodes it (the page cannot see how much has come: 2.9 MB on the wire, 30 MiB
-    decoded); WebKitGTK 2.50 does not, and the page gunzips the .gz bytes itself (3.9 MB, counted
-    as they come). Firefox also asks for Pyodide later: 0.5-1.5 s after the downloads end here.
-    The loader's link probe once read that pause as download time, a loopback link as 17-20
-    Mbit/s, and booted the first visit plain (tests/unit/test_link_probe.py). On loopback the
-    first visit must restore the snapshot in every engine."""
-    first = engine.first_visit
-    assert first["boot"] == "snapshot", first
-    assert first["snapshotFrom"] == "download"  # a first visit: nothing in Cache Storage yet
-    [snapshot] = first["snapshot"]
-    if engine.name == "firefox":
-        assert snapshot["decoded"] > 5 * snapshot["encoded"]  # zstd, decoded by the browser
-    else:
-        assert snapshot["decoded"] == snapshot["encoded"]  # gzip bytes, gunzipped by the page
+    """An engine difference (see the assertion's docstring). Firefox also asks for Pyodide later:
+    0.5-1.5 s after the downloads end here. The loader's link probe once read that pause as
+    download time, a loopback link as 17-20 Mbit/s, and booted the first visit plain
+    (tests/unit/test_link_probe.py)."""
+    assert_the_first_visit_restored_the_snapshot(engine)
 
 
 class RevalidatingServer:
