@@ -8,7 +8,7 @@ Layout of what it serves (all relative, so the app works under any base path;
 ``--base-path /repo/`` puts all of it under ``/repo/``, as GitHub Pages would):
 
     /                   web/           (index.html, pyscript.toml, main.py, app.css)
-    /pyapp.zip          pyapp/ + tokensession/ + authapi/  zipped, unpacked by PyScript into the page
+    /pyapp.zip          pyapp/ + tokensession/ + authapi/  zipped, unpacked into the page's file system
                         (``--runtime micropython``: as tools/mpy_port.py writes them, with micropython/lib/)
     /static/...         static/        (static/vendor/ is the pinned runtime, see tools/vendor.py)
     /config.json        client config from the flags (contract section 8)
