@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/client_bench.py                     # 500 requests per variant, storms of 100
     .venv/bin/python bench/client_bench.py --blocks 2 --size 5 --storm 10 --rounds 1   # smoke size
+    .venv/bin/python bench/client_bench.py --runtime micropython   # the page on MicroPython (mpy.html)
 
 Serves ``bench/page/`` (the session library from ``pyapp.zip``, as the app loads it, plus
 ``raw.js``) from ``serve.py``'s own app with only its ``/`` mount swapped (as
@@ -43,7 +44,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "bench" / "page"
-SERVER_ARGS = ["--access-ttl", "3600", "--refresh-window", "60", "--runtime", "pyodide"]  # bench/page is a Pyodide page
+SERVER_ARGS = ["--access-ttl", "3600", "--refresh-window", "60"]
+#: The page per runtime (serve.py --runtime gives it the matching pyapp.zip).
+PAGES = {"pyodide": "", "micropython": "mpy.html"}
 BOOT_TIMEOUT_MS = 120_000
 TARGET_RATIO, TARGET_ADDED_MS = 1.3, 0.5
 # Each part of the bench is bounded in time: a page that stops answering fails the run, never hangs it.
@@ -97,6 +100,7 @@ def summarize_per_request(raw: dict[str, Any]) -> dict[str, Any]:
     out["py_fetch_over_raw_js"] = round(out["py_fetch"]["median"] / js, 3)
     out["meets_target"] = out["client_over_raw_js"] <= TARGET_RATIO and out["client_added_ms"] < TARGET_ADDED_MS
     out["refresh_calls"] = raw["refresh_calls"]
+    out["page_runtime"] = raw.get("runtime")  # what the page says it ran on
     return out
 
 
@@ -132,14 +136,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     load_before = os.getloadavg()[0]
     with ExitStack() as stack:
-        srv = stack.enter_context(ServerProcess(SERVER_ARGS, script=ROOT / "bench" / "page_server.py"))
+        server_args = [*SERVER_ARGS, "--runtime", args.runtime]
+        srv = stack.enter_context(ServerProcess(server_args, script=ROOT / "bench" / "page_server.py"))
         browser = launch(stack)
         context = browser.new_context(locale="en-US")
         stack.callback(context.close)
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(srv.url)
+        page.goto(srv.url + PAGES[args.runtime])
         page.wait_for_function("() => document.documentElement.dataset.appState === 'ready'", timeout=BOOT_TIMEOUT_MS)
         per = page.evaluate(
             BOUNDED.replace("NAME", "per_request"),
@@ -162,6 +167,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "storm": args.storm,
             "rounds": args.rounds,
             "page_errors": errors,
+            "runtime": args.runtime,
         },
         "per_request": summarize_per_request(json.loads(per)),
         "storm": summarize_storm(json.loads(storm)),
@@ -209,13 +215,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--storm", type=int, default=100, help="concurrent requests per storm")
     p.add_argument("--rounds", type=int, default=5, help="storms per scenario")
     p.add_argument("--json", type=Path, help="also write the results here")
+    p.add_argument(
+        "--runtime",
+        choices=sorted(PAGES),
+        default="pyodide",
+        help="the page's interpreter (bench/page/index.html or mpy.html)",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     out = run(args)
-    print(f"# {out['meta']['when']}, {out['meta']['machine']}, chromium {out['meta']['chromium']}")
+    meta = out["meta"]
+    print(f"# {meta['when']}, {meta['machine']}, chromium {meta['chromium']}, page on {meta['runtime']}")
     print(report(out))
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))

@@ -30,9 +30,12 @@ def test_load_bench_produces_a_row_per_rate() -> None:
 
 
 @pytest.mark.browser  # launches Chromium (closed again before the browser tests)
-def test_client_bench_produces_per_request_and_storm_figures() -> None:
-    args = client_bench.parser().parse_args(["--blocks", "2", "--size", "3", "--storm", "5", "--rounds", "1"])
+@pytest.mark.parametrize("runtime", ["pyodide", "micropython"])
+def test_client_bench_produces_per_request_and_storm_figures(runtime: str) -> None:
+    size = ["--blocks", "2", "--size", "3", "--storm", "5", "--rounds", "1"]
+    args = client_bench.parser().parse_args([*size, "--runtime", runtime])
     out = client_bench.run(args)
+    assert out["per_request"]["page_runtime"] == runtime and out["meta"]["page_errors"] == []
     per, storm = out["per_request"], out["storm"]
     for name in ("client", "raw_js", "py_fetch", "transport", "lock_wait_idle_py", "client_own_cost"):
         assert per[name]["n"] > 0 and per[name]["median"] >= 0, name

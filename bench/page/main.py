@@ -11,6 +11,7 @@ from tokensession.browser.cookies import DocumentCookieJar, base_path
 from tokensession.browser.fetch import FetchTransport
 from tokensession.browser.locks import WebLock
 from tokensession.browser.page import now_ms, page_client
+from tokensession.browser.runtime import RUNTIME, to_bytes
 from tokensession.client import ApiClient
 from tokensession.config import Config
 from tokensession.cookies import assignment
@@ -70,6 +71,12 @@ async def setup():
     await state["api"].login("demo", "demo")
 
 
+def js_floats(array):
+    # A JS array of numbers as a list (MicroPython's proxies have no to_py; a JSON text crosses
+    # the same on both runtimes).
+    return json.loads(str(window.JSON.stringify(array)))
+
+
 async def timed(n, call):
     times = []
     for _ in range(n):
@@ -115,10 +122,10 @@ async def per_request(spec):
         api.session()
 
     async def raw_block(n):
-        return list((await window.rawMe(n, token)).to_py())
+        return js_floats(await window.rawMe(n, token))
 
     async def raw_lock_block(n):
-        return list((await window.rawLock(n, LOCK)).to_py())
+        return js_floats(await window.rawLock(n, LOCK))
 
     variants = {
         "client": lambda n: timed(n, client_me),
@@ -142,11 +149,11 @@ async def per_request(spec):
     async def part_signal():
         window.AbortSignal.timeout(10000)
 
-    async def part_headers():
-        window.Object.fromEntries(sample.headers).to_py()
+    async def part_headers():  # as FetchTransport reads them: one JSON text
+        json.loads(str(window.JSON.stringify(window.Object.fromEntries(sample.headers))))
 
     async def part_body():
-        bytes(sample_body.to_bytes())
+        to_bytes(window.Uint8Array.new(sample_body))
 
     async def part_resolved():
         await window.Promise.resolve(1)
@@ -168,7 +175,7 @@ async def per_request(spec):
         "lock_raw_js": raw_lock_block,
         "cookie_read_parse": lambda n: timed(n, cookies),
     }
-    out = {name: [] for name in [*variants, *parts]}
+    out = {name: [] for name in list(variants) + list(parts)}  # no starred displays on MicroPython
     names = list(variants)
     for block in range(spec["blocks"]):
         k = block % len(names)
@@ -177,7 +184,7 @@ async def per_request(spec):
     for name, run in parts.items():
         out[name] = await run(spec["size"] * 2)
     refreshes = state["counting"].counts.get("refresh_token", 0)
-    return {"times": out, "refresh_calls": refreshes, "events": dict(state["events"])}
+    return {"times": out, "refresh_calls": refreshes, "events": dict(state["events"]), "runtime": RUNTIME}
 
 
 async def storm(spec):
@@ -231,6 +238,27 @@ async def run(name, spec_json):
     return json.dumps(result)
 
 
-window.benchRun = create_proxy(lambda name, spec: asyncio.ensure_future(run(name, spec)))
+def bench_run(name, spec_json):
+    """``window.benchRun``: a JS promise of ``run``'s JSON text (made here: a Python task is a
+    promise to JS on Pyodide only)."""
+
+    def executor(resolve, reject):
+        async def go():
+            try:
+                resolve(await run(name, spec_json))
+            except Exception as exc:
+                reject(f"{type(exc).__name__}: {exc}")
+
+        task = asyncio.create_task(go())
+        running.add(task)
+        task.add_done_callback(running.discard)
+
+    return window.Promise.new(create_proxy(executor))
+
+
+running = set()  # the bench runs under way (a task needs a reference while it runs)
+
+
+window.benchRun = create_proxy(bench_run)
 await setup()
 window.document.documentElement.dataset.appState = "ready"
