@@ -86,15 +86,13 @@ def measure(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """One cold load in a fresh context over the emulated link, then a warm reload in it.
 
-    ``plain``: the snapshot answers 404, so the app boots the plain way (what deciding per
-    visit to skip the snapshot would give on that visit).
+    ``plain``: ``url`` is the app served without its snapshot (bench/nosnapshot_server.py), so
+    it boots the plain way; nothing is left for the next visit to wait for.
     """
     context = browser.new_context(locale="en-US")
     try:
         context.add_init_script(boot_bench.INIT_JS + FORM_JS)
         page = context.new_page()
-        if plain:
-            page.route("**/snapshot.bin*", lambda route: route.fulfill(status=404, body="not here"))
         cdp = context.new_cdp_session(page)
         tally = boot_bench.NetworkTally(cdp)
         cdp.send(
@@ -218,7 +216,14 @@ def main(argv: list[str] | None = None) -> int:
         app_url = args.app_url or stack.enter_context(ServerProcess(["--runtime", args.runtime])).url
         urls = {
             "app": app_url.rstrip("/") + "/#/login",
-            "app-plain": app_url.rstrip("/") + "/#/login",
+            "app-plain": (
+                stack.enter_context(
+                    ServerProcess(["--runtime", args.runtime], script=ROOT / "bench" / "nosnapshot_server.py")
+                ).url.rstrip("/")
+                + "/#/login"
+                if args.plain
+                else ""
+            ),
             "bare": stack.enter_context(boot_bench.root_server(BARE[args.runtime])),
         }
         browser = stack.enter_context(sync_playwright()).chromium.launch(
