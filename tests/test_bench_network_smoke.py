@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_network_bench_produces_figures_for_app_and_bare(tmp_path: Path, runtime: str) -> None:
     out = tmp_path / "network.json"
     cmd = [sys.executable, str(ROOT / "bench" / "network_bench.py"), "--runs", "1", "--profiles", "none"]
-    cmd += ["--runtime", runtime]
+    cmd += ["--runtime", runtime, *(["--plain"] if runtime == "pyodide" else [])]
     done = subprocess.run([*cmd, "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "| none |" in done.stdout  # the table was printed
@@ -35,3 +35,6 @@ def test_network_bench_produces_figures_for_app_and_bare(tmp_path: Path, runtime
     assert row["app_cold"]["form_ms"] is not None  # the login field was seen usable
     assert row["app_cold"]["boot"] in ((["snapshot"], ["plain"]) if runtime == "pyodide" else (["None"],))
     assert row["ratio_cold"] > 0 and row["ratio_warm"] > 0
+    if runtime == "pyodide":  # --plain: the app served without its snapshot boots the plain way, cold and warm
+        assert row["app-plain_cold"]["boot"] == row["app-plain_warm"]["boot"] == ["plain"]
+        assert row["app-plain_warm"]["wire_bytes"] < 1e6  # a warm visit: from the HTTP cache
