@@ -68,10 +68,12 @@ EXAMPLES = ("minimal", "minimal-mpy")
 # (the raw 30 MiB snapshot.bin, build stamps, .gz nobody asks for) stays out.
 # `.gz`: fetched by tools/pyodide-snapshot.mjs and gunzipped in the page, since a
 # static host may compress nothing. The plain files stay too: the loader's fallback
-# on hosts without the .gz asks for them. The stdlib is python_stdlib.app.zip, trimmed
+# on hosts without the .gz asks for them. The pages' stdlib is python_stdlib.app.zip, trimmed
 # to what the app imports (tools/stdlib-keep.txt): every page of the site (the app,
 # examples/minimal) boots through pyodide-snapshot.mjs, which fetches it for Pyodide's
-# python_stdlib.zip, so the stock 2.5 MB zip is not shipped.
+# python_stdlib.zip. The stock python_stdlib.zip (2.5 MB) is the requests worker's: the
+# MicroPython page starts it with the plain pyodide.mjs on the playground's requests click
+# (web/requests-worker.toml), and no page visit fetches it otherwise.
 PYODIDE_FILES = (
     "pyodide-snapshot.mjs",
     "pyodide.mjs",
@@ -79,6 +81,7 @@ PYODIDE_FILES = (
     "pyodide.asm.wasm",
     "pyodide-lock.json",
     "python_stdlib.app.zip",
+    "python_stdlib.zip",
 )
 PYODIDE_GZ = ("pyodide.asm.mjs", "pyodide.asm.wasm", "pyodide-lock.json", "python_stdlib.app.zip", "snapshot.bin")
 

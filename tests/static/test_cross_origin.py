@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
-from tests.browser.conftest import BootedPage
+from tests.browser.conftest import BOOT_TIMEOUT_MS, BootedPage
 from tests.serverproc import ServerProcess
 from tests.static.conftest import Site, build_site
 
@@ -17,7 +17,8 @@ pytestmark = pytest.mark.browser
 
 def test_a_site_whose_api_is_on_another_origin_signs_in_through_cors(cold_context: BrowserContext, site: Site) -> None:
     # The API allows the site's origin (README: "Publish your fork on GitHub Pages").
-    with ServerProcess(["--cors-origin", site.origin]) as api:
+    # Tokens outlive the worker's start (Pyodide and five wheels, 10-20 s on 2 shared cores).
+    with ServerProcess(["--cors-origin", site.origin, "--access-ttl", "300"]) as api:
         out = site.out.parent / "cross-origin"
         build_site(out, "--api-base", api.url + "api/v1", "--demo-api", "false")
         config = json.loads((out / "config.json").read_text())
@@ -41,4 +42,15 @@ def test_a_site_whose_api_is_on_another_origin_signs_in_through_cors(cold_contex
         cookies = cold_context.cookies()
         assert {c["name"] for c in cookies} == {"access_token", "refresh_token", "utilTime", "expires_in"}
         assert {(c["domain"], c["path"]) for c in cookies} == {("127.0.0.1", "/cross-origin/")}
+        assert [e for e in bp.console_errors if "Content Security Policy" in e] == []
+
+        # The playground's requests button on MicroPython (the build's default): a Pyodide worker
+        # from the site, whose call goes to the API's origin under the page's session.
+        assert [u for u in bp.requests if "pyodide" in u] == []
+        bp.go("#/playground")
+        expect(bp.route_view()).to_have_attribute("data-route", "playground")
+        bp.page.get_by_test_id("call-requests").click()
+        log = bp.page.get_by_test_id("request-log")
+        expect(log.get_by_text("GET me (requests) → 200")).to_have_count(1, timeout=BOOT_TIMEOUT_MS)
+        assert any(u.startswith(site.origin + "/cross-origin/static/vendor/pyodide-") for u in bp.requests)
         assert [e for e in bp.console_errors if "Content Security Policy" in e] == []
