@@ -92,6 +92,21 @@ Handler = Callable[[Any], Awaitable[Any]]
 WorldFactory = Callable[..., World]
 
 
+def hold_refreshes(gate: asyncio.Event) -> Callable[[Handler], Handler]:
+    """A ``make_world(wrap=...)``: refresh calls wait at the network until ``gate`` is set (a
+    refresh in flight for as long as a test needs; one that hangs if it is never set)."""
+
+    def wrap(handler: Handler) -> Handler:
+        async def held(req: Any) -> Any:
+            if req.path == "refresh_token":
+                await gate.wait()
+            return await handler(req)
+
+        return held
+
+    return wrap
+
+
 @pytest.fixture
 def refresh_cookie() -> RefreshCookie:
     """The refresh cookie mode of ``make_world``; a test module that runs in both modes

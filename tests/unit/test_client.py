@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from authapi.inpage import transport_handler
-from tests.unit.conftest import Handler, World, WorldFactory
+from tests.unit.conftest import Handler, World, WorldFactory, hold_refreshes
 from tokensession.config import Config
 from tokensession.cookies import (
     PAGE_COOKIES,
@@ -180,16 +180,7 @@ async def test_r1_single_flight_50_concurrent_requests_one_refresh(make_world: W
 
 async def test_requests_made_during_a_refresh_wait_and_use_the_new_token(make_world: WorldFactory) -> None:
     gate = asyncio.Event()
-
-    def wrap(handler: Handler) -> Handler:
-        async def held(req: Any) -> Any:
-            if req.path == "refresh_token":
-                await gate.wait()
-            return await handler(req)
-
-        return held
-
-    world = make_world(wrap=wrap, access_ttl=60, window=30)
+    world = make_world(wrap=hold_refreshes(gate), access_ttl=60, window=30)
     await world.login()
     refresh = asyncio.ensure_future(world.client.refresh())
     await asyncio.sleep(0)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from authapi.messages import ApiResponse
-from tests.unit.conftest import ClientSettings, Handler, World, WorldFactory
+from tests.unit.conftest import ClientSettings, Handler, World, WorldFactory, hold_refreshes
 from tokensession.client import ApiClient
 from tokensession.cookies import Session
 from tokensession.errors import HttpStatusError, RefreshFailed
@@ -162,20 +162,6 @@ async def test_blips_back_off_and_end_the_session_only_at_real_expiry(make_world
     assert waits == [1000, 2000, 4000, 8000]
     assert world.ended == ["expired"]
     assert len(world.sent("refresh_token")) == 4
-
-
-def hold_refreshes(gate: asyncio.Event) -> Any:
-    """Refresh calls wait at the network until ``gate`` is set (a refresh that hangs)."""
-
-    def wrap(handler: Handler) -> Handler:
-        async def held(req: Any) -> Any:
-            if req.path == "refresh_token":
-                await gate.wait()
-            return await handler(req)
-
-        return held
-
-    return wrap
 
 
 async def test_a_refresh_in_flight_leaves_the_watchdog_nothing_due_until_it_ends(make_world: WorldFactory) -> None:

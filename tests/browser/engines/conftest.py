@@ -65,6 +65,21 @@ def assert_the_first_visit_restored_the_snapshot(page: EnginePage) -> None:
         assert snapshot["decoded"] == snapshot["encoded"]  # gzip bytes, gunzipped by the page
 
 
+def refresh_once_by_a_call(page: EnginePage) -> None:
+    """On the playground, signed in: wait for the refresh window (tokens live 6 s; 4 s or less
+    left), press "call me", and see R1's one refresh and the call's 200, on the same route."""
+    assert page.text("refresh-count") == "0"
+    page.wait_for(
+        "Number((document.cookie.match(/utilTime=(\\d+)/) || [0, 0])[1]) - Date.now() < 3500", "the refresh window"
+    )
+    page.click("call-me")
+    page.wait_for("document.querySelector('[data-testid=refresh-count]').textContent === '1'", "one refresh")
+    page.wait_for(
+        "document.querySelector('[data-testid=request-log]').textContent.includes('GET me → 200')", "GET me → 200"
+    )
+    assert page.eval("location.hash") == "#/playground"
+
+
 @pytest.fixture(scope="module")
 def engine(engine_browser: EnginePage, engine_server: ServerProcess) -> EnginePage:
     """The engine's browser with the app booted on ``#/login`` in its first tab (a first

@@ -11,7 +11,11 @@ from collections.abc import Iterator
 import pytest
 
 from tests.browser.conftest import OTHER_RUNTIME, SERVER_ARGS
-from tests.browser.engines.conftest import FIRST_VISIT_JS, assert_the_first_visit_restored_the_snapshot
+from tests.browser.engines.conftest import (
+    FIRST_VISIT_JS,
+    assert_the_first_visit_restored_the_snapshot,
+    refresh_once_by_a_call,
+)
 from tests.browser.engines.drivers import EnginePage
 from tests.serverproc import ServerProcess
 
@@ -47,16 +51,7 @@ def test_the_other_runtime_signs_in_and_refreshes_once_in_every_engine(other: En
         assert page.eval(pyodide) == 0
     page.sign_in()
     page.wait_route("playground")
-    assert page.text("refresh-count") == "0"
-    page.wait_for(
-        "Number((document.cookie.match(/utilTime=(\\d+)/) || [0, 0])[1]) - Date.now() < 3500", "the refresh window"
-    )
-    page.click("call-me")
-    page.wait_for("document.querySelector('[data-testid=refresh-count]').textContent === '1'", "one refresh")
-    page.wait_for(
-        "document.querySelector('[data-testid=request-log]').textContent.includes('GET me → 200')", "GET me → 200"
-    )
-    assert page.eval("location.hash") == "#/playground"
+    refresh_once_by_a_call(page)
 
 
 @pytest.mark.skipif(OTHER_RUNTIME != "pyodide", reason="the snapshot is Pyodide's: test_subset.py has it")

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.browser.conftest import RUNTIME
-from tests.browser.engines.conftest import assert_the_first_visit_restored_the_snapshot
+from tests.browser.engines.conftest import assert_the_first_visit_restored_the_snapshot, refresh_once_by_a_call
 from tests.browser.engines.drivers import EnginePage
 from tests.serverproc import ROOT, ServerProcess
 
@@ -68,16 +68,7 @@ def test_wrong_password_shows_an_alert_and_stays_on_login(ff_wk: EnginePage) -> 
 
 def test_R1_a_call_inside_the_window_refreshes_once(ff_wk: EnginePage) -> None:
     to_playground(ff_wk)
-    assert ff_wk.text("refresh-count") == "0"
-    ff_wk.wait_for(
-        "Number((document.cookie.match(/utilTime=(\\d+)/) || [0, 0])[1]) - Date.now() < 3500", "the refresh window"
-    )
-    ff_wk.click("call-me")
-    ff_wk.wait_for("document.querySelector('[data-testid=refresh-count]').textContent === '1'", "one refresh")
-    ff_wk.wait_for(
-        "document.querySelector('[data-testid=request-log]').textContent.includes('GET me → 200')", "GET me → 200"
-    )
-    assert ff_wk.eval("location.hash") == "#/playground"
+    refresh_once_by_a_call(ff_wk)
     assert ff_wk.eval(f"{TOASTS}.length") == 0
 
 
