@@ -6,6 +6,8 @@ builds side by side, as two repositories of one GitHub Pages user would be:
 - ``/demo-repo/``: ``./build.sh OUT`` as the Pages workflow runs it; no API answers there, so
   the in-page demo API serves (its tokens live 20 s, the refresh window is 1800 s: every
   successful call refreshes, R1);
+- ``/pyodide-repo/``: the same with ``--runtime pyodide`` (the snapshot loader, gunzipping the
+  runtime's ``.gz`` files where the host sends them as they are);
 - ``/oidc-repo/``: ``tools.build_site.build`` with the oidc kind, signing in at panva's
   oidc-provider (tests/backends/oidc_provider.mjs) on another port, as tests/browser/
   test_oidc_page.py does in Chromium.
@@ -34,7 +36,9 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:setting remote_server_addr:DeprecationWarning"),
 ]
 
-DEMO, OIDC = "demo-repo", "oidc-repo"
+DEMO, PYODIDE, OIDC = "demo-repo", "pyodide-repo", "oidc-repo"
+#: The builds with the in-page demo API, and the runtime each runs on.
+DEMO_BUILDS = [(DEMO, serve.DEFAULT_RUNTIME), (PYODIDE, "pyodide")]
 CLIENT_ID = "pyauth-page"
 ACCESS_TTL_S = 20  # the provider's; a boot back from it takes seconds
 TOASTS = "[...document.querySelectorAll('[data-testid=toast]')]"
@@ -54,6 +58,7 @@ class Sites:
 def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
     parent = tmp_path_factory.mktemp("engine-pages")
     build_site(parent / DEMO)
+    build_site(parent / PYODIDE, "--runtime", "pyodide")
     with PlainServer(parent) as server:
         if provider_available() is not None:
             yield Sites(server.url, None)
@@ -71,14 +76,17 @@ def session_cookies(page: EnginePage) -> list[dict]:
     return [c for c in page.cookies() if c["name"] in SESSION_COOKIES]
 
 
+@pytest.mark.parametrize(("prefix", "runtime"), DEMO_BUILDS, ids=[p for p, _ in DEMO_BUILDS])
 def test_the_static_build_under_a_prefix_boots_signs_in_to_the_kept_route_and_refreshes(
-    engine_browser: EnginePage, sites: Sites
+    engine_browser: EnginePage, sites: Sites, prefix: str, runtime: str
 ) -> None:
-    page, site = engine_browser, sites.url(DEMO)
+    page, site = engine_browser, sites.url(prefix)
     page.boot(site + "#/playground")
     page.wait_route("login")
     assert page.eval("location.hash") == "#/login?redirect=%2Fplayground"
-    assert page.eval("document.documentElement.dataset.runtime") == serve.DEFAULT_RUNTIME  # ./build.sh's default
+    assert page.eval("document.documentElement.dataset.runtime") == runtime
+    boot = page.eval("document.documentElement.dataset.pyodideBoot ?? null")
+    assert boot in (("snapshot", "plain") if runtime == "pyodide" else (None,))
     assert page.eval("!!document.querySelector('[data-testid=demo-banner]')?.offsetParent")  # shown
     # Every request of the boot stayed under the prefix, on this origin (nothing from "/" or a CDN).
     urls = page.eval("performance.getEntriesByType('resource').map(r => r.name)")
@@ -89,7 +97,7 @@ def test_the_static_build_under_a_prefix_boots_signs_in_to_the_kept_route_and_re
     assert page.eval("location.hash") == "#/playground"
     cookies = session_cookies(page)
     assert {c["name"] for c in cookies} == SESSION_COOKIES
-    assert {c["path"] for c in cookies} == {f"/{DEMO}/"}
+    assert {c["path"] for c in cookies} == {f"/{prefix}/"}
     assert {c["sameSite"] for c in cookies} == {"Strict"}
     # R1: a successful call with less than the window (1800 s) left refreshes once.
     expires = int(page.text("session-expires-at"))
