@@ -32,6 +32,9 @@ class LocalStorage:
     def set(self, key: str, value: str) -> None:
         js_call(self._storage, "setItem", key, value)  # throws when full or refused
 
+    def remove(self, key: str) -> None:
+        js_call(self._storage, "removeItem", key)
+
 
 class PageMemory(dict[str, str]):
     """The fallback where ``localStorage`` is refused: state lasts as long as the page."""
@@ -49,7 +52,7 @@ def local_storage() -> LocalStorage | PageMemory:
     try:
         storage = LocalStorage()
         storage.set("tokensession-probe", "1")
-        js_call(storage._storage, "removeItem", "tokensession-probe")
+        storage.remove("tokensession-probe")
         return storage
     except JsException as exc:
         # The console, not stderr: PyScript would print stderr into the page.
