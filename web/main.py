@@ -10,9 +10,10 @@ def unpack(path, dest="."):
     """The entries of the zip at ``path`` as files under ``dest``; how many there were.
 
     MicroPython pages get ``pyapp.zip`` as a file and unpack it here: PyScript's own ``"./*"``
-    unpacks through zip.js, one stream per entry, which took 150-300 ms of every visit; this
-    takes 20-50 ms (bench/README.md). Entries are stored or deflated (MicroPython's
-    ``deflate``, CPython's ``zlib`` elsewhere); names are the packages' own, never absolute.
+    unpacks through zip.js, a stream and web workers per entry, 150-300 ms of every visit
+    against 20-50 ms here (bench/README.md). Entries are stored or deflated (MicroPython's
+    ``deflate``; CPython's ``zlib``, where the tests run it); names are the packages' own,
+    never absolute.
     """
     import io
     import os
